@@ -1,0 +1,3 @@
+"""Glint: keep the same VM images on many OpenStack clouds."""
+
+__version__ = "0.1.0"

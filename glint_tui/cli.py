@@ -1,0 +1,97 @@
+"""The ``glint`` command: no subcommand opens the UI; subcommands script the same core.
+
+Each command group lives in ``glint_tui.commands.<group>`` and registers itself with
+``register(subparsers)``; a handler returns the process exit code. Every glint error is
+reported as one line (``glint: …``) with its documented exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from importlib import import_module
+
+from glint_tui import __version__
+from glint_tui.core.errors import GlintError
+
+# command modules, in help order
+COMMAND_MODULES = (
+    "glint_tui.commands.images",
+    "glint_tui.commands.transfer",
+    "glint_tui.commands.repository",
+    "glint_tui.commands.credentials",
+    "glint_tui.commands.sandbox",
+)
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every usage error
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"glint: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="glint",
+        description="Keep the same VM images on many OpenStack clouds. "
+        "Without a command, opens the terminal UI.",
+    )
+    parser.add_argument("--version", action="version", version=f"glint {__version__}")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="use the sandbox profile (start the local sandbox clouds if needed)",
+    )
+    parser.add_argument("--profile", help="use another set of glint files (default: yours)")
+    parser.add_argument("--read-only", action="store_true", help="UI: hide every mutating action")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue  # a command group not built yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.sandbox:
+        os.environ["GLINT_PROFILE"] = "sandbox"
+    elif args.profile:
+        os.environ["GLINT_PROFILE"] = args.profile
+    try:
+        if args.command is None:
+            return _open_ui(args)
+        return int(args.func(args) or 0)
+    except GlintError as e:
+        print(f"glint: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("glint: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _open_ui(args: argparse.Namespace) -> int:
+    if args.sandbox:
+        from glint_tui.sandbox.manager import ensure_sandbox_running
+
+        ensure_sandbox_running(progress=lambda s: print(s, file=sys.stderr))
+    try:
+        ui = import_module("glint_tui.ui.app")
+    except ModuleNotFoundError as e:
+        if e.name != "glint_tui.ui.app":
+            raise
+        # Until the UI lands: show the inventory in the terminal.
+        from glint_tui.commands.images import print_inventory
+
+        return print_inventory(project=None, as_json=False)
+    return ui.run(read_only=args.read_only)

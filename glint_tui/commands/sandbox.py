@@ -1,0 +1,67 @@
+"""``glint sandbox up|down|status|wipe``: real local clouds to try glint on."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from glint_tui.sandbox.manager import Sandbox
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sandbox",
+        help="run real Keystone+Glance clouds on this machine (127.0.0.1) to try glint",
+        description="Real local OpenStack clouds in a separate 'sandbox' profile. "
+        "Use them with `glint --sandbox …`.",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help="start the clouds (create and seed them the first time)")
+    up.add_argument("-n", "--clouds", type=int, default=None, help="how many clouds (default 3)")
+    up.add_argument("--port-base", type=int, default=None, help="ports: BASE+10N, BASE+10N+1")
+    up.add_argument("--no-seed", action="store_true", help="do not create sample images")
+    up.set_defaults(func=_up)
+    actions.add_parser("down", help="stop the clouds (data kept)").set_defaults(func=_down)
+    st = actions.add_parser("status", help="which clouds run where")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=_status)
+    actions.add_parser(
+        "wipe", help="stop and delete the clouds and the sandbox profile"
+    ).set_defaults(func=_wipe)
+
+
+def _up(args: argparse.Namespace) -> int:
+    sandbox = Sandbox(port_base=args.port_base)
+    sandbox.up(args.clouds, seed=not args.no_seed, progress=_progress)
+    _progress("try it:  glint --sandbox      (or: glint --sandbox images)")
+    return 0
+
+
+def _down(args: argparse.Namespace) -> int:
+    Sandbox().down(_progress)
+    return 0
+
+
+def _wipe(args: argparse.Namespace) -> int:
+    Sandbox().wipe(_progress)
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    rows = Sandbox().status()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no sandbox clouds (start them with: glint sandbox up)")
+        return 0
+    for r in rows:
+        k, g = r["keystone"], r["glance"]
+        state = lambda s: f"running (pid {s['pid']})" if s["running"] else "stopped"  # noqa: E731
+        print(f"{r['name']}  keystone {k['url']} {state(k)}  glance {g['url']} {state(g)}")
+    return 0

@@ -1,0 +1,22 @@
+"""Cloud adapters by cloud type. ``open_session`` is the entry point for every caller."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from glint_tui.core.clouds.base import CloudSession
+from glint_tui.core.errors import ConfigError
+from glint_tui.core.model import CLOUD_TYPES, Credential, Repository
+
+_MODULES = {"openstack": "glint_tui.core.clouds.openstack"}
+assert set(_MODULES) == set(CLOUD_TYPES)
+
+
+def open_session(repository: Repository, credential: Credential, secret: str) -> CloudSession:
+    """Connect lazily to *repository* as *credential*; call ``check()`` to log in now."""
+    module = _MODULES.get(repository.cloud_type)
+    if module is None:
+        raise ConfigError(
+            f"repository {repository.name}: unknown cloud type {repository.cloud_type!r}"
+        )
+    return import_module(module).open_session(repository, credential, secret)

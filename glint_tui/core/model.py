@@ -1,0 +1,150 @@
+"""Glint's own records: what every layer above the cloud adapters speaks.
+
+Adapters translate provider objects into these, so the engine, the UI and the backup
+tool never see an openstacksdk object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+CLOUD_TYPES = ("openstack",)
+INTERFACES = ("public", "internal", "admin")
+VISIBILITIES = ("private", "shared", "community", "public")
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A cloud glint manages images on (the original Glint called these repositories)."""
+
+    name: str
+    auth_url: str
+    cloud_type: str = "openstack"
+    description: str = ""
+    region: str | None = None
+    interface: str = "public"
+    ca_bundle: str | None = None
+    insecure: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """How to log in to one project of one repository. The secret lives in the keyring.
+
+    ``auth_type`` is ``password`` (username + password) or ``application_credential``
+    (``username`` then holds the application credential id; the secret is its secret).
+    """
+
+    repository: str
+    project: str
+    username: str
+    auth_type: str = "password"
+    user_domain: str = "Default"
+    project_domain: str = "Default"
+
+    @property
+    def ref(self) -> ProjectRef:
+        return ProjectRef(self.repository, self.project)
+
+    @property
+    def secret_key(self) -> str:
+        """The keyring username under which this credential's secret is stored."""
+        return f"{self.repository}:{self.project}:{self.username}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, order=True)
+class ProjectRef:
+    """One (repository, project) pair: a column of the matrix. Written ``REPO:PROJECT``."""
+
+    repository: str
+    project: str
+
+    def __str__(self) -> str:
+        return f"{self.repository}:{self.project}"
+
+    @classmethod
+    def parse(cls, text: str) -> ProjectRef:
+        repo, sep, project = text.partition(":")
+        if not sep or not repo or not project:
+            raise ValueError(f"expected REPO:PROJECT, got {text!r}")
+        return cls(repo, project)
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One Glance image as glint sees it."""
+
+    id: str
+    name: str
+    owner: str | None = None
+    visibility: str = "private"
+    protected: bool = False
+    status: str = "active"
+    size: int | None = None
+    disk_format: str | None = None
+    container_format: str | None = None
+    min_disk: int = 0
+    min_ram: int = 0
+    tags: tuple[str, ...] = ()
+    properties: dict[str, Any] = field(default_factory=dict)
+    checksum: str | None = None
+    os_hash_algo: str | None = None
+    os_hash_value: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    hidden: bool = False
+
+    @property
+    def content_key(self) -> str | None:
+        """Identity of the bytes: ``sha512:<hex>``, else ``md5:<hex>``, else None (no data)."""
+        if self.os_hash_value and self.os_hash_algo:
+            return f"{self.os_hash_algo}:{self.os_hash_value}"
+        if self.checksum:
+            return f"md5:{self.checksum}"
+        return None
+
+    def matches_content(self, other: ImageRecord) -> bool:
+        """True when both records describe the same bytes (by sha512, else md5)."""
+        if self.os_hash_value and other.os_hash_value and self.os_hash_algo == other.os_hash_algo:
+            return self.os_hash_value == other.os_hash_value
+        return bool(self.checksum) and self.checksum == other.checksum
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["tags"] = list(self.tags)
+        d["content_key"] = self.content_key
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ImageRecord:
+        known = {f for f in cls.__dataclass_fields__}
+        kw = {k: v for k, v in d.items() if k in known}
+        kw["tags"] = tuple(kw.get("tags") or ())
+        kw["properties"] = dict(kw.get("properties") or {})
+        return cls(**kw)
+
+
+class CellState(str, Enum):
+    """What one matrix cell (image row × repository:project column) shows.
+
+    The UI renders each with a glyph AND a colour; the engine and inventory set them.
+    """
+
+    ABSENT = "absent"
+    PRESENT = "present"
+    LOCKED = "locked"  # present but not owned by the column's project (shared/public/community)
+    WANTED = "wanted"  # copy planned
+    UNWANTED = "unwanted"  # delete planned
+    QUEUED = "queued"
+    TRANSFERRING = "transferring"
+    VERIFYING = "verifying"
+    DELETING = "deleting"
+    ERROR = "error"

@@ -1,0 +1,341 @@
+"""One sandbox cloud: Keystone + Glance under uWSGI, SQLite, file store, loopback only."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import textwrap
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+HOST = "127.0.0.1"
+REGION = "RegionOne"
+ADMIN_PASSWORD = "admin-pass"
+GLANCE_SERVICE_PASSWORD = "glance-pass"
+PROJECTS = ("alpha", "beta")
+# (user, password, project): a non-admin member per project
+MEMBERS = (("alice", "alice-pass", "alpha"), ("bob", "bob-pass", "beta"))
+SERVICES = ("keystone", "glance")
+
+
+class Cloud:
+    """Files, ports and processes of one cloud, ``c<N>`` under *root*."""
+
+    def __init__(self, root: Path, index: int, port_base: int, venv: Path):
+        self.index = index
+        self.name = f"c{index}"
+        self.venv = venv
+        self.dir = root / self.name
+        self.keystone_port = port_base + 10 * index
+        self.glance_port = port_base + 10 * index + 1
+        self.keystone_url = f"http://{HOST}:{self.keystone_port}"
+        self.glance_url = f"http://{HOST}:{self.glance_port}"
+
+    # -- layout -------------------------------------------------------------------------
+    @property
+    def data(self) -> Path:
+        return self.dir / "data"
+
+    @property
+    def image_store(self) -> Path:
+        """Glance's file store: one file per image id (tests corrupt these on purpose)."""
+        return self.data / "images"
+
+    def etc(self, service: str) -> Path:
+        return self.dir / "etc" / service
+
+    def pidfile(self, service: str) -> Path:
+        return self.dir / "run" / f"{service}.pid"
+
+    def log(self, service: str) -> Path:
+        return self.dir / "log" / f"uwsgi-{service}.log"
+
+    # -- configuration ------------------------------------------------------------------
+    def write_configs(self) -> None:
+        d = self.data
+        for sub in ("images", "staging", "tasks", "cache", "locks"):
+            (d / sub).mkdir(parents=True, exist_ok=True)
+        for sub in ("fernet-keys", "credential-keys"):
+            (d / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        for p in (self.etc("keystone"), self.etc("glance"), self.dir / "log", self.dir / "run"):
+            p.mkdir(parents=True, exist_ok=True)
+        logs = self.dir / "log"
+        _write(
+            self.etc("keystone") / "keystone.conf",
+            f"""
+            [DEFAULT]
+            debug = false
+            log_file = {logs}/keystone.log
+            [database]
+            connection = sqlite:///{d}/keystone.db
+            [token]
+            provider = fernet
+            expiration = {os.environ.get("GLINT_SANDBOX_TOKEN_EXPIRATION", "3600")}
+            [fernet_tokens]
+            key_repository = {d}/fernet-keys/
+            [fernet_receipts]
+            key_repository = {d}/fernet-keys/
+            [credential]
+            key_repository = {d}/credential-keys/
+            [cache]
+            enabled = true
+            backend = oslo_cache.dict
+            expiration_time = 600
+            [identity]
+            password_hash_rounds = 4
+            [oslo_messaging_notifications]
+            driver = noop
+            """,
+        )
+        paste_src = self.venv / "etc" / "glance" / "glance-api-paste.ini"
+        paste = self.etc("glance") / "glance-api-paste.ini"
+        paste.write_text(
+            paste_src.read_text().replace(
+                "/etc/glance/healthcheck_disable", str(self.etc("glance") / "healthcheck_disable")
+            )
+        )
+        _write(
+            self.etc("glance") / "glance-api.conf",
+            f"""
+            [DEFAULT]
+            debug = false
+            log_file = {logs}/glance-api.log
+            enabled_backends = local:file
+            worker_self_reference_url = {self.glance_url}
+            public_endpoint = {self.glance_url}
+            image_cache_dir = {d}/cache/
+            [database]
+            connection = sqlite:///{d}/glance.db
+            [glance_store]
+            default_backend = local
+            [local]
+            filesystem_store_datadir = {d}/images/
+            [os_glance_staging_store]
+            filesystem_store_datadir = {d}/staging/
+            [os_glance_tasks_store]
+            filesystem_store_datadir = {d}/tasks/
+            [keystone_authtoken]
+            www_authenticate_uri = {self.keystone_url}
+            auth_url = {self.keystone_url}
+            auth_type = password
+            project_domain_name = Default
+            user_domain_name = Default
+            project_name = service
+            username = glance
+            password = {GLANCE_SERVICE_PASSWORD}
+            [paste_deploy]
+            flavor = keystone
+            config_file = {paste}
+            [oslo_concurrency]
+            lock_path = {d}/locks
+            [oslo_messaging_notifications]
+            driver = noop
+            """,
+        )
+        for service, port, module, env, extra in (
+            ("keystone", self.keystone_port, "keystone.wsgi.api:application",
+             f"OS_KEYSTONE_CONFIG_DIR={self.etc('keystone')}", ""),
+            ("glance", self.glance_port, "glance.wsgi.api:application",
+             f"OS_GLANCE_CONFIG_DIR={self.etc('glance')}",
+             # Glance reads chunked bodies via uwsgi.chunked_read(); default limit is 1 MiB
+             "socket-timeout = 600\nchunked-input-limit = 67108864\nchunked-input-timeout = 300"),
+        ):  # fmt: skip
+            _write(
+                self.etc(service) / "uwsgi.ini",
+                f"""
+                [uwsgi]
+                procname-prefix = {self.procname_prefix(service)}
+                http-socket = {HOST}:{port}
+                module = {module}
+                home = {self.venv}
+                env = {env}
+                master = true
+                processes = 1
+                threads = 4
+                enable-threads = true
+                lazy-apps = true
+                need-app = true
+                die-on-term = true
+                exit-on-reload = true
+                buffer-size = 65535
+                add-header = Connection: close
+                pidfile = {self.pidfile(service)}
+                logto = {self.log(service)}
+                disable-logging = true
+                """
+                + extra
+                + "\n",
+            )
+
+    def initialise(self, template: Path) -> None:
+        """Fresh databases from the shared migrated template, own keys, own bootstrap."""
+        shutil.copy(template / "keystone.db", self.data / "keystone.db")
+        shutil.copy(template / "glance.db", self.data / "glance.db")
+        for repo in ("fernet-keys", "credential-keys"):
+            for n in ("0", "1"):  # 0 = staged, 1 = primary, as keystone-manage writes them
+                fd = os.open(self.data / repo / n, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(Fernet.generate_key())
+        self.manage(
+            "keystone",
+            "bootstrap",
+            "--bootstrap-password", ADMIN_PASSWORD,
+            "--bootstrap-username", "admin",
+            "--bootstrap-project-name", "admin",
+            "--bootstrap-role-name", "admin",
+            "--bootstrap-service-name", "keystone",
+            "--bootstrap-region-id", REGION,
+            "--bootstrap-admin-url", self.keystone_url,
+            "--bootstrap-public-url", self.keystone_url,
+            "--bootstrap-internal-url", self.keystone_url,
+        )  # fmt: skip
+
+    def manage(self, service: str, *args: str) -> None:
+        exe = self.venv / "bin" / f"{service}-manage"
+        conf = self.etc(service) / f"{'keystone' if service == 'keystone' else 'glance-api'}.conf"
+        _run([str(exe), "--config-file", str(conf), *args])
+
+    @property
+    def initialised(self) -> bool:
+        return (self.data / "keystone.db").exists() and (self.dir / "ready").exists()
+
+    # -- processes ----------------------------------------------------------------------
+    def pid(self, service: str) -> int | None:
+        try:
+            return int(self.pidfile(service).read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def alive(self, service: str) -> bool:
+        """True only if the pidfile's process is still *our* uWSGI (guards against PID reuse)."""
+        pid = self.pid(service)
+        if not pid:
+            return False
+        try:
+            exe = Path(f"/proc/{pid}/exe").resolve()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        # uWSGI renames itself (procname-prefix), so check the binary and the prefix.
+        ours = (self.venv / "bin" / "uwsgi").resolve()
+        return exe == ours and cmdline.startswith(self.procname_prefix(service).encode())
+
+    def procname_prefix(self, service: str) -> str:
+        return f"glint-sandbox-{self.name}-{service}-"
+
+    def start(self, service: str) -> None:
+        if self.alive(service):
+            return
+        uwsgi = self.venv / "bin" / "uwsgi"
+        subprocess.Popen(
+            [str(uwsgi), "--ini", str(self.etc(service) / "uwsgi.ini")],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, service: str, timeout: float = 120.0) -> None:
+        url = (
+            self.keystone_url + "/v3" if service == "keystone" else self.glance_url + "/healthcheck"
+        )
+        wait_http(url, timeout, log=self.log(service))
+
+    def stop(self, services: tuple[str, ...] = SERVICES, timeout: float = 15.0) -> None:
+        """SIGTERM our masters (by PID), SIGKILL master and workers after *timeout*."""
+        targets: list[tuple[int, list[int]]] = []
+        for service in services:
+            if self.alive(service):
+                pid = self.pid(service)
+                assert pid is not None
+                kids = _children(pid)
+                os.kill(pid, signal.SIGTERM)
+                targets.append((pid, kids))
+        deadline = time.monotonic() + timeout
+        for pid, kids in targets:
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            for p in [pid, *kids]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p, signal.SIGKILL)
+            _reap(pid)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(textwrap.dedent(text).lstrip())
+
+
+def _run(cmd: list[str]) -> None:
+    r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if r.returncode:
+        raise RuntimeError(f"{' '.join(cmd[:2])} … failed ({r.returncode}):\n{r.stderr[-2000:]}")
+
+
+def wait_http(url: str, timeout: float, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status < 400:
+                    return
+        except urllib.error.HTTPError as e:
+            last = e
+        except (OSError, urllib.error.URLError) as e:
+            last = e
+        time.sleep(0.2)
+    hint = f" (see {log})" if log else ""
+    raise RuntimeError(f"{url} not ready after {timeout:.0f}s: {last}{hint}")
+
+
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def migrated_template(root: Path, venv: Path, port_base: int) -> Path:
+    """Empty, migrated keystone.db and glance.db, built once and copied to each cloud."""
+    tdir = root / "_template"
+    with _TEMPLATE_LOCK:
+        if (tdir / "done").exists():
+            return tdir
+        shutil.rmtree(tdir, ignore_errors=True)
+        scratch = Cloud(tdir, 0, port_base, venv)
+        scratch.write_configs()
+        errors: list[BaseException] = []
+
+        def sync(service: str) -> None:
+            try:
+                scratch.manage(service, "db_sync")
+            except BaseException as e:  # surfaced below
+                errors.append(e)
+
+        threads = [threading.Thread(target=sync, args=(s,)) for s in SERVICES]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        shutil.copy(scratch.data / "keystone.db", tdir / "keystone.db")
+        shutil.copy(scratch.data / "glance.db", tdir / "glance.db")
+        (tdir / "done").touch()
+        return tdir

@@ -1,0 +1,77 @@
+"""The server-side virtual environment (keystone, glance, uwsgi), created on first use.
+
+It is kept apart from glint's own install so glint stays lean: an operator who never
+runs the sandbox never downloads Keystone or Glance. Versions are pinned to the ones
+the sandbox is tested with.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from collections.abc import Callable
+from pathlib import Path
+
+import platformdirs
+
+from glint_tui.core.errors import GlintError
+
+PINS = ("keystone==30.0.0", "glance==33.0.0", "uwsgi==2.0.31")
+MARKER = ".glint-server-venv"
+
+
+class ServerVenvError(GlintError):
+    exit_code = 1
+
+
+def server_venv_path() -> Path:
+    """Shared by every profile and by the test suite: building it costs about a minute."""
+    override = os.environ.get("GLINT_SERVER_VENV")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir("glint")) / "server-venv"
+
+
+def is_ready(path: Path) -> bool:
+    marker = path / MARKER
+    return marker.exists() and marker.read_text().split() == list(PINS)
+
+
+def ensure_server_venv(progress: Callable[[str], None] = lambda s: None) -> Path:
+    """Return the ready server venv, building it (with visible progress) if needed."""
+    path = server_venv_path()
+    if is_ready(path):
+        return path
+    if shutil.which("gcc") is None and shutil.which("cc") is None:
+        raise ServerVenvError(
+            "the sandbox needs a C compiler to build uWSGI (install gcc and the Python headers)"
+        )
+    progress(f"creating the sandbox server environment in {path} (one time, about a minute)")
+    if path.exists():
+        shutil.rmtree(path)
+    venv.EnvBuilder(with_pip=True, clear=True).create(path)
+    py = path / "bin" / "python"
+    cmd = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
+    cmd += list(PINS)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
+    )
+    tail: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        line = line.rstrip()
+        tail = (tail + [line])[-30:]
+        if line.startswith(("Collecting", "Building", "Installing", "Successfully")):
+            progress("  " + line[:110])
+    if proc.wait() != 0:
+        raise ServerVenvError("installing the sandbox servers failed:\n" + "\n".join(tail))
+    (path / MARKER).write_text("\n".join(PINS) + "\n")
+    progress("sandbox server environment ready")
+    return path
+
+
+def python_of_glint() -> str:
+    return sys.executable

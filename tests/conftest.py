@@ -1,0 +1,108 @@
+"""The test bed: real sandbox clouds, started once per test session by glint's own code.
+
+Everything runs in an isolated ``GLINT_HOME`` on free loopback ports, so a developer's own
+sandbox and configuration are never touched. The server venv is shared (built once).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from glint_tui.core.clouds import open_session
+from glint_tui.core.clouds.base import CloudSession
+from glint_tui.core.model import ProjectRef
+from glint_tui.core.paths import SANDBOX_PROFILE, paths_for
+from glint_tui.sandbox.cloud import Cloud
+from glint_tui.sandbox.manager import Sandbox
+
+
+def _free_port_base(count: int) -> int:
+    """A base whose 2×count ports (BASE+10N, BASE+10N+1) are all free on 127.0.0.1."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(30000, 60000, 100)
+        ports = [base + 10 * i + k for i in range(count + 1) for k in (0, 1)]
+        if all(_port_free(p) for p in ports):
+            return base
+    raise RuntimeError("no free port range on 127.0.0.1")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class TestBed:
+    """A running, seeded sandbox plus shortcuts the tests use."""
+
+    def __init__(self, sandbox: Sandbox, home: Path):
+        self.sandbox = sandbox
+        self.home = home
+        self.paths = sandbox.paths
+
+    def cloud(self, name: str) -> Cloud:
+        return self.sandbox.cloud(name)
+
+    @property
+    def clouds(self) -> list[Cloud]:
+        return self.sandbox.clouds
+
+    def session(self, ref: str | ProjectRef) -> CloudSession:
+        """A session as the member user of *ref* ("c1:alpha" → alice, "c1:beta" → bob)."""
+        ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
+        cloud = self.cloud(ref.repository)
+        for cred, secret in self.sandbox.member_credentials(cloud):
+            if cred.project == ref.project:
+                return open_session(self.sandbox.repository(cloud), cred, secret)
+        raise KeyError(ref)
+
+    def admin_session(self, cloud_name: str) -> CloudSession:
+        cloud = self.cloud(cloud_name)
+        cred, secret = self.sandbox.admin_credential(cloud)
+        return open_session(self.sandbox.repository(cloud), cred, secret)
+
+    def env(self) -> dict[str, str]:
+        """Environment for running the `glint` binary against this bed."""
+        env = dict(os.environ)
+        env.update({"GLINT_HOME": str(self.home), "GLINT_PROFILE": SANDBOX_PROFILE})
+        return env
+
+    def ensure_running(self) -> None:
+        """Restart any service a test stopped (tests that stop Glance call this in finally)."""
+        for cloud in self.clouds:
+            for service in ("keystone", "glance"):
+                if not cloud.alive(service):
+                    cloud.start(service)
+                    cloud.wait_ready(service)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBed]:
+    home = tmp_path_factory.mktemp("glint-home")
+    saved = {k: os.environ.get(k) for k in ("GLINT_HOME", "GLINT_PROFILE")}
+    os.environ["GLINT_HOME"] = str(home)
+    os.environ["GLINT_PROFILE"] = SANDBOX_PROFILE
+    sb = Sandbox(paths_for(SANDBOX_PROFILE), port_base=_free_port_base(3))
+    try:
+        sb.up(3, progress=lambda line: print(line, file=sys.stderr))
+        yield TestBed(sb, home)
+    finally:
+        sb.down()
+        shutil.rmtree(sb.root, ignore_errors=True)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
