@@ -1,0 +1,103 @@
+"""Helpers every ``glint`` command shares: profile paths, output, secrets, confirmation.
+
+Secrets are read from a terminal prompt or from stdin (``--password-stdin``), never from
+argv: a command line is visible to every user of the machine in ``ps``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from glint_tui.core.errors import UsageError
+from glint_tui.core.model import ProjectRef
+from glint_tui.core.paths import Paths, paths_for
+
+
+def current_paths() -> Paths:
+    """The profile's paths; cli.main has already applied --profile/--sandbox to the env."""
+    return paths_for()
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A plain aligned table (pipe-friendly: no colours, no box drawing)."""
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
+    for row in [list(headers), *cells]:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def parse_ref(text: str) -> ProjectRef:
+    try:
+        return ProjectRef.parse(text)
+    except ValueError:
+        raise UsageError(
+            f"expected REPOSITORY:PROJECT (e.g. mycloud:alpha), got {text!r}"
+        ) from None
+
+
+def add_password_stdin_flag(parser: argparse.ArgumentParser, what: str = "password") -> None:
+    parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help=f"read the {what} from the first line of standard input (for scripts)",
+    )
+
+
+def read_secret(args: argparse.Namespace, prompt: str) -> str:
+    """The secret from stdin (``--password-stdin``) or a no-echo terminal prompt."""
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline()
+        secret = line[:-1] if line.endswith("\n") else line
+        secret = secret[:-1] if secret.endswith("\r") else secret
+        if not secret:
+            raise UsageError("--password-stdin: standard input was empty")
+        return secret
+    if not sys.stdin or not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for the password on; pipe it in with --password-stdin")
+    secret = getpass.getpass(prompt)
+    if not secret:
+        raise UsageError("empty password; nothing saved")
+    return secret
+
+
+def confirm(args: argparse.Namespace, question: str) -> bool:
+    """True with --yes, else ask on the terminal; without one, refuse (exit 2 by caller)."""
+    if getattr(args, "yes", False):
+        return True
+    if not sys.stdin or not sys.stdin.isatty():
+        raise UsageError(f"{question} — no terminal to confirm on; add --yes")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def add_yes_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+
+def add_no_verify_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="save without trying to reach the cloud / log in first",
+    )
+
+
+def info(message: str) -> None:
+    """Progress and results meant for a human go to stderr, data to stdout."""
+    print(message, file=sys.stderr)

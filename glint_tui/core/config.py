@@ -1,0 +1,432 @@
+"""Repositories, credentials (never their secrets) and small settings, as versioned JSON.
+
+Each file is ``{"version": 1, ...}``, validated on every load so a hand edit that breaks
+something fails with the file and the key named. Writes are atomic and mode 0600; every
+change is a locked reload-modify-write, so two glint processes never lose each other's
+changes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import MISSING, dataclass, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from glint_tui.core.errors import ConfigError, GlintError
+from glint_tui.core.fsutil import atomic_write_json
+from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Credential, ProjectRef, Repository
+from glint_tui.core.paths import Paths
+
+if TYPE_CHECKING:
+    from glint_tui.core.secrets import SecretStore
+
+VERSION = 1
+AUTH_TYPES = ("password", "application_credential")
+NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+Warn = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(f"glint: warning: {message}", file=sys.stderr)
+
+
+# -- validation ----------------------------------------------------------------------------
+
+
+def check_repository_name(name: Any) -> str:
+    """Names appear in ``REPO:PROJECT`` refs and file names: keep them plain."""
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ValueError("must be letters, digits, '_', '.' or '-' (no ':' or spaces)")
+    return name
+
+
+def _check_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be an http(s) URL")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+def _check_str(value: Any, *, empty: bool = True) -> str:
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        raise ValueError("must be a non-empty string" if not empty else "must be a string")
+    return value
+
+
+def _check_optional_str(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return _check_str(value)
+
+
+def _check_choice(value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"must be one of {', '.join(choices)} (got {value!r})")
+    return value
+
+
+def _check_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _check_ca_bundle(value: Any) -> str | None:
+    value = _check_optional_str(value)
+    if value is not None and not Path(value).expanduser().is_file():
+        raise ValueError(f"file {value} does not exist")
+    return value
+
+
+_REPOSITORY_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "name": check_repository_name,
+    "auth_url": _check_url,
+    "cloud_type": lambda v: _check_choice(v, CLOUD_TYPES),
+    "description": _check_str,
+    "region": _check_optional_str,
+    "interface": lambda v: _check_choice(v, INTERFACES),
+    "ca_bundle": _check_ca_bundle,
+    "insecure": _check_bool,
+}
+_CREDENTIAL_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "repository": check_repository_name,
+    "project": lambda v: _check_str(v, empty=False),
+    "username": lambda v: _check_str(v, empty=False),
+    "auth_type": lambda v: _check_choice(v, AUTH_TYPES),
+    "user_domain": lambda v: _check_str(v, empty=False),
+    "project_domain": lambda v: _check_str(v, empty=False),
+}
+_SECRET_KEYS = {"password", "secret", "application_credential_secret", "token"}
+
+
+def _build(cls: type, checks: dict[str, Callable[[Any], Any]], data: Any, where: str) -> Any:
+    """A validated *cls* from *data*.
+
+    Errors read ``<file>: repositories[1].auth_url: <problem>`` for a file entry (*where*
+    ends with ``]``) and ``repository 'x': auth_url: <problem>`` for a record.
+    """
+    sep = "." if where.endswith("]") else ": "
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be an object")
+    required = {f.name for f in fields(cls) if MISSING is f.default is f.default_factory}
+    for key in data:
+        if key in _SECRET_KEYS:
+            raise ConfigError(
+                f"{where}{sep}{key}: secrets don't belong in this file; "
+                "store them with `glint credentials add` (they go to the keyring)"
+            )
+        if key not in checks:
+            raise ConfigError(f"{where}{sep}{key}: unknown key (known: {', '.join(checks)})")
+    for key in required:
+        if key not in data:
+            raise ConfigError(f"{where}{sep}{key}: missing")
+    values = {}
+    for key, value in data.items():
+        try:
+            values[key] = checks[key](value)
+        except ValueError as e:
+            raise ConfigError(f"{where}{sep}{key}: {e}") from None
+    return cls(**values)
+
+
+def validate_repository(repo: Repository | dict[str, Any], where: str | None = None) -> Repository:
+    """Check every field of *repo* (a record or a dict from a file)."""
+    data = repo.to_dict() if isinstance(repo, Repository) else repo
+    name = data.get("name") if isinstance(data, dict) else None
+    return _build(Repository, _REPOSITORY_CHECKS, data, where or f"repository {name!r}")
+
+
+def validate_credential(cred: Credential | dict[str, Any], where: str | None = None) -> Credential:
+    data = cred.to_dict() if isinstance(cred, Credential) else cred
+    if where is None and isinstance(data, dict):
+        where = f"credential {data.get('repository')}:{data.get('project')}"
+    return _build(Credential, _CREDENTIAL_CHECKS, data, where or "credential")
+
+
+# -- the files -------------------------------------------------------------------------------
+
+
+def _read_versioned(path: Path, key: str, kind: type) -> Any:
+    """The *key* member of a ``{"version": 1, key: …}`` file; empty when the file is absent."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return kind()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(
+            f"{path}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})"
+        ) from None
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: must be a JSON object with a version")
+    version = doc.get("version")
+    if version != VERSION:
+        raise ConfigError(f"{path}: version: expected {VERSION}, found {version!r}")
+    unknown = set(doc) - {"version", key}
+    if unknown:
+        raise ConfigError(f"{path}: {sorted(unknown)[0]}: unknown key")
+    value = doc.get(key, kind())
+    if not isinstance(value, kind):
+        raise ConfigError(f"{path}: {key}: must be a JSON {kind.__name__}")
+    return value
+
+
+@dataclass
+class _State:
+    """Everything one locked transaction may change."""
+
+    repositories: list[Repository]
+    credentials: list[Credential]
+    settings: dict[str, Any]
+
+
+class ConfigStore:
+    """The repositories, credentials and settings of one profile (see module docstring).
+
+    *secrets* is used to move or delete a repository's secrets with it; it is created on
+    demand. *warn* receives warnings (default: stderr), e.g. "TLS verification is off".
+    """
+
+    def __init__(self, paths: Paths, secrets: SecretStore | None = None, warn: Warn | None = None):
+        self.paths = paths
+        self._secrets = secrets
+        self._warn = warn or _stderr
+
+    @property
+    def secrets(self) -> SecretStore:
+        if self._secrets is None:
+            from glint_tui.core.secrets import SecretStore
+
+            self._secrets = SecretStore(self.paths)
+        return self._secrets
+
+    # -- loading -------------------------------------------------------------------------
+    def _load(self) -> _State:
+        repos_file = self.paths.repositories_file
+        repos: list[Repository] = []
+        seen: set[str] = set()
+        for i, data in enumerate(_read_versioned(repos_file, "repositories", list)):
+            repo = validate_repository(data, f"{repos_file}: repositories[{i}]")
+            if repo.name in seen:
+                raise ConfigError(
+                    f"{repos_file}: repositories[{i}].name: duplicate name {repo.name!r}"
+                )
+            seen.add(repo.name)
+            repos.append(repo)
+        creds_file = self.paths.credentials_file
+        creds: list[Credential] = []
+        refs: set[ProjectRef] = set()
+        for i, data in enumerate(_read_versioned(creds_file, "credentials", list)):
+            cred = validate_credential(data, f"{creds_file}: credentials[{i}]")
+            if cred.repository not in seen:
+                raise ConfigError(
+                    f"{creds_file}: credentials[{i}].repository: "
+                    f"unknown repository {cred.repository!r} (not in {repos_file})"
+                )
+            if cred.ref in refs:
+                raise ConfigError(
+                    f"{creds_file}: credentials[{i}]: a second credential for {cred.ref}"
+                )
+            refs.add(cred.ref)
+            creds.append(cred)
+        settings = _read_versioned(self.paths.settings_file, "settings", dict)
+        return _State(repos, creds, settings)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_State]:
+        """Locked reload-modify-write: changes made to the state are saved on success."""
+        self.paths.config_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.paths.config_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            state = self._load()
+            before = (list(state.repositories), list(state.credentials), dict(state.settings))
+            yield state
+            if state.repositories != before[0]:
+                self._write(self.paths.repositories_file, "repositories", state.repositories)
+            if state.credentials != before[1]:
+                self._write(self.paths.credentials_file, "credentials", state.credentials)
+            if state.settings != before[2]:
+                atomic_write_json(
+                    self.paths.settings_file, {"version": VERSION, "settings": state.settings}
+                )
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _write(path: Path, key: str, records: list[Any]) -> None:
+        atomic_write_json(path, {"version": VERSION, key: [r.to_dict() for r in records]})
+
+    # -- repositories --------------------------------------------------------------------
+    def repositories(self) -> list[Repository]:
+        return self._load().repositories
+
+    def get_repository(self, name: str) -> Repository:
+        for repo in self.repositories():
+            if repo.name == name:
+                return repo
+        raise ConfigError(
+            f"no repository named {name!r} (see `glint repository list`; "
+            "add one with `glint repository add NAME AUTH_URL`)"
+        )
+
+    def has_repository(self, name: str) -> bool:
+        return any(r.name == name for r in self.repositories())
+
+    def add_repository(self, repo: Repository) -> Repository:
+        repo = validate_repository(repo)
+        with self._transaction() as state:
+            if any(r.name == repo.name for r in state.repositories):
+                raise ConfigError(f"repository {repo.name!r} already exists")
+            state.repositories.append(repo)
+        self._warn_insecure(repo)
+        return repo
+
+    def update_repository(self, name: str, /, **changes: Any) -> Repository:
+        """Change fields of *name*; a rename carries its credentials and secrets along."""
+        unknown = set(changes) - set(_REPOSITORY_CHECKS)
+        if unknown:
+            raise ConfigError(f"repository {name!r}: {sorted(unknown)[0]}: unknown field")
+        old = self.get_repository(name)
+        new = validate_repository(replace(old, **changes))
+        renamed = new.name != old.name
+        moved: list[tuple[str, str]] = []
+        if renamed:
+            # copy secrets first: if the keyring fails, nothing has changed yet
+            for cred in self._credentials_of(old.name):
+                new_key = replace(cred, repository=new.name).secret_key
+                secret = self.secrets.get(cred.secret_key)
+                if secret is not None:
+                    self.secrets.set(new_key, secret)
+                    moved.append((cred.secret_key, new_key))
+        try:
+            with self._transaction() as state:
+                names = [r.name for r in state.repositories]
+                if name not in names:
+                    raise ConfigError(f"no repository named {name!r}")
+                if renamed and new.name in names:
+                    raise ConfigError(f"repository {new.name!r} already exists")
+                state.repositories[names.index(name)] = new
+                if renamed:
+                    state.credentials = [
+                        replace(c, repository=new.name) if c.repository == name else c
+                        for c in state.credentials
+                    ]
+        except GlintError:
+            for _, new_key in moved:
+                self.secrets.delete(new_key)
+            raise
+        for old_key, _ in moved:
+            self.secrets.delete(old_key)
+        if new.insecure and not old.insecure:
+            self._warn_insecure(new)
+        return new
+
+    def remove_repository(self, name: str) -> list[Credential]:
+        """Remove *name*, its credentials and their secrets; returns the removed credentials."""
+        with self._transaction() as state:
+            if not any(r.name == name for r in state.repositories):
+                raise ConfigError(f"no repository named {name!r}")
+            state.repositories = [r for r in state.repositories if r.name != name]
+            removed = [c for c in state.credentials if c.repository == name]
+            state.credentials = [c for c in state.credentials if c.repository != name]
+        self._forget_secrets(removed)
+        return removed
+
+    def _warn_insecure(self, repo: Repository) -> None:
+        if repo.insecure:
+            self._warn(
+                f"repository {repo.name}: TLS certificate verification is OFF "
+                "(insecure); anyone on the path can read its passwords and images"
+            )
+
+    # -- credentials ---------------------------------------------------------------------
+    def credentials(self) -> list[Credential]:
+        return self._load().credentials
+
+    def _credentials_of(self, repository: str) -> list[Credential]:
+        return [c for c in self.credentials() if c.repository == repository]
+
+    def get_credential(self, ref: ProjectRef | str) -> Credential:
+        ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
+        for cred in self.credentials():
+            if cred.ref == ref:
+                return cred
+        raise ConfigError(
+            f"no credential for {ref} (add one with `glint credentials add {ref} --username USER`)"
+        )
+
+    def find_credential(self, ref: ProjectRef | str) -> Credential | None:
+        try:
+            return self.get_credential(ref)
+        except ConfigError:
+            return None
+
+    def add_credential(self, cred: Credential, replace_existing: bool = False) -> Credential:
+        """Save *cred* (its secret goes to the SecretStore separately, by the caller).
+
+        With *replace_existing*, an existing credential for the same ref is replaced
+        (and its secret dropped if the keyring key changes).
+        """
+        cred = validate_credential(cred)
+        replaced: Credential | None = None
+        with self._transaction() as state:
+            if not any(r.name == cred.repository for r in state.repositories):
+                raise ConfigError(f"no repository named {cred.repository!r}")
+            for i, old in enumerate(state.credentials):
+                if old.ref == cred.ref:
+                    if not replace_existing:
+                        raise ConfigError(f"a credential for {cred.ref} already exists")
+                    replaced = old
+                    state.credentials[i] = cred
+                    break
+            else:
+                state.credentials.append(cred)
+        if replaced is not None and replaced.secret_key != cred.secret_key:
+            self._forget_secrets([replaced])
+        return cred
+
+    def remove_credential(self, ref: ProjectRef | str) -> Credential:
+        """Remove the credential for *ref* and its secret."""
+        ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
+        with self._transaction() as state:
+            found = [c for c in state.credentials if c.ref == ref]
+            if not found:
+                raise ConfigError(f"no credential for {ref}")
+            state.credentials = [c for c in state.credentials if c.ref != ref]
+        self._forget_secrets(found)
+        return found[0]
+
+    def _forget_secrets(self, creds: list[Credential]) -> None:
+        """Best effort: the config change is already saved; say what was left behind."""
+        for cred in creds:
+            try:
+                self.secrets.delete(cred.secret_key)
+            except GlintError as e:
+                self._warn(f"the secret of {cred.ref} stays in the keyring: {e}")
+
+    # -- settings ------------------------------------------------------------------------
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        return self._load().settings.get(key, default)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a small JSON value (e.g. ``home_project``); None removes the key."""
+        with self._transaction() as state:
+            if value is None:
+                state.settings.pop(key, None)
+            else:
+                state.settings[key] = value

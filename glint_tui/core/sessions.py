@@ -1,0 +1,121 @@
+"""Turn ``REPO:PROJECT`` into a logged-in cloud session, from the config and the keyring.
+
+Every caller that needs a cloud (inventory, engine, TUI, backup) goes through
+``SessionProvider`` so "which credential, which secret, what if one is missing" is
+answered in one place with messages that say which command fixes it.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+from glint_tui.core.clouds import open_session
+from glint_tui.core.clouds.base import CloudSession
+from glint_tui.core.config import ConfigStore
+from glint_tui.core.errors import CloudError, ConfigError, Unreachable
+from glint_tui.core.model import Credential, ProjectRef, Repository
+from glint_tui.core.paths import Paths, paths_for
+from glint_tui.core.secrets import SecretStore
+
+_WARNED_INSECURE: set[str] = set()
+
+
+def _stderr(message: str) -> None:
+    print(f"glint: warning: {message}", file=sys.stderr)
+
+
+class SessionProvider:
+    """Opens sessions for configured ``REPO:PROJECT`` refs (caller closes each session)."""
+
+    def __init__(
+        self,
+        paths: Paths | None = None,
+        secrets: SecretStore | None = None,
+        warn: Callable[[str], None] | None = None,
+    ):
+        self.paths = paths or paths_for()
+        self.secrets = secrets or SecretStore(self.paths)
+        self.config = ConfigStore(self.paths, secrets=self.secrets, warn=warn)
+        self._warn = warn or _stderr
+
+    def refs(self) -> list[ProjectRef]:
+        """Every configured repository:project credential, sorted."""
+        return sorted(c.ref for c in self.config.credentials())
+
+    def resolve(self, ref: ProjectRef | str) -> tuple[Repository, Credential, str]:
+        """Repository, credential and secret for *ref*, or a ConfigError saying how to fix it."""
+        ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
+        repo = self.config.get_repository(ref.repository)
+        cred = self.config.get_credential(ref)
+        secret = self.secrets.get(cred.secret_key)
+        if secret is None:
+            raise ConfigError(
+                f"{ref}: no secret in the keyring ({self.secrets.describe()}); store it with "
+                f"`glint credentials add {ref} --username {cred.username}`"
+            )
+        return repo, cred, secret
+
+    def open(self, ref: ProjectRef | str) -> CloudSession:
+        """A lazy session for *ref*; call ``check()`` on it to log in right away."""
+        repo, cred, secret = self.resolve(ref)
+        if repo.insecure and repo.name not in _WARNED_INSECURE:
+            _WARNED_INSECURE.add(repo.name)
+            self._warn(f"repository {repo.name}: TLS certificate verification is OFF")
+        return open_session(repo, cred, secret)
+
+
+def _ssl_context(repo: Repository) -> ssl.SSLContext:
+    if repo.insecure:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    return ssl.create_default_context(cafile=repo.ca_bundle or None)
+
+
+def probe_keystone(repo: Repository, timeout: float = 10.0) -> str:
+    """Check that *repo*'s auth URL is a Keystone answering version discovery.
+
+    Used before saving a repository, when there is no credential to log in with yet.
+    Returns the identity API version found (e.g. ``v3.14``); raises Unreachable when
+    nothing answers and CloudError when something that is not Keystone v3 does.
+    """
+    request = urllib.request.Request(repo.auth_url, headers={"Accept": "application/json"})
+    where = f"repository {repo.name}"
+    context = _ssl_context(repo) if repo.auth_url.startswith("https:") else None
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            body = response.read(1 << 20)
+    except urllib.error.HTTPError as e:
+        if e.code != 300:  # Keystone's root answers "300 Multiple Choices" with its versions
+            raise CloudError(
+                f"{repo.auth_url} answered HTTP {e.code}; is this a Keystone auth URL?", where
+            ) from None
+        body = e.read(1 << 20)
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise Unreachable(f"cannot reach {repo.auth_url}: {reason}", where) from None
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    versions = []
+    if isinstance(doc, dict) and isinstance(doc.get("version"), dict):
+        versions = [doc["version"]]
+    elif isinstance(doc, dict) and isinstance(doc.get("versions"), dict):
+        versions = [v for v in doc["versions"].get("values", []) if isinstance(v, dict)]
+    ids = [str(v.get("id", "")) for v in versions]
+    v3 = [i for i in ids if i.startswith("v3")]
+    if not v3:
+        found = ", ".join(ids) if ids else "no identity version document"
+        raise CloudError(
+            f"{repo.auth_url} is not a Keystone v3 endpoint ({found}); "
+            "use the identity URL, e.g. https://keystone.example.org:5000/v3",
+            where,
+        )
+    return v3[0]
