@@ -262,6 +262,7 @@ class Cloud:
         deadline = time.monotonic() + timeout
         for pid, kids in targets:
             while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                _reap(pid)  # our own child lingers as a zombie until reaped
                 time.sleep(0.05)
             for p in [pid, *kids]:
                 with contextlib.suppress(ProcessLookupError):
