@@ -66,6 +66,7 @@ class CloudSession(Protocol):
 
     repository: Repository
     credential: Credential
+    page_size: int | None  # images per listing request (None: Glance's default)
 
     @property
     def project_id(self) -> str: ...
@@ -84,7 +85,11 @@ class CloudSession(Protocol):
 
     def get_image(self, image_id: str) -> ImageRecord: ...
 
-    def download(self, image_id: str, chunk_size: int = 1 << 20) -> Download: ...
+    def download(
+        self, image_id: str, chunk_size: int = 1 << 20, *, verify: bool = True
+    ) -> Download:
+        """Stream the bytes; ``verify`` checks size and hash at the end (callers that hash
+        on the fly themselves pass False so nothing is hashed twice)."""
 
     def create_image(self, spec: ImageSpec) -> ImageRecord:
         """Create the record (status ``queued``), no data yet."""

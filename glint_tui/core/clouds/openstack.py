@@ -69,6 +69,7 @@ RESERVED_PREFIXES = ("os_glance_",)
 CORE_UPDATES = {
     "name": "name",
     "visibility": "visibility",
+    "owner": "owner",  # admin only: restore puts the original owner back
     "protected": "protected",
     "hidden": "os_hidden",
     "min_disk": "min_disk",

@@ -1,0 +1,250 @@
+"""One backup run: list every image, fetch the content not yet stored, write a snapshot.
+
+Order matters for crash safety: objects are complete (fsynced, renamed) before any
+manifest names them, and the manifest is written last. A failure on one image never
+reads as a deletion: its previous entry (if any) is carried forward with the error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from glint_backup import logsetup, snapshots
+from glint_backup.config import BackupConfig
+from glint_backup.errors import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    BackupError,
+    DiskFull,
+)
+from glint_backup.lock import locked
+from glint_backup.store import ObjectStore
+from glint_tui.core.errors import CloudError, PermissionDenied
+from glint_tui.core.model import ImageRecord
+
+CHUNK = 1 << 20
+MEMBER_THREADS = 4
+
+
+@dataclass
+class Summary:
+    """What a run did; ``--json`` prints it, the log gets one line of it."""
+
+    snapshot: str | None = None
+    changed: bool = False
+    dry_run: bool = False
+    images: int = 0
+    active: int = 0
+    downloaded: int = 0
+    downloaded_bytes: int = 0
+    would_download: int = 0
+    would_download_bytes: int = 0
+    reused: int = 0
+    metadata_only: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+    disk_full: bool = False
+    fetch_seconds: float = 0.0  # time spent downloading + storing (the data path)
+    seconds: float = 0.0
+    exit_code: int = EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _members(session, record: ImageRecord) -> list[dict[str, str]]:
+    """Members only exist for shared images (Glance answers 403 for the others)."""
+    if record.visibility != "shared":
+        return []
+    try:
+        members = session.list_members(record.id)
+    except PermissionDenied:
+        return []
+    return sorted(
+        ({"member_id": m.member_id, "status": m.status} for m in members),
+        key=lambda m: m["member_id"],
+    )
+
+
+def _expected_sha512(record: ImageRecord) -> str | None:
+    if record.os_hash_algo == "sha512" and record.os_hash_value:
+        return record.os_hash_value
+    return None
+
+
+def _open_download(session, image_id: str):
+    """The adapter verifies by default; the store hashes already, so skip the 2nd hash."""
+    return session.download(image_id, CHUNK, verify=False)
+
+
+def _known_object(
+    store: ObjectStore, record: ImageRecord, previous: dict[str, dict[str, Any]]
+) -> str | None:
+    """The stored object for *record*'s bytes, if we hold them already (no re-hash)."""
+    sha = _expected_sha512(record)
+    if sha and store.has(sha, record.size):
+        return sha
+    old = previous.get(record.id)
+    if (
+        old
+        and old.get("object")
+        and old.get("checksum") == record.checksum
+        and old.get("os_hash_value") == record.os_hash_value
+        and store.has(old["object"], record.size)
+    ):
+        return old["object"]
+    return None
+
+
+def run(
+    config: BackupConfig,
+    open_session: Callable[[BackupConfig], Any],
+    dry_run: bool = False,
+) -> Summary:
+    """The whole run under the lock (no lock for a dry run: it writes nothing)."""
+    log = logsetup.get()
+    started = time.monotonic()
+    dry_run = dry_run or config.testing
+    if dry_run:
+        store = ObjectStore(config.backup_dir)
+        if not config.backup_dir.is_dir():
+            from glint_backup.errors import NoStore
+
+            raise NoStore(f"backup directory {config.backup_dir} does not exist")
+        summary = _run(config, store, open_session, dry_run=True)
+    else:
+        with locked(config.backup_dir):
+            store = ObjectStore.open(config.backup_dir)
+            removed = store.clean_tmp()
+            if removed:
+                log.info("removed %d temporary file(s) left by an interrupted run", removed)
+            summary = _run(config, store, open_session, dry_run=False)
+    summary.seconds = round(time.monotonic() - started, 3)
+    return summary
+
+
+def _run(config: BackupConfig, store: ObjectStore, open_session, dry_run: bool) -> Summary:
+    log = logsetup.get()
+    summary = Summary(dry_run=dry_run)
+    last = snapshots.latest(store) if store.snapshots.is_dir() else None
+    previous = {e["id"]: e for e in (last or {}).get("images", [])}
+
+    session = open_session(config)
+    try:
+        if config.page_size:
+            session.page_size = config.page_size
+        records = sorted(session.list_images(all_projects=True), key=lambda r: r.id)
+        try:
+            projects = {p.id: p.name for p in session.list_projects()}
+        except CloudError:
+            projects = {}
+        with ThreadPoolExecutor(MEMBER_THREADS) as pool:
+            members = list(pool.map(lambda r: _members(session, r), records))
+        summary.images = len(records)
+        log.info("listed %d image(s)", len(records))
+
+        entries: list[dict[str, Any]] = []
+        for record, image_members in zip(records, members, strict=True):
+            entry = record.to_dict()
+            entry["members"] = image_members
+            entry["object"] = None
+            entries.append(entry)
+            if record.status != "active" or not record.content_key:
+                summary.metadata_only += 1
+                continue
+            summary.active += 1
+            known = _known_object(store, record, previous)
+            if known:
+                entry["object"] = known
+                summary.reused += 1
+                continue
+            if dry_run:
+                summary.would_download += 1
+                summary.would_download_bytes += record.size or 0
+                log.info("would download %s (%s, %s bytes)", record.id, record.name, record.size)
+                continue
+            if summary.disk_full:
+                _carry_forward(entry, previous, "not fetched: the backup disk is full", summary)
+                continue
+            try:
+                store.ensure_space(record.size or 0, config.min_free_bytes)
+                t0 = time.monotonic()
+                entry["object"] = _fetch(session, store, record)
+                summary.fetch_seconds = round(summary.fetch_seconds + time.monotonic() - t0, 3)
+                summary.downloaded += 1
+                summary.downloaded_bytes += record.size or 0
+                log.info("stored %s (%s, %s bytes)", record.id, record.name, record.size)
+            except DiskFull as e:
+                summary.disk_full = True
+                log.error("%s; stopping downloads, the snapshot records what is held", e)
+                _carry_forward(entry, previous, str(e), summary)
+            except CloudError as e:
+                log.error("image %s (%s): %s", record.id, record.name, e)
+                _carry_forward(entry, previous, str(e), summary)
+    finally:
+        session.close()
+
+    if dry_run:
+        log.info(
+            "dry run: %d image(s), would download %d (%d bytes), nothing written",
+            summary.images, summary.would_download, summary.would_download_bytes,
+        )  # fmt: skip
+        return summary
+    if last is not None and snapshots.images_equal(last["images"], entries):
+        log.info("no change since snapshot %s: nothing written", last["id"])
+        summary.snapshot = last["id"]
+    else:
+        summary.changed = True
+        source = {
+            "auth_url": config.auth_url,
+            "region": config.region,
+            "user": config.username,
+            "project": config.project,
+            "cloud": config.cloud,
+        }
+        counts = {
+            k: getattr(summary, k)
+            for k in ("images", "active", "downloaded", "downloaded_bytes", "reused")
+        }
+        summary.snapshot = snapshots.write(store, entries, source, projects, counts)
+        log.info(
+            "snapshot %s: %d image(s), %d downloaded (%d bytes), %d already held, %d error(s)",
+            summary.snapshot, summary.images, summary.downloaded, summary.downloaded_bytes,
+            summary.reused, len(summary.errors),
+        )  # fmt: skip
+    if summary.disk_full:
+        summary.exit_code = DiskFull.exit_code
+    elif summary.errors:
+        summary.exit_code = EXIT_PARTIAL
+    return summary
+
+
+def _fetch(session, store: ObjectStore, record: ImageRecord) -> str:
+    download = _open_download(session, record.id)
+    try:
+        stored = store.add_stream(
+            download,
+            expect_sha512=_expected_sha512(record),
+            expect_md5=None if _expected_sha512(record) else record.checksum,
+            expect_size=record.size,
+        )
+    finally:
+        download.close()
+    return stored.sha512
+
+
+def _carry_forward(
+    entry: dict[str, Any], previous: dict[str, dict[str, Any]], error: str, summary: Summary
+) -> None:
+    """Keep the last good copy restorable and mark the entry failed (never a deletion)."""
+    summary.errors.append({"id": entry["id"], "name": entry["name"], "error": error})
+    entry["error"] = error
+    old = previous.get(entry["id"])
+    if old and old.get("object"):
+        entry["previous_object"] = old["object"]
+
+
+__all__ = ["BackupError", "Summary", "run"]

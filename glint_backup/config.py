@@ -1,0 +1,183 @@
+"""The glint-backup JSON configuration: the original Glint keys plus Keystone v3 ones.
+
+Everything is validated before any network call, and each problem names its key, so a
+cron mail says exactly what to fix. An original Glint config drops in unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from glint_backup.errors import BackupConfigError
+
+PREFIX = "glint_backup_"
+DEFAULT_FILE = "glint-backup.json"
+
+# key -> (accepted JSON types, required?, help)
+KEYS: dict[str, tuple[tuple[type, ...], bool, str]] = {
+    "glint_backup_admin_pw_key": ((str,), False, "name of the admin password secret"),
+    "glint_backup_admin_user": ((str,), False, "admin user name"),
+    "glint_backup_admin_tenant": ((str,), False, "project (tenant) the admin logs in to"),
+    "glint_backup_auth_URL": ((str,), False, "Keystone URL (/v2.0 and /v3 accepted)"),
+    "glint_backup_dir": ((str,), True, "backup directory (the object store)"),
+    "glint_backup_hiera_config": ((str,), False, "hiera config: look the password up there"),
+    "glint_backup_logfile": ((str,), False, "INFO log file (logrotate friendly)"),
+    "glint_backup_testing": ((bool, str), False, "true = dry run"),
+    "glint_backup_admin_user_domain": ((str,), False, "user domain (default Default)"),
+    "glint_backup_admin_project_domain": ((str,), False, "project domain (default Default)"),
+    "glint_backup_region": ((str,), False, "region name"),
+    "glint_backup_ca_bundle": ((str,), False, "CA bundle file for TLS"),
+    "glint_backup_cloud": ((str,), False, "a clouds.yaml cloud name"),
+    "glint_backup_admin_pw_file": ((str,), False, "mode-0600 file holding the password"),
+    "glint_backup_page_size": ((int,), False, "images per listing request"),
+    "glint_backup_min_free_mb": ((int,), False, "free space kept on the backup disk (MiB)"),
+}
+CONNECTION_KEYS = (
+    "glint_backup_auth_URL",
+    "glint_backup_admin_user",
+    "glint_backup_admin_tenant",
+)
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    """A validated configuration (the password is never part of it)."""
+
+    source: Path
+    backup_dir: Path
+    auth_url: str | None = None
+    username: str | None = None
+    project: str | None = None
+    user_domain: str = "Default"
+    project_domain: str = "Default"
+    region: str | None = None
+    ca_bundle: str | None = None
+    cloud: str | None = None
+    pw_key: str | None = None
+    pw_file: Path | None = None
+    hiera_config: str | None = None
+    logfile: Path | None = None
+    testing: bool = False
+    page_size: int | None = None
+    min_free_bytes: int = 64 << 20
+
+
+def default_path() -> Path:
+    """``<user config dir>/glint/glint-backup.json`` (``$GLINT_HOME/config/…`` in tests)."""
+    home = os.environ.get("GLINT_HOME")
+    if home:
+        return Path(home).expanduser() / "config" / DEFAULT_FILE
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("glint")) / DEFAULT_FILE
+
+
+def _as_bool(key: str, value: bool | str) -> bool:
+    if isinstance(value, bool):
+        return value
+    low = value.strip().lower()
+    if low in ("true", "yes", "1"):
+        return True
+    if low in ("false", "no", "0", ""):
+        return False
+    raise BackupConfigError(f'{key}: expected true/false or "True"/"False", got {value!r}')
+
+
+def normalise_auth_url(url: str) -> str:
+    """Keystone v3 is discovered at the base URL: strip a trailing /v2.0 (or /v3)."""
+    url = url.rstrip("/")
+    for suffix in ("/v2.0", "/v2", "/v3"):
+        if url.endswith(suffix):
+            url = url[: -len(suffix)]
+            break
+    return url + "/v3"
+
+
+def validate(doc: Any, source: Path) -> BackupConfig:
+    """Check every key of *doc* and build the config; raise naming all problems at once."""
+    if not isinstance(doc, dict):
+        raise BackupConfigError(f"{source}: expected a JSON object at the top level")
+    problems: list[str] = []
+    for key in sorted(doc):
+        if key not in KEYS:
+            problems.append(f"unknown key {key!r}")
+            continue
+        types, _, _ = KEYS[key]
+        value = doc[key]
+        ok = isinstance(value, types) and not (bool not in types and isinstance(value, bool))
+        if not ok:
+            want = " or ".join("boolean" if t is bool else t.__name__ for t in types)
+            problems.append(f"{key}: expected {want}, got {type(value).__name__}")
+        elif isinstance(value, str) and not value.strip() and key != "glint_backup_testing":
+            problems.append(f"{key}: must not be empty")
+    for key, (_, required, _) in KEYS.items():
+        if required and key not in doc:
+            problems.append(f"missing required key {key!r}")
+    if "glint_backup_cloud" not in doc:
+        problems += [f"missing required key {k!r}" for k in CONNECTION_KEYS if k not in doc]
+    if not any(
+        k in doc
+        for k in ("glint_backup_admin_pw_key", "glint_backup_admin_pw_file", "glint_backup_cloud")
+    ):
+        problems.append(
+            "missing required key 'glint_backup_admin_pw_key' (or glint_backup_admin_pw_file)"
+        )
+    if "glint_backup_hiera_config" in doc and "glint_backup_admin_pw_key" not in doc:
+        problems.append("glint_backup_hiera_config needs glint_backup_admin_pw_key")
+    for key in ("glint_backup_page_size", "glint_backup_min_free_mb"):
+        if isinstance(doc.get(key), int) and not isinstance(doc[key], bool) and doc[key] < 0:
+            problems.append(f"{key}: must not be negative")
+    testing = False
+    if "glint_backup_testing" in doc and isinstance(doc["glint_backup_testing"], (bool, str)):
+        try:
+            testing = _as_bool("glint_backup_testing", doc["glint_backup_testing"])
+        except BackupConfigError as e:
+            problems.append(str(e))
+    if problems:
+        raise BackupConfigError(f"{source}: " + "; ".join(problems))
+
+    def path(key: str) -> Path | None:
+        return Path(doc[key]).expanduser() if key in doc else None
+
+    auth = doc.get("glint_backup_auth_URL")
+    return BackupConfig(
+        source=source,
+        backup_dir=Path(doc["glint_backup_dir"]).expanduser(),
+        auth_url=normalise_auth_url(auth) if auth else None,
+        username=doc.get("glint_backup_admin_user"),
+        project=doc.get("glint_backup_admin_tenant"),
+        user_domain=doc.get("glint_backup_admin_user_domain", "Default"),
+        project_domain=doc.get("glint_backup_admin_project_domain", "Default"),
+        region=doc.get("glint_backup_region"),
+        ca_bundle=doc.get("glint_backup_ca_bundle"),
+        cloud=doc.get("glint_backup_cloud"),
+        pw_key=doc.get("glint_backup_admin_pw_key"),
+        pw_file=path("glint_backup_admin_pw_file"),
+        hiera_config=doc.get("glint_backup_hiera_config"),
+        logfile=path("glint_backup_logfile"),
+        testing=testing,
+        page_size=doc.get("glint_backup_page_size") or None,
+        min_free_bytes=int(doc.get("glint_backup_min_free_mb", 64)) << 20,
+    )
+
+
+def load(path: Path | None = None) -> BackupConfig:
+    """Read and validate the config file (default location when *path* is None)."""
+    source = Path(path).expanduser() if path else default_path()
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BackupConfigError(
+            f"{source}: config file not found (create it, or pass -c FILE)"
+        ) from None
+    except OSError as e:
+        raise BackupConfigError(f"{source}: cannot read: {e.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BackupConfigError(f"{source}: not valid JSON (line {e.lineno}: {e.msg})") from None
+    return validate(doc, source)

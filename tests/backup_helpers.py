@@ -1,0 +1,70 @@
+"""Shared helpers for the glint-backup tests: a config on a sandbox cloud, running the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from glint_tui.sandbox.cloud import ADMIN_PASSWORD
+
+
+def write_config(tmp: Path, sandbox, cloud: str = "c1", store: Path | None = None,
+                 **extra: Any) -> Path:  # fmt: skip
+    """A 0600 password file + config for admin on *cloud*; the store dir is created empty."""
+    pw = tmp / f"admin-{cloud}.pw"
+    if not pw.exists():
+        pw.write_text(ADMIN_PASSWORD + "\n")
+        pw.chmod(0o600)
+    store = store or tmp / "store"
+    store.mkdir(exist_ok=True)
+    doc = {
+        "glint_backup_auth_URL": sandbox.cloud(cloud).keystone_url + "/v3",
+        "glint_backup_admin_user": "admin",
+        "glint_backup_admin_tenant": "admin",
+        "glint_backup_admin_pw_key": "glint-backup-admin",
+        "glint_backup_admin_pw_file": str(pw),
+        "glint_backup_region": "RegionOne",
+        "glint_backup_dir": str(store),
+        "glint_backup_logfile": str(tmp / "log" / "glint-backup.log"),
+        "glint_backup_testing": "False",
+    }
+    doc.update(extra)
+    path = tmp / f"glint-backup-{cloud}.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def backup_cmd(config: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "glint_backup", "-c", str(config), "--allow-root", *args]
+
+
+def run_backup(
+    config: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    input: str | None = None,
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        backup_cmd(config, *args), capture_output=True, text=True, timeout=timeout,
+        env=env or dict(os.environ), input=input,
+    )  # fmt: skip
+
+
+def run_json(config: Path, *args: str, expect: int = 0, **kw: Any) -> Any:
+    done = run_backup(config, *args, "--json", **kw)
+    assert done.returncode == expect, (done.returncode, done.stdout, done.stderr)
+    return json.loads(done.stdout)
+
+
+def snapshot_files(store: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((store / "snapshots").glob("*.json"))}
+
+
+def latest_manifest(store: Path) -> dict[str, Any]:
+    files = sorted((store / "snapshots").glob("*.json"))
+    return json.loads(files[-1].read_text())
