@@ -16,7 +16,12 @@ from typing import Any
 from glint_tui.commands import common
 from glint_tui.core.clouds import open_session
 from glint_tui.core.cloudsyaml import CloudEntry, import_entries, load_clouds, repository_name
-from glint_tui.core.config import ConfigStore, check_repository_name, validate_repository
+from glint_tui.core.config import (
+    HOME_REPOSITORY,
+    ConfigStore,
+    check_repository_name,
+    validate_repository,
+)
 from glint_tui.core.errors import UsageError
 from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Credential, Repository
 from glint_tui.core.secrets import SecretStore
@@ -64,6 +69,15 @@ def register(subparsers: Any) -> None:
     common.add_no_verify_flag(p)
     common.add_json_flag(p)
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser(
+        "set-home",
+        help="prefer this repository as the source of copies (the original 'local' cloud)",
+    )
+    home = p.add_mutually_exclusive_group(required=True)
+    home.add_argument("name", nargs="?")
+    home.add_argument("--clear", action="store_true", help="no preferred source")
+    p.set_defaults(func=cmd_set_home)
 
     # -- the original Glint syntax ---------------------------------------------------------
     p = subparsers.add_parser("repository-add", help="original Glint: add a repository")
@@ -134,21 +148,39 @@ def cmd_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_set_home(args: argparse.Namespace) -> int:
+    store = _store()
+    if args.clear:
+        store.set_setting(HOME_REPOSITORY, None)
+        print("no home repository: copies take their source from any verified copy")
+        return EXIT_OK
+    store.get_repository(args.name)  # a clear error for an unknown name
+    store.set_setting(HOME_REPOSITORY, args.name)
+    print(f"home repository: {args.name} (preferred source of copies)")
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     store = _store()
     repos = store.repositories()
+    home = store.home_repository()
     counts: dict[str, int] = {}
     for cred in store.credentials():
         counts[cred.repository] = counts.get(cred.repository, 0) + 1
     if args.json:
-        common.print_json([{**r.to_dict(), "credentials": counts.get(r.name, 0)} for r in repos])
+        common.print_json(
+            [
+                {**r.to_dict(), "credentials": counts.get(r.name, 0), "home": r.name == home}
+                for r in repos
+            ]
+        )
         return EXIT_OK
     if not repos:
         print("no repositories yet: glint repository add NAME AUTH_URL (or repository import)")
         return EXIT_OK
     rows = [
         (
-            r.name,
+            r.name + (" (home)" if r.name == home else ""),
             r.cloud_type,
             r.auth_url,
             r.region or "-",

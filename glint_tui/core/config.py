@@ -185,6 +185,9 @@ def _read_versioned(path: Path, key: str, kind: type) -> Any:
     return value
 
 
+HOME_REPOSITORY = "home_repository"  # settings key: preferred source for copies
+
+
 @dataclass
 class _State:
     """Everything one locked transaction may change."""
@@ -420,6 +423,10 @@ class ConfigStore:
                 self._warn(f"the secret of {cred.ref} stays in the keyring: {e}")
 
     # -- settings ------------------------------------------------------------------------
+    def home_repository(self) -> str | None:
+        """The preferred copy source (the original Glint's "local" repository), if set."""
+        return self.get_setting(HOME_REPOSITORY)
+
     def get_setting(self, key: str, default: Any = None) -> Any:
         return self._load().settings.get(key, default)
 

@@ -28,6 +28,7 @@ import json
 import os
 import stat
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +62,7 @@ _SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 # keys are cached by (salt, digest of the password) so scrypt runs once per password.
 _PROMPTED: dict[Path, str] = {}
 _KEYS: dict[tuple[bytes, bytes], bytes] = {}
+_KEYS_LOCK = threading.Lock()
 
 HOW_TO_PROCEED = (
     f"set {ENV_PASSWORD} (or {ENV_PASSWORD_FILE} naming a mode-0600 file), or create a "
@@ -161,11 +163,14 @@ def _unb64(text: str) -> bytes:
 
 
 def _derive(password: str, salt: bytes, params: dict[str, int]) -> bytes:
+    """scrypt costs tens of MiB and a CPU burst: derive once per process, even when many
+    threads (inventory columns, transfer destinations) ask at the same moment."""
     cache_key = (salt, hashlib.sha256(password.encode("utf-8")).digest())
-    if cache_key not in _KEYS:
-        kdf = Scrypt(salt=salt, length=32, n=params["n"], r=params["r"], p=params["p"])
-        _KEYS[cache_key] = kdf.derive(password.encode("utf-8"))
-    return _KEYS[cache_key]
+    with _KEYS_LOCK:
+        if cache_key not in _KEYS:
+            kdf = Scrypt(salt=salt, length=32, n=params["n"], r=params["r"], p=params["p"])
+            _KEYS[cache_key] = kdf.derive(password.encode("utf-8"))
+        return _KEYS[cache_key]
 
 
 def read_password_file(path: Path) -> str:

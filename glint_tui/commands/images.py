@@ -1,0 +1,112 @@
+"""``glint images [--project REPO:PROJECT] [--json]``: the image matrix in a terminal.
+
+Exit codes: 0 every column listed; 3 some columns could not be listed (their error is
+shown, the rest of the matrix still is); 1 no column could be listed; 2 bad arguments
+or no repositories configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+
+import humanize
+
+from glint_tui.core.errors import ConfigError, UsageError
+from glint_tui.core.inventory import Matrix, Row, refresh
+from glint_tui.core.model import CellState, ProjectRef
+from glint_tui.core.paths import paths_for
+
+GLYPHS = {
+    CellState.PRESENT: "●",
+    CellState.LOCKED: "◐",
+    CellState.ABSENT: "·",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "images",
+        help="list images across every repository:project (the matrix)",
+        description="List every image in every configured REPO:PROJECT. Rows are "
+        "(name, content hash); ● present and owned, ◐ present but not owned "
+        "(shared/public from elsewhere), · absent, ! column could not be listed.",
+    )
+    p.add_argument("--project", metavar="REPO:PROJECT", help="only images present there")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd)
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    return print_inventory(args.project, args.json)
+
+
+def load_matrix(project: ProjectRef | None = None) -> Matrix:
+    """Refresh the matrix over every configured credential (shared by the CLI commands)."""
+    from glint_tui.core.sessions import SessionProvider
+
+    provider = SessionProvider(paths_for())
+    refs = provider.refs()
+    if not refs:
+        raise ConfigError(
+            "no credentials configured: add a repository and a credential first "
+            "(glint repository add, glint credentials add)"
+        )
+    if project is not None and project not in refs:
+        raise UsageError(f"{project} is not a configured REPO:PROJECT")
+    return refresh(provider, refs)
+
+
+def print_inventory(project: str | None, as_json: bool) -> int:
+    """Print the matrix (or JSON) and return the exit code (0, 3 or 1 as documented)."""
+    ref = None
+    if project:
+        try:
+            ref = ProjectRef.parse(project)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    matrix = load_matrix(ref)
+    rows = matrix.filtered(ref) if ref else matrix.rows
+    if as_json:
+        doc = matrix.to_dict()
+        doc["rows"] = [r.to_dict() for r in rows]
+        json.dump(doc, sys.stdout, indent=2, sort_keys=True)
+        print()
+    else:
+        for line in render_table(matrix, rows):
+            print(line)
+    return _exit_code(matrix)
+
+
+def _exit_code(matrix: Matrix) -> int:
+    failed = [s for s in matrix.status.values() if not s.ok]
+    if not failed:
+        return 0
+    return 1 if len(failed) == len(matrix.status) else 3
+
+
+def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
+    """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath."""
+    cols = matrix.columns
+    headers = [str(c) for c in cols]
+    labels = [r.label + (" !conflict" if r.conflict else "") for r in rows]
+    name_w = max([len("IMAGE"), *(len(x) for x in labels)])
+    width = shutil.get_terminal_size((120, 24)).columns
+    name_w = min(name_w, max(20, width - 12 - sum(len(h) + 2 for h in headers)))
+    out = ["  ".join(["IMAGE".ljust(name_w), "SIZE".rjust(9), *headers])]
+    for row, label in zip(rows, labels, strict=False):
+        cells = []
+        for ref, h in zip(cols, headers, strict=False):
+            g = "!" if not matrix.status[ref].ok else GLYPHS.get(row.cell(ref).state, "?")
+            cells.append(g.center(len(h)))
+        size = humanize.naturalsize(row.size, binary=True) if row.size else "-"
+        out.append("  ".join([label[:name_w].ljust(name_w), size.rjust(9), *cells]))
+    if not rows:
+        out.append("(no images)")
+    for ref in cols:
+        st = matrix.status[ref]
+        if not st.ok:
+            out.append(f"! {ref}: {st.error}")
+    return out

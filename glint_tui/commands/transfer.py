@@ -1,0 +1,457 @@
+"""``glint copy | delete | plan | apply | reconcile``: the engine from a shell.
+
+Exit codes: 0 everything done; 1 failed (nothing done, or a refusal); 2 usage or
+configuration error, an ambiguous IMAGE, or a delete not confirmed (no terminal and no
+``--yes``); 3 partial success (some destinations done, some failed or refused);
+130 interrupted (Ctrl-C: transfers in flight are aborted and cleaned up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import humanize
+
+from glint_tui.commands.images import load_matrix
+from glint_tui.core.desired import Desired, desired_from_mapping, load_desired_file
+from glint_tui.core.errors import GlintError, UsageError
+from glint_tui.core.events import (
+    ActionFinished,
+    CellChanged,
+    CopyProgress,
+    Event,
+    Notice,
+)
+from glint_tui.core.fsutil import atomic_write_bytes
+from glint_tui.core.inventory import Matrix, Row
+from glint_tui.core.model import VISIBILITIES, CellState, ProjectRef
+from glint_tui.core.paths import paths_for
+from glint_tui.core.plan import ON_CONFLICT, Plan, build_plan
+from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "copy",
+        help="copy an image to other repository:projects (streamed, verified)",
+        description="Copy IMAGE (a name, name@<hash prefix>, or an image id) to each --to "
+        "place. The source is --from, else the home repository, else any place holding "
+        "a verified copy. The copy keeps formats, min disk/RAM, tags and user properties.",
+    )
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("--to", action="append", required=True, metavar="REPO:PROJECT")
+    p.add_argument("--from", dest="source", metavar="REPO:PROJECT")
+    p.add_argument("--visibility", choices=VISIBILITIES, default="private")
+    _common_run_flags(p)
+    p.set_defaults(func=cmd_copy)
+
+    p = sub.add_parser(
+        "delete",
+        help="delete an image from one repository:project (safety rules apply)",
+        description="Delete IMAGE at --from. Refused for protected images, images the "
+        "project does not own, and the last copy of its content glint can see.",
+    )
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("--from", dest="source", required=True, metavar="REPO:PROJECT")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser(
+        "plan",
+        help="show what `glint apply DESIRED.json` would do",
+        description="DESIRED.json maps image names (or name@hash) to the REPO:PROJECT "
+        'places they must exist, e.g. {"ubuntu-24.04": ["c1:alpha", "c2:alpha"]}.',
+    )
+    p.add_argument("desired", metavar="DESIRED.json")
+    p.add_argument("--prune", action="store_true", help="also remove from places not listed")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument("--save", metavar="PLAN.json", help="write the plan as JSON to a file")
+    _plan_flags(p)
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("apply", help="make the clouds match DESIRED.json (after confirmation)")
+    p.add_argument("desired", metavar="DESIRED.json")
+    p.add_argument("--prune", action="store_true", help="also remove from places not listed")
+    _plan_flags(p)
+    _common_run_flags(p)
+    p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser(
+        "reconcile",
+        help="delete half-done images left by a glint run that died",
+        description="Looks at the journal of finished/dead runs and deletes only images "
+        "those runs created and never completed (queued, saving, killed).",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_reconcile)
+
+
+def _plan_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--on-conflict", choices=ON_CONFLICT, default="refuse")
+    p.add_argument("--visibility", choices=VISIBILITIES, default="private")
+
+
+def _common_run_flags(p: argparse.ArgumentParser) -> None:
+    if not any(a.dest == "on_conflict" for a in p._actions):
+        p.add_argument(
+            "--on-conflict",
+            choices=ON_CONFLICT,
+            default="refuse",
+            help="a different image with the same name at a destination: refuse (default), "
+            "rename the copy, keep both, or replace it",
+        )
+    p.add_argument("--no-cache", action="store_true", help="do not spool bytes locally")
+    p.add_argument(
+        "--max-rate",
+        type=_rate,
+        metavar="RATE",
+        help="read each image at most this fast, bytes/s (suffix K, M or G: 50M)",
+    )
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _ref(text: str) -> ProjectRef:
+    try:
+        return ProjectRef.parse(text)
+    except ValueError:
+        raise UsageError(f"expected REPO:PROJECT, got {text!r}") from None
+
+
+def _rate(text: str) -> float:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    mult = units.get(t[-1:], 1)
+    try:
+        value = float(t[:-1] if t[-1:] in units else t) * mult
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a rate: {text!r} (e.g. 50M)") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the rate must be positive")
+    return value
+
+
+def _home_repository() -> str | None:
+    try:
+        from glint_tui.core.config import ConfigStore
+
+        return ConfigStore(paths_for()).home_repository()
+    except GlintError:
+        return None
+
+
+def _resolve_image(matrix: Matrix, spec: str, at: ProjectRef | None = None) -> Row:
+    rows = [r for r in matrix.find(spec) if r.has_data or at is not None]
+    if at is not None:
+        rows = [r for r in rows if r.cell(at).present]
+    if not rows:
+        where = f" at {at}" if at else ""
+        raise GlintError(f"no image {spec!r}{where} in any repository glint can list")
+    if len(rows) > 1:
+        lines = "\n".join(
+            f"  {r.label}  in {', '.join(str(c.ref) for c in r.cells.values())}" for r in rows
+        )
+        raise UsageError(f"{spec!r} is ambiguous; say which one with name@hash or an id:\n{lines}")
+    return rows[0]
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _confirm(args: argparse.Namespace, question: str) -> bool:
+    if getattr(args, "yes", False):
+        return True
+    if not sys.stdin or not sys.stdin.isatty():
+        raise UsageError(f"{question}: no terminal to confirm on; add --yes")
+    try:
+        answer = input(f"{question} [y/N] ").strip().lower()
+    except EOFError:
+        return False
+    return answer in ("y", "yes")
+
+
+def _show_plan(plan: Plan, out: TextIO = sys.stderr) -> None:
+    for line in plan.describe():
+        print(line, file=out)
+
+
+# --- progress rendering -------------------------------------------------------------------------
+
+
+class ProgressPrinter:
+    """Renders engine events: one redrawn line per copy on a TTY, plain lines otherwise."""
+
+    GLYPH = {
+        CellState.QUEUED: "…",
+        CellState.TRANSFERRING: "↑",
+        CellState.VERIFYING: "?",
+        CellState.PRESENT: "✓",
+        CellState.ABSENT: "✓",
+        CellState.DELETING: "-",
+        CellState.ERROR: "✗",
+    }
+
+    def __init__(self, out: TextIO = sys.stderr, quiet: bool = False) -> None:
+        self.out = out
+        self.quiet = quiet
+        self.tty = hasattr(out, "isatty") and out.isatty()
+        self.lock = threading.Lock()
+        self.states: dict[str, dict[str, CellState]] = {}
+        self.last_pct: dict[str, int] = {}
+        self.live = False
+
+    def __call__(self, event: Event) -> None:
+        with self.lock:
+            self._handle(event)
+
+    def _write_line(self, text: str) -> None:
+        if self.live:
+            self.out.write("\r\x1b[2K")
+            self.live = False
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def _handle(self, ev: Event) -> None:
+        if isinstance(ev, CellChanged):
+            self.states.setdefault(ev.action_id, {})[str(ev.ref)] = ev.state
+            if ev.state == CellState.ERROR:
+                self._write_line(f"✗ {ev.ref}: {ev.message}")
+            elif not self.quiet and not self.tty:
+                extra = f" ({ev.message})" if ev.message else ""
+                self._write_line(f"{ev.ref}: {ev.state.value}{extra}")
+        elif isinstance(ev, CopyProgress):
+            if self.quiet:
+                return
+            pct = int((ev.fraction or 0) * 100)
+            rate = humanize.naturalsize(ev.rate, binary=True) + "/s"
+            eta = f" ETA {ev.eta:.0f}s" if ev.eta is not None else ""
+            if self.tty:
+                cells = " ".join(
+                    f"{ref}{self.GLYPH.get(st, '')}"
+                    for ref, st in self.states.get(ev.action_id, {}).items()
+                )
+                line = f"{ev.name} {_bar(ev.fraction)} {pct:3d}% {rate}{eta}  {cells}"
+                self.out.write("\r\x1b[2K" + line[:200])
+                self.out.flush()
+                self.live = True
+            elif pct // 10 != self.last_pct.get(ev.action_id, -1) // 10:
+                self.last_pct[ev.action_id] = pct
+                done = humanize.naturalsize(ev.bytes_read, binary=True)
+                self._write_line(f"{ev.name}: {pct}% ({done}, {rate}{eta})")
+        elif isinstance(ev, ActionFinished):
+            if ev.ok and not self.quiet:
+                self._write_line(f"✓ {ev.kind} {ev.name} done")
+            elif not ev.ok:
+                self._write_line(f"✗ {ev.kind} {ev.name} failed")
+        elif isinstance(ev, Notice) and not self.quiet:
+            self._write_line(ev.message)
+
+    def close(self) -> None:
+        with self.lock:
+            if self.live:
+                self.out.write("\n")
+                self.live = False
+
+
+def _bar(fraction: float | None, width: int = 20) -> str:
+    f = fraction or 0.0
+    full = int(f * width)
+    return "[" + "#" * full + "-" * (width - full) + "]"
+
+
+def run_plan(plan: Plan, args: argparse.Namespace, command: str) -> RunResult:
+    """Run the engine in a worker so Ctrl-C cancels cleanly (in-flight images are removed)."""
+    from glint_tui.core.sessions import SessionProvider
+
+    printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
+    options = TransferOptions(
+        use_spool=not getattr(args, "no_cache", False),
+        max_rate=getattr(args, "max_rate", None),
+        command=command,
+    )
+    engine = TransferEngine(
+        SessionProvider(paths_for()), paths_for(), on_event=printer, options=options
+    )
+    cancel = threading.Event()
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["result"] = engine.run(plan, cancel)
+        except BaseException as e:  # reported in the main thread
+            box["error"] = e
+
+    t = threading.Thread(target=work, name="glint-engine", daemon=True)
+    t.start()
+    try:
+        while t.is_alive():
+            t.join(0.2)
+    except KeyboardInterrupt:
+        cancel.set()
+        _err("glint: interrupting: aborting transfers and cleaning up…")
+        t.join(120)
+    finally:
+        printer.close()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _finish(result: RunResult, plan: Plan, args: argparse.Namespace) -> int:
+    code = result.exit_code
+    if plan.refusals and code == 0:
+        code = 3 if result.succeeded else 1
+    if getattr(args, "json", False):
+        doc = {"plan": plan.to_dict(), "result": result.to_dict(), "exit_code": code}
+        print(json.dumps(doc, indent=2, sort_keys=True))
+    elif not getattr(args, "quiet", False):
+        _err(f"{result.succeeded} done, {result.failed} failed, {len(plan.refusals)} refused")
+    return code
+
+
+def _refused_only(plan: Plan, args: argparse.Namespace) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps({"plan": plan.to_dict(), "exit_code": 1}, indent=2, sort_keys=True))
+    for r in plan.refusals:
+        _err(f"glint: refused: {r.kind} {r.name} at {r.ref}: {r.reason}")
+    return 1 if plan.refusals else 0
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    dests = [_ref(t) for t in args.to]
+    source = _ref(args.source) if args.source else None
+    matrix = load_matrix()
+    for r in [*dests, *([source] if source else [])]:
+        if r not in matrix.status:
+            raise UsageError(f"{r} is not a configured REPO:PROJECT")
+    row = _resolve_image(matrix, args.image, source)
+    desired = Desired()
+    for d in dests:
+        desired.want(row.key, d, True)
+    plan = build_plan(
+        matrix,
+        desired,
+        home_repository=_home_repository(),
+        on_conflict=args.on_conflict,
+        visibility=args.visibility,
+        source=source,
+    )
+    if plan.is_empty:
+        if plan.refusals:
+            return _refused_only(plan, args)
+        if not args.quiet:
+            _err(f"{row.label} is already at {', '.join(map(str, dests))}: nothing to do")
+        if args.json:
+            print(json.dumps({"plan": plan.to_dict(), "exit_code": 0}, indent=2, sort_keys=True))
+        return 0
+    if not args.quiet:
+        _show_plan(plan)
+    if plan.has_deletes and not _confirm(args, "This replaces (deletes) images. Go ahead?"):
+        _err("glint: nothing done")
+        return 1
+    return _finish(run_plan(plan, args, f"copy {args.image}"), plan, args)
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    at = _ref(args.source)
+    matrix = load_matrix()
+    if at not in matrix.status:
+        raise UsageError(f"{at} is not a configured REPO:PROJECT")
+    if not matrix.status[at].ok:
+        raise GlintError(f"cannot list {at}: {matrix.status[at].error}")
+    row = _resolve_image(matrix, args.image, at)
+    desired = Desired()
+    desired.want(row.key, at, False)
+    plan = build_plan(matrix, desired)
+    if not plan.deletes:
+        return _refused_only(plan, args)
+    if not args.quiet:
+        _show_plan(plan)
+    if not _confirm(args, f"Delete {row.label} from {at}?"):
+        _err("glint: nothing deleted")
+        return 1
+    return _finish(run_plan(plan, args, f"delete {args.image} --from {at}"), plan, args)
+
+
+def _plan_from_args(args: argparse.Namespace) -> Plan:
+    mapping = load_desired_file(args.desired)
+    matrix = load_matrix()
+    broken = [f"{r}: {s.error}" for r, s in matrix.status.items() if not s.ok]
+    for b in broken:
+        _err(f"glint: warning: cannot list {b}")
+    desired = desired_from_mapping(mapping, matrix, prune=args.prune)
+    return build_plan(
+        matrix,
+        desired,
+        home_repository=_home_repository(),
+        on_conflict=args.on_conflict,
+        visibility=args.visibility,
+    )
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    plan = _plan_from_args(args)
+    if args.save:
+        atomic_write_bytes(Path(args.save), (plan.to_json() + "\n").encode(), mode=0o644)
+    if args.json:
+        print(plan.to_json())
+    else:
+        for line in plan.describe():
+            print(line)
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    plan = _plan_from_args(args)
+    if plan.is_empty:
+        if plan.refusals:
+            return _refused_only(plan, args)
+        if not args.quiet:
+            _err("nothing to do: the clouds already match")
+        return 0
+    if not args.quiet:
+        _show_plan(plan)
+    if not _confirm(args, "Apply this plan?"):
+        _err("glint: nothing done")
+        return 1
+    return _finish(run_plan(plan, args, f"apply {args.desired}"), plan, args)
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from glint_tui.core.reconcile import reconcile
+    from glint_tui.core.sessions import SessionProvider
+
+    paths = paths_for()
+    started = time.monotonic()
+    report = reconcile(SessionProvider(paths), paths)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+    else:
+        for ref, image_id, status in report.removed:
+            print(f"deleted {image_id} at {ref} (left {status} by a dead run)")
+        for ref, image_id in report.kept:
+            print(f"kept {image_id} at {ref} (a completed copy)")
+        for ref, tid, why in report.unresolved:
+            print(f"could not check {ref} (transfer {tid}): {why}")
+        took = time.monotonic() - started
+        print(
+            f"reconciled {report.runs_checked} run(s) in {took:.1f} s: "
+            f"{len(report.removed)} removed, {len(report.unresolved)} unresolved"
+        )
+    return 0 if report.ok else 1

@@ -1,0 +1,377 @@
+"""The image matrix: every configured repository:project listed at once.
+
+Rows are images identified by (name, content key) — never by name alone — and columns
+are ``ProjectRef``s. Listing runs one thread per column so a slow or broken cloud costs
+only its own column (an error with a message), and the whole refresh takes about as
+long as the slowest cloud.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from glint_tui.core.clouds.base import CloudSession
+from glint_tui.core.errors import GlintError
+from glint_tui.core.model import CellState, ImageRecord, ProjectRef
+
+VISIBILITY_FILTERS = ("all", "project", "shared", "public")
+
+RowKey = tuple[str, str]
+"""(image name, content key). Images with no data yet use ``"none:<id>"`` as content key."""
+
+
+_OPEN_LOCK = threading.Lock()
+
+
+def open_serialized(source: SessionSource, ref: ProjectRef) -> CloudSession:
+    """Open a session with one secret lookup at a time.
+
+    Opening is cheap (sessions are lazy) but reads the keyring, which may derive a key
+    (scrypt: tens of MiB and a CPU burst) or prompt; done from many threads at once that
+    would multiply memory and CPU. The network calls that follow run in parallel.
+    """
+    with _OPEN_LOCK:
+        return source.open(ref)
+
+
+class SessionSource(Protocol):
+    """What inventory and transfer need from ``core.sessions.SessionProvider``."""
+
+    def refs(self) -> list[ProjectRef]: ...
+
+    def open(self, ref: ProjectRef) -> CloudSession: ...
+
+
+def row_key_of(image: ImageRecord) -> RowKey:
+    """The identity of an image's row: its name plus its content key (or its id if no data)."""
+    return (image.name or "", image.content_key or f"none:{image.id}")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One image row at one column.
+
+    ``images`` are the Glance images with this (name, content) in the column — usually
+    one, more when the same bytes were uploaded twice under one name.
+    ``owned`` means the column's project owns at least one of them (it may delete it);
+    a present cell that is not owned is LOCKED (shared/public/community from elsewhere).
+    """
+
+    ref: ProjectRef
+    state: CellState = CellState.ABSENT
+    images: tuple[ImageRecord, ...] = ()
+    owned: bool = False
+
+    @property
+    def present(self) -> bool:
+        return bool(self.images)
+
+    @property
+    def ids(self) -> list[str]:
+        return [i.id for i in self.images]
+
+    @property
+    def image(self) -> ImageRecord | None:
+        """The image glint acts on here (images are sorted owned and active first)."""
+        return self.images[0] if self.images else None
+
+    @property
+    def owners(self) -> list[str]:
+        return sorted({i.owner or "" for i in self.images})
+
+    @property
+    def visibility(self) -> str | None:
+        return self.image.visibility if self.image else None
+
+    @property
+    def protected(self) -> bool:
+        return any(i.protected for i in self.images)
+
+    @property
+    def status(self) -> str | None:
+        return self.image.status if self.image else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ref": str(self.ref),
+            "state": self.state.value,
+            "owned": self.owned,
+            "images": [
+                {
+                    "id": i.id,
+                    "owner": i.owner,
+                    "visibility": i.visibility,
+                    "protected": i.protected,
+                    "status": i.status,
+                }
+                for i in self.images
+            ],
+        }
+
+
+@dataclass
+class Row:
+    """One image identity (name, content key) across every column."""
+
+    name: str
+    content_key: str
+    cells: dict[ProjectRef, Cell] = field(default_factory=dict)
+    conflict: bool = False  # another row has the same name but different content
+    size: int | None = None
+    disk_format: str | None = None
+    container_format: str | None = None
+
+    @property
+    def key(self) -> RowKey:
+        return (self.name, self.content_key)
+
+    @property
+    def has_data(self) -> bool:
+        return not self.content_key.startswith("none:")
+
+    @property
+    def label(self) -> str:
+        """``name@<12 hex>``: how the CLI prints and accepts a row unambiguously."""
+        if not self.has_data:
+            return f"{self.name}@{self.content_key}"
+        return f"{self.name}@{self.content_key.split(':', 1)[1][:12]}"
+
+    def cell(self, ref: ProjectRef) -> Cell:
+        return self.cells.get(ref) or Cell(ref)
+
+    def holders(self, *, verified: bool = True) -> list[Cell]:
+        """Cells holding this content; ``verified`` = an ``active`` image with a hash."""
+        out = []
+        for c in self.cells.values():
+            if not c.present:
+                continue
+            if verified and not any(i.status == "active" and i.content_key for i in c.images):
+                continue
+            out.append(c)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "content_key": self.content_key,
+            "label": self.label,
+            "conflict": self.conflict,
+            "size": self.size,
+            "disk_format": self.disk_format,
+            "cells": {str(r): c.to_dict() for r, c in sorted(self.cells.items())},
+        }
+
+
+@dataclass(frozen=True)
+class ColumnStatus:
+    """How listing one column went: ``error`` is a one-line human message, or None."""
+
+    ref: ProjectRef
+    project_id: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    image_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class Matrix:
+    """The inventory: columns (with their listing status) and rows, sorted by name."""
+
+    columns: list[ProjectRef]
+    status: dict[ProjectRef, ColumnStatus]
+    rows: list[Row]
+    refreshed_at: float = field(default_factory=time.time)
+
+    # --- lookups -------------------------------------------------------------------------
+    def row(self, key: RowKey) -> Row | None:
+        for r in self.rows:
+            if r.key == key:
+                return r
+        return None
+
+    def find(self, spec: str) -> list[Row]:
+        """Rows matching IMAGE as the CLI takes it: an image id, ``name@<hash prefix>``
+        (prefix of the hex digest, with or without ``sha512:``), or a plain name.
+        More than one result means the spec is ambiguous; the caller must refuse."""
+        by_id = [r for r in self.rows if any(spec in c.ids for c in r.cells.values())]
+        if by_id:
+            return by_id
+        name, sep, prefix = spec.rpartition("@")
+        if sep and name:
+            prefix = prefix.lower().split(":", 1)[-1]
+            return [
+                r
+                for r in self.rows
+                if r.name == name and r.content_key.split(":", 1)[-1].startswith(prefix)
+            ]
+        return [r for r in self.rows if r.name == spec]
+
+    def rows_holding(self, content_key: str) -> list[Row]:
+        return [r for r in self.rows if r.content_key == content_key]
+
+    def project_id(self, ref: ProjectRef) -> str | None:
+        st = self.status.get(ref)
+        return st.project_id if st else None
+
+    def filtered(self, project: ProjectRef | None = None, visibility: str = "all") -> list[Row]:
+        """Rows for a view: ``project`` (the local tenant) keeps rows present there;
+        ``visibility`` all | project (owned by the project, any visibility) | shared |
+        public (public or community). Without ``project`` the visibility test applies
+        to any column."""
+        if visibility not in VISIBILITY_FILTERS:
+            raise ValueError(f"visibility filter must be one of {', '.join(VISIBILITY_FILTERS)}")
+        out = []
+        for r in self.rows:
+            cells = [r.cell(project)] if project else list(r.cells.values())
+            cells = [c for c in cells if c.present]
+            if project and not cells:
+                continue
+            if visibility == "all" or any(_visible_as(c, visibility) for c in cells):
+                out.append(r)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "refreshed_at": self.refreshed_at,
+            "columns": [
+                {
+                    "ref": str(ref),
+                    "project_id": self.status[ref].project_id,
+                    "error": self.status[ref].error,
+                    "images": self.status[ref].image_count,
+                }
+                for ref in self.columns
+            ],
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+
+def _visible_as(cell: Cell, visibility: str) -> bool:
+    if visibility == "project":
+        return cell.owned
+    if visibility == "shared":
+        return any(i.visibility == "shared" for i in cell.images)
+    if visibility == "public":
+        return any(i.visibility in ("public", "community") for i in cell.images)
+    return True
+
+
+# --- building --------------------------------------------------------------------------
+
+
+@dataclass
+class _Listing:
+    ref: ProjectRef
+    project_id: str | None = None
+    images: list[ImageRecord] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+Listing = _Listing
+"""Public name: one column's listing result, as ``build_matrix`` takes it."""
+
+
+def _list_one(source: SessionSource, ref: ProjectRef) -> _Listing:
+    start = time.monotonic()
+    out = _Listing(ref)
+    session = None
+    try:
+        session = open_serialized(source, ref)
+        out.images = list(session.list_images())
+        out.project_id = session.project_id
+    except GlintError as e:
+        out.error = str(e)
+    except Exception as e:  # a column must never take the whole matrix down
+        out.error = f"{type(e).__name__}: {e}"
+    finally:
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.close()
+        out.seconds = time.monotonic() - start
+    return out
+
+
+def build_matrix(listings: Iterable[_Listing]) -> Matrix:
+    """Group listed images into rows (name, content key) and flag name conflicts."""
+    listings = list(listings)
+    columns = sorted(lst.ref for lst in listings)
+    status = {
+        lst.ref: ColumnStatus(lst.ref, lst.project_id, lst.error, lst.seconds, len(lst.images))
+        for lst in listings
+    }
+    grouped: dict[RowKey, dict[ProjectRef, list[ImageRecord]]] = {}
+    for lst in listings:
+        for img in lst.images:
+            grouped.setdefault(row_key_of(img), {}).setdefault(lst.ref, []).append(img)
+    rows: list[Row] = []
+    for (name, ckey), by_ref in grouped.items():
+        row = Row(name, ckey)
+        for ref, images in by_ref.items():
+            pid = status[ref].project_id
+            owned = pid is not None and any(i.owner == pid for i in images)
+            # owned images first, so Cell.image is the one this project may act on
+            images.sort(key=lambda i, pid=pid: (i.owner != pid, i.status != "active", i.id))
+            state = CellState.PRESENT if owned else CellState.LOCKED
+            row.cells[ref] = Cell(ref, state, tuple(images), owned)
+            sample = images[0]
+            row.size = row.size or sample.size
+            row.disk_format = row.disk_format or sample.disk_format
+            row.container_format = row.container_format or sample.container_format
+        rows.append(row)
+    names: dict[str, int] = {}
+    for r in rows:
+        if r.has_data:
+            names[r.name] = names.get(r.name, 0) + 1
+    for r in rows:
+        r.conflict = names.get(r.name, 0) > 1
+    rows.sort(key=lambda r: (r.name.lower(), r.name, r.content_key))
+    return Matrix(columns, status, rows)
+
+
+def refresh(
+    source: SessionSource,
+    refs: Iterable[ProjectRef] | None = None,
+    *,
+    max_workers: int = 8,
+    timeout: float | None = 120.0,
+    on_column: Callable[[ColumnStatus], None] | None = None,
+) -> Matrix:
+    """List every column concurrently and build the matrix.
+
+    ``source`` is a ``core.sessions.SessionProvider``; ``refs`` defaults to all of its
+    refs. A column that fails (or does not answer within ``timeout`` seconds) gets an
+    error message in ``Matrix.status`` and no cells; the others are unaffected.
+    ``on_column`` is called (from a worker thread) as each column finishes, so a UI can
+    show columns arriving.
+    """
+    refs = list(refs) if refs is not None else list(source.refs())
+    if not refs:
+        return build_matrix([])
+    pool = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(refs))))
+    futures = {}
+    for ref in refs:
+        fut = pool.submit(_list_one, source, ref)
+        if on_column is not None:
+            fut.add_done_callback(lambda f: on_column(_status_of(f.result())))
+        futures[fut] = ref
+    done, not_done = wait(futures, timeout=timeout)
+    listings = [f.result() for f in done]
+    for f in not_done:
+        listings.append(_Listing(futures[f], error=f"no answer within {timeout:.0f} s"))
+    pool.shutdown(wait=False, cancel_futures=True)
+    return build_matrix(listings)
+
+
+def _status_of(lst: _Listing) -> ColumnStatus:
+    return ColumnStatus(lst.ref, lst.project_id, lst.error, lst.seconds, len(lst.images))

@@ -1,0 +1,873 @@
+"""The transfer engine: runs a Plan — streamed fan-out copies, then deletes.
+
+Usage (CLI and TUI alike)::
+
+    engine = TransferEngine(provider, paths, on_event=handle)   # handle(event) from threads
+    cancel = threading.Event()
+    result = engine.run(plan, cancel)                            # blocks; run it in a worker
+    result.exit_code                                             # 0 ok, 1 failed, 3 partial
+
+``on_event`` receives ``core.events`` records from worker threads (a TUI must marshal
+them to its loop). Setting ``cancel`` stops new work, aborts transfers in flight,
+cleans what was half-created, and returns with ``result.cancelled``.
+
+How one copy moves (see DESIGN.md "Moving bytes"): a single reader thread streams the
+source once, hashes it (md5 + sha512), tees it to the spool, and offers each chunk to one
+bounded queue per destination; one uploader thread per destination drains its queue
+into Glance. Memory is destinations × ``queue_depth`` × ``chunk_size``. The last chunk
+is held back until the whole stream's hashes matched the source's, so a corrupted
+source never becomes an ``active`` image anywhere. A destination whose queue stays full
+for ``stall_timeout`` is dropped, never stalling the others. Failed destinations with a
+transient error are retried (with backoff) from the spool, not from the source.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from glint_tui.core import journal as jn
+from glint_tui.core.clouds.base import CloudSession, ImageSpec
+from glint_tui.core.errors import (
+    Conflict,
+    DataMismatch,
+    GlintError,
+    ImageNotFound,
+    ServerError,
+)
+from glint_tui.core.events import (
+    ActionFinished,
+    CellChanged,
+    CopyProgress,
+    Event,
+    Notice,
+    RunFinished,
+    RunStarted,
+)
+from glint_tui.core.inventory import SessionSource, open_serialized
+from glint_tui.core.journal import TRANSFER_PROPERTY, Journal
+from glint_tui.core.model import CellState, ImageRecord, ProjectRef
+from glint_tui.core.paths import Paths
+from glint_tui.core.plan import CopyAction, CopyTarget, DeleteAction, Plan
+from glint_tui.core.spool import Spool, SpoolWriter
+
+MiB = 1 << 20
+
+# properties never copied: the copy gets its own transfer id; the SDK's owner_specified.*
+# describe the original upload, not ours
+_SKIP_PREFIXES = ("owner_specified.openstack.",)
+_SKIP_KEYS = frozenset({TRANSFER_PROPERTY})
+
+
+@dataclass
+class TransferOptions:
+    """Knobs, with defaults that suit a 2-core machine and a few clouds.
+
+    Memory per copy is about ``destinations × queue_depth × chunk_size``.
+    """
+
+    chunk_size: int = 1 * MiB
+    queue_depth: int = 8
+    max_images: int = 2  # copy actions running at once
+    uploads_per_cloud: int = 2  # concurrent uploads into one repository
+    use_spool: bool = True  # tee the stream to the local cache so retries skip the source
+    spool_cap: int = 20 * 1024 * MiB  # bytes the spool may hold; larger images are not spooled
+    retries: int = 3  # attempts per destination after the first, transient errors only
+    backoff: float = 2.0  # seconds before the first retry, doubled each time
+    stall_timeout: float = 60.0  # a destination that takes no data this long is dropped
+    active_timeout: float = 300.0  # wait for Glance to report active after an upload
+    visibility: str | None = None  # override the plan's visibility (None: keep the plan's)
+    reconcile_first: bool = True  # clean up after dead runs before starting
+    reconcile_timeout: float = 30.0  # ... but wait for it at most this long
+    max_rate: float | None = None  # bytes/s read per copy (bandwidth cap); None: unlimited
+    command: str = ""  # what started the run, for the audit log
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one destination of a copy, or of one delete."""
+
+    action_id: str
+    kind: str  # "copy" | "delete"
+    name: str
+    ref: ProjectRef
+    ok: bool
+    image_id: str | None = None
+    message: str = ""
+    bytes: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "action_id": self.action_id,
+            "kind": self.kind,
+            "name": self.name,
+            "ref": str(self.ref),
+            "ok": self.ok,
+            "image_id": self.image_id,
+            "message": self.message,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    cancelled: bool = False
+    source_reads: int = 0  # streams opened on a source cloud (retries use the spool)
+    spool_reads: int = 0  # streams served from the local spool
+
+    @property
+    def succeeded(self) -> int:
+        return sum(1 for o in self.outcomes if o.ok)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if not o.ok)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done, 3 some done and some failed, 1 nothing done, 130 cancelled."""
+        if self.cancelled:
+            return 130
+        if not self.failed:
+            return 0
+        return 3 if self.succeeded else 1
+
+    def to_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "cancelled": self.cancelled,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "source_reads": self.source_reads,
+            "spool_reads": self.spool_reads,
+            "outcomes": [o.to_dict() for o in self.outcomes],
+        }
+
+
+class Cancelled(GlintError):
+    exit_code = 130
+
+    def __init__(self) -> None:
+        super().__init__("cancelled")
+
+
+class _AllDropped(Exception):
+    """Every destination failed mid-stream and there is no spool to finish."""
+
+
+class _Aborted(Exception):
+    """Raised inside an upload's reader to make the HTTP upload fail on purpose."""
+
+
+_END = object()
+_ABORT = object()
+
+
+# --- upload slots -------------------------------------------------------------------------
+
+
+class _Slots:
+    """At most N concurrent uploads per repository, taken all-or-nothing (no deadlock)."""
+
+    def __init__(self, per_cloud: int) -> None:
+        self.per_cloud = max(1, per_cloud)
+        self.used: dict[str, int] = {}
+        self.cond = threading.Condition()
+
+    def _need(self, refs: Iterable[ProjectRef]) -> dict[str, int]:
+        need: dict[str, int] = {}
+        for r in refs:
+            need[r.repository] = min(self.per_cloud, need.get(r.repository, 0) + 1)
+        return need
+
+    @contextlib.contextmanager
+    def take(self, refs: Iterable[ProjectRef], cancel: threading.Event) -> Iterator[None]:
+        need = self._need(refs)
+        with self.cond:
+            while not all(self.used.get(k, 0) + n <= self.per_cloud for k, n in need.items()):
+                if cancel.is_set():
+                    raise Cancelled()
+                self.cond.wait(0.2)
+            for k, n in need.items():
+                self.used[k] = self.used.get(k, 0) + n
+        try:
+            yield
+        finally:
+            with self.cond:
+                for k, n in need.items():
+                    self.used[k] -= n
+                self.cond.notify_all()
+
+
+# --- one destination attempt ---------------------------------------------------------------
+
+
+@dataclass
+class _Dest:
+    """A copy target across attempts."""
+
+    target: CopyTarget
+    attempts: int = 0
+    ok: bool = False
+    error: GlintError | None = None
+    image_id: str | None = None
+    leftovers: list[tuple[str, str]] = field(default_factory=list)  # (transfer id, image id)
+
+    @property
+    def ref(self) -> ProjectRef:
+        return self.target.ref
+
+
+class _Attempt:
+    """One upload of one destination, fed by the reader through a bounded queue."""
+
+    def __init__(self, dest: _Dest, depth: int) -> None:
+        self.dest = dest
+        self.q: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self.dead = threading.Event()  # dropped by the reader or failed by the uploader
+        self.done = threading.Event()
+        self.sent = 0
+        self.error: GlintError | None = None
+        self.ok = False
+
+    def fail(self, error: GlintError) -> None:
+        if self.error is None:
+            self.error = error
+        self.dead.set()
+
+
+class _QueueReader:
+    """The file-like ``upload`` reads: chunks from the queue, abort on demand."""
+
+    def __init__(self, attempt: _Attempt, cancel: threading.Event) -> None:
+        self.a = attempt
+        self.cancel = cancel
+        self.item = b""
+        self.pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while self.pos >= len(self.item):
+            if self.a.dead.is_set() or self.cancel.is_set():
+                raise _Aborted("upload aborted")
+            try:
+                item = self.a.q.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is _END:
+                return b""
+            if item is _ABORT:
+                raise _Aborted("upload aborted")
+            self.item, self.pos = item, 0
+        left = len(self.item) - self.pos
+        if size is None or size < 0 or size >= left:
+            out = self.item if self.pos == 0 else self.item[self.pos :]  # no copy when whole
+        else:
+            out = self.item[self.pos : self.pos + size]
+        self.pos += len(out)
+        self.a.sent += len(out)
+        return out
+
+
+def _transient(error: GlintError | None) -> bool:
+    return bool(error is not None and error.transient)
+
+
+def _as_glint_error(exc: BaseException, where: str) -> GlintError:
+    if isinstance(exc, GlintError):
+        return exc
+    if isinstance(exc, _Aborted):
+        return ServerError("upload aborted", where)
+    return ServerError(f"{type(exc).__name__}: {exc}", where)
+
+
+# --- the engine -----------------------------------------------------------------------------
+
+
+class TransferEngine:
+    """Executes plans. One engine may run several plans, one after another."""
+
+    def __init__(
+        self,
+        sessions: SessionSource,
+        paths: Paths,
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        options: TransferOptions | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.paths = paths
+        self._on_event = on_event
+        self.options = options or TransferOptions()
+
+    def emit(self, event: Event) -> None:
+        if self._on_event is None:
+            return
+        with contextlib.suppress(Exception):  # a UI bug must not break a transfer
+            self._on_event(event)
+
+    def run(self, plan: Plan, cancel_event: threading.Event | None = None) -> RunResult:
+        """Run every copy (fan-out, verified) then every delete; never raises for a
+        per-image failure (it is an Outcome), only for programming errors."""
+        cancel = cancel_event or threading.Event()
+        opts = self.options
+        self.paths.ensure()
+        journal = Journal(self.paths, command=opts.command)
+        result = RunResult(journal.run_id)
+        lock = threading.Lock()
+        self.emit(RunStarted(journal.run_id, len(plan.copies), len(plan.deletes), plan.copy_bytes))
+        try:
+            if opts.reconcile_first:
+                self._reconcile_bounded()
+            spool = Spool(self.paths.spool_dir, opts.spool_cap) if opts.use_spool else None
+            slots = _Slots(opts.uploads_per_cloud)
+            for c in plan.copies:
+                for t in c.targets:
+                    self.emit(CellChanged(c.id, t.ref, CellState.QUEUED))
+            copy_ok: dict[str, bool] = {}
+
+            def one(action: CopyAction) -> None:
+                job = _CopyJob(self, action, journal, spool, slots, cancel)
+                outs = job.run()
+                with lock:
+                    result.outcomes.extend(outs)
+                    result.source_reads += job.source_reads
+                    result.spool_reads += job.spool_reads
+                    copy_ok[action.id] = any(o.ok for o in outs)
+
+            if plan.copies:
+                with ThreadPoolExecutor(max_workers=max(1, opts.max_images)) as pool:
+                    for f in [pool.submit(one, a) for a in plan.copies]:
+                        f.result()
+            for d in plan.deletes:
+                result.outcomes.append(self._delete(d, journal, copy_ok, cancel))
+            result.cancelled = cancel.is_set()
+        finally:
+            journal.close(succeeded=result.succeeded, failed=result.failed)
+        self.emit(
+            RunFinished(
+                result.run_id, result.succeeded, result.failed, result.cancelled, result.exit_code
+            )
+        )
+        return result
+
+    def _reconcile_bounded(self) -> None:
+        """Clean up after dead runs first, but never let a hung cloud hold this run."""
+        from glint_tui.core.reconcile import reconcile
+
+        t = threading.Thread(
+            target=reconcile,
+            args=(self.sessions, self.paths),
+            kwargs={"on_event": self.emit},
+            name="glint-reconcile",
+            daemon=True,
+        )
+        t.start()
+        t.join(self.options.reconcile_timeout)
+        if t.is_alive():
+            self.emit(Notice("reconcile is still waiting for a cloud; continuing without it"))
+
+    # --- deletes ----------------------------------------------------------------------------
+    def _delete(
+        self, d: DeleteAction, journal: Journal, copy_ok: dict[str, bool], cancel: threading.Event
+    ) -> Outcome:
+        def outcome(ok: bool, message: str) -> Outcome:
+            state = CellState.ABSENT if ok else CellState.ERROR
+            self.emit(CellChanged(d.id, d.ref, state, message, d.image_id))
+            self.emit(ActionFinished(d.id, "delete", d.name, ok, message))
+            journal.record(
+                jn.DELETED if ok else jn.DELETE_FAILED,
+                action="delete",
+                ref=str(d.ref),
+                image_id=d.image_id,
+                name=d.name,
+                content_key=d.content_key,
+                bytes=d.size,
+                result="ok" if ok else message,
+            )
+            return Outcome(d.id, "delete", d.name, d.ref, ok, d.image_id, message)
+
+        if cancel.is_set():
+            return outcome(False, "cancelled")
+        if d.after and not any(copy_ok.get(a) for a in d.after):
+            return outcome(False, "not deleted: the copy it relied on did not complete")
+        self.emit(CellChanged(d.id, d.ref, CellState.DELETING, image_id=d.image_id))
+        try:
+            session = open_serialized(self.sessions, d.ref)
+        except GlintError as e:
+            return outcome(False, str(e))
+        try:
+            why = _undeletable(session, d.image_id, d.content_key)
+            if why:
+                return outcome(False, why)
+            session.delete_image(d.image_id)
+            return outcome(True, "")
+        except GlintError as e:
+            return outcome(False, str(e))
+        finally:
+            session.close()
+
+
+def _undeletable(session: CloudSession, image_id: str, content_key: str | None) -> str | None:
+    """Re-check the safety rules on the image as it is *now* (the plan may be stale)."""
+    rec = session.get_image(image_id)
+    if rec.owner != session.project_id:
+        return f"refused: {image_id} is owned by another project ({rec.owner})"
+    if rec.protected:
+        return f"refused: {image_id} is protected"
+    known = content_key and rec.content_key and not content_key.startswith("none:")
+    if known and rec.content_key != content_key:
+        return f"refused: {image_id} changed since the plan was made"
+    return None
+
+
+# --- one copy action ---------------------------------------------------------------------------
+
+
+class _CopyJob:
+    def __init__(
+        self,
+        engine: TransferEngine,
+        action: CopyAction,
+        journal: Journal,
+        spool: Spool | None,
+        slots: _Slots,
+        cancel: threading.Event,
+    ) -> None:
+        self.e = engine
+        self.a = action
+        self.journal = journal
+        self.spool = spool
+        self.slots = slots
+        self.cancel = cancel
+        self.opts = engine.options
+        self.dests = [_Dest(t) for t in action.targets]
+        self.source: ImageRecord | None = None
+        self.sha512: str | None = None
+        self.md5: str | None = None
+        self.source_reads = 0
+        self.spool_reads = 0
+
+    # -- events
+    def cell(self, d: _Dest, state: CellState, message: str = "", image_id: str | None = None):
+        self.e.emit(CellChanged(self.a.id, d.ref, state, message, image_id or d.image_id))
+
+    def run(self) -> list[Outcome]:
+        try:
+            self.source = self._check_source()
+        except GlintError as e:
+            for d in self.dests:
+                d.error = e
+        pending = [d for d in self.dests if d.error is None]
+        backoff = self.opts.backoff
+        while pending and not self.cancel.is_set():
+            for d in pending:
+                d.attempts += 1
+                self._clean_leftovers(d)
+            try:
+                with self.slots.take([d.ref for d in pending], self.cancel):
+                    self._fan_out(pending)
+            except Cancelled:
+                for d in pending:
+                    d.error = d.error or Cancelled()
+            retry = [
+                d
+                for d in pending
+                if not d.ok and _transient(d.error) and d.attempts <= self.opts.retries
+            ]
+            if not retry or self.cancel.is_set():
+                break
+            for d in retry:
+                msg = f"retrying in {backoff:.0f} s: {d.error}"
+                self.cell(d, CellState.QUEUED, msg)
+                self.e.emit(Notice(f"{self.a.name} -> {d.ref}: {msg}", self.a.id))
+            if self.cancel.wait(backoff):
+                break
+            backoff *= 2
+            pending = retry
+        return self._finish()
+
+    def _finish(self) -> list[Outcome]:
+        outs = []
+        for d in self.dests:
+            self._clean_leftovers(d)
+            if self.cancel.is_set() and not d.ok and d.error is None:
+                d.error = Cancelled()
+            if d.ok:
+                outs.append(
+                    Outcome(
+                        self.a.id, "copy", self.a.name, d.ref, True, d.image_id, "", self.a.size
+                    )
+                )
+            else:
+                msg = str(d.error or "not copied")
+                self.cell(d, CellState.ERROR, msg)
+                outs.append(Outcome(self.a.id, "copy", self.a.name, d.ref, False, None, msg))
+        ok = all(o.ok for o in outs)
+        failed = "; ".join(f"{o.ref}: {o.message}" for o in outs if not o.ok)
+        self.e.emit(ActionFinished(self.a.id, "copy", self.a.name, ok, failed))
+        return outs
+
+    def _check_source(self) -> ImageRecord:
+        s = open_serialized(self.e.sessions, self.a.source)
+        try:
+            rec = s.get_image(self.a.source_image_id)
+        finally:
+            s.close()
+        where = str(self.a.source)
+        if rec.status != "active":
+            raise Conflict(f"source image {rec.id} is {rec.status}, not active", where)
+        if rec.content_key != self.a.content_key:
+            raise DataMismatch(f"source image {rec.id} changed since the plan was made", where)
+        return rec
+
+    def _clean_leftovers(self, d: _Dest) -> None:
+        """Delete half images of earlier attempts (Glance may be back by now)."""
+        for tid, image_id in list(d.leftovers):
+            try:
+                s = open_serialized(self.e.sessions, d.ref)
+                try:
+                    s.delete_image(image_id)
+                finally:
+                    s.close()
+            except ImageNotFound:
+                pass
+            except GlintError:
+                continue  # still unreachable: next attempt, the end of the run, or reconcile
+            d.leftovers.remove((tid, image_id))
+            self.journal.record(jn.CLEANED, transfer_id=tid, ref=str(d.ref), image_id=image_id)
+
+    # -- the stream
+    def _open_stream(self) -> tuple[Iterable[bytes], Callable[[], None], SpoolWriter | None]:
+        """Spool if it has the content, else the source (teed to the spool)."""
+        size = self.a.size
+        if self.spool is not None:
+            path = self.spool.get(self.a.content_key, size)
+            if path is not None:
+                self.spool_reads += 1
+                f = open(path, "rb")  # noqa: SIM115 - closed by the returned closer
+                chunk = self.opts.chunk_size
+                return iter(lambda: f.read(chunk), b""), f.close, None
+        s = open_serialized(self.e.sessions, self.a.source)
+        try:
+            try:
+                dl = s.download(self.a.source_image_id, self.opts.chunk_size, verify=False)
+            except TypeError:  # an adapter without the verify switch
+                dl = s.download(self.a.source_image_id, self.opts.chunk_size)
+        except BaseException:
+            s.close()
+            raise
+        self.source_reads += 1
+        writer = self.spool.writer(self.a.content_key, size) if self.spool else None
+
+        def close() -> None:
+            with contextlib.suppress(Exception):
+                dl.close()
+            s.close()
+
+        return dl, close, writer
+
+    def _fan_out(self, dests: list[_Dest]) -> None:
+        attempts = [_Attempt(d, self.opts.queue_depth) for d in dests]
+        for a in attempts:
+            a.dest.error = None
+        threads = [
+            threading.Thread(target=self._upload, args=(a,), daemon=True, name=f"up-{a.dest.ref}")
+            for a in attempts
+        ]
+        for t in threads:
+            t.start()
+        try:
+            self._read(attempts)
+        except BaseException as exc:  # the source failed: every destination fails with it
+            err = _as_glint_error(exc, str(self.a.source))
+            if isinstance(exc, _AllDropped):
+                err = ServerError("every destination failed", str(self.a.source))
+            for a in attempts:
+                a.fail(err)  # the error first, so the uploader reports this, not "aborted"
+                self._offer_control(a, _ABORT)
+        # wait (bounded) for uploaders to verify or give up; a dead one gets a short grace
+        # to delete its half image, a hung one (Glance frozen) is left behind
+        deadline = time.monotonic() + self.opts.active_timeout + self.opts.stall_timeout
+        for a in attempts:
+            grace: float | None = None
+            while not a.done.wait(0.2):
+                now = time.monotonic()
+                if a.dead.is_set():
+                    grace = grace or now + min(15.0, self.opts.stall_timeout)
+                if now > deadline or (grace is not None and now > grace):
+                    break
+            d = a.dest
+            if a.ok:
+                d.ok = True
+                d.error = None
+            else:
+                d.error = a.error or ServerError("the upload did not finish", str(d.ref))
+
+    def _read(self, attempts: list[_Attempt]) -> None:
+        stream, close, writer = self._open_stream()
+        md5 = hashlib.md5(usedforsecurity=False)
+        sha = hashlib.sha512()
+        total = 0
+        held: bytes | None = None
+        started = last_tick = time.monotonic()
+        window: list[tuple[float, int]] = [(started, 0)]
+        try:
+            for chunk in stream:
+                if self.cancel.is_set():
+                    raise Cancelled()
+                md5.update(chunk)
+                sha.update(chunk)
+                if writer is not None:
+                    writer.write(chunk)
+                total += len(chunk)
+                if held is not None:
+                    self._offer(held, attempts)
+                held = chunk
+                if writer is None and all(a.dead.is_set() for a in attempts):
+                    raise _AllDropped()  # nobody to feed and nothing to spool
+                now = time.monotonic()
+                if self.opts.max_rate:
+                    ahead = total / self.opts.max_rate - (now - started)
+                    if ahead > 0 and self.cancel.wait(ahead):
+                        raise Cancelled()
+                if now - last_tick >= 0.25:
+                    last_tick = now
+                    window.append((now, total))
+                    window = [w for w in window if now - w[0] <= 3.0] or window[-1:]
+                    self._progress(total, window, attempts)
+            self.sha512, self.md5 = sha.hexdigest(), md5.hexdigest()
+            self._verify_stream(total)
+        except BaseException:
+            if writer is not None:
+                writer.abort()
+            raise
+        finally:
+            close()
+        if writer is not None:
+            writer.commit(self.sha512, self.md5)
+        if held is not None:
+            self._offer(held, attempts)
+        for a in attempts:
+            self._offer_control(a, _END)
+        self._progress(total, window + [(time.monotonic(), total)], attempts)
+
+    def _verify_stream(self, total: int) -> None:
+        src = self.source
+        where = str(self.a.source)
+        if total != self.a.size:
+            raise DataMismatch(f"source sent {total} of {self.a.size} bytes", where)
+        if src and src.os_hash_algo == "sha512" and src.os_hash_value != self.sha512:
+            raise DataMismatch(
+                f"source image {src.id}: bytes do not match its sha512 (corrupted in the store?)",
+                where,
+            )
+        if src and src.checksum and src.checksum != self.md5:
+            raise DataMismatch(
+                f"source image {src.id}: bytes do not match its md5 (corrupted in the store?)",
+                where,
+            )
+
+    def _offer(self, chunk: bytes, attempts: list[_Attempt]) -> None:
+        """Put the chunk in every live queue; drop a destination stuck past stall_timeout."""
+        for a in attempts:
+            if a.dead.is_set():
+                continue
+            deadline = time.monotonic() + self.opts.stall_timeout
+            while True:
+                try:
+                    a.q.put(chunk, timeout=0.2)
+                    break
+                except queue.Full:
+                    if a.dead.is_set():
+                        break
+                    if self.cancel.is_set():
+                        raise Cancelled() from None
+                    if time.monotonic() > deadline:
+                        a.fail(
+                            ServerError(
+                                f"accepted no data for {self.opts.stall_timeout:.0f} s; dropped",
+                                str(a.dest.ref),
+                            )
+                        )
+                        break
+
+    def _offer_control(self, a: _Attempt, item: object) -> None:
+        if item is _ABORT:
+            a.dead.set()
+        with contextlib.suppress(queue.Full):
+            a.q.put(item, timeout=0.5 if item is _END else 0.01)
+
+    def _progress(self, total: int, window: list[tuple[float, int]], attempts) -> None:
+        (t0, b0), (t1, b1) = window[0], window[-1]
+        rate = (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
+        size = self.a.size or None
+        eta = (size - total) / rate if size and rate > 0 else None
+        self.e.emit(
+            CopyProgress(
+                self.a.id,
+                self.a.name,
+                total,
+                size,
+                rate,
+                eta,
+                {str(a.dest.ref): a.sent for a in attempts},
+            )
+        )
+
+    # -- one destination
+    def _spec(self, target: CopyTarget, transfer_id: str) -> ImageSpec:
+        src = self.source
+        assert src is not None
+        props = {
+            k: v
+            for k, v in src.properties.items()
+            if k not in _SKIP_KEYS and not k.startswith(_SKIP_PREFIXES)
+        }
+        props[TRANSFER_PROPERTY] = transfer_id
+        return ImageSpec(
+            name=target.name,
+            disk_format=src.disk_format or self.a.disk_format or "raw",
+            container_format=src.container_format or "bare",
+            visibility=self.opts.visibility or self.a.visibility,
+            min_disk=src.min_disk,
+            min_ram=src.min_ram,
+            tags=list(src.tags),
+            properties=props,
+        )
+
+    def _upload(self, a: _Attempt) -> None:
+        d = a.dest
+        where = str(d.ref)
+        image_id = None
+        session = None
+        tid = ""
+        try:
+            session = open_serialized(self.e.sessions, d.ref)
+            tid = self.journal.transfer_id()
+            self.journal.record(
+                jn.CREATING,
+                transfer_id=tid,
+                action="copy",
+                ref=where,
+                name=d.target.name,
+                content_key=self.a.content_key,
+                source=str(self.a.source),
+                source_image_id=self.a.source_image_id,
+                bytes=self.a.size,
+            )
+            try:
+                rec = session.create_image(self._spec(d.target, tid))
+            except GlintError as e:
+                if not isinstance(e, ServerError):  # refused or never connected: no image
+                    self.journal.record(jn.CLEANED, transfer_id=tid, ref=where, result=str(e))
+                raise
+            image_id = rec.id
+            self.journal.record(jn.CREATED, transfer_id=tid, ref=where, image_id=image_id)
+            self.cell(d, CellState.TRANSFERRING, image_id=image_id)
+            session.upload(image_id, _QueueReader(a, self.cancel), self.a.size)
+            self.cell(d, CellState.VERIFYING, image_id=image_id)
+            final = self._wait_active(session, image_id, where)
+            self._verify_copy(final, where)
+            if d.target.replaces:
+                why = _undeletable(session, d.target.replaces, None)
+                if why is None:
+                    session.delete_image(d.target.replaces)
+                self.journal.record(
+                    jn.DELETED if why is None else jn.DELETE_FAILED,
+                    action="replace",
+                    ref=where,
+                    image_id=d.target.replaces,
+                    result=why or "ok",
+                )
+            self.journal.record(
+                jn.VERIFIED,
+                transfer_id=tid,
+                action="copy",
+                ref=where,
+                image_id=image_id,
+                source=str(self.a.source),
+                bytes=self.a.size,
+                result="ok",
+            )
+            d.image_id = image_id
+            a.ok = True
+            self.cell(d, CellState.PRESENT, image_id=image_id)
+        except BaseException as exc:
+            err = a.error if (a.dead.is_set() and a.error) else _as_glint_error(exc, where)
+            if isinstance(exc, GlintError) and not isinstance(exc, ServerError):
+                err = exc  # a permanent cloud error beats "aborted"
+            if self.cancel.is_set():
+                err = Cancelled()
+            a.fail(err)
+            if image_id is not None:
+                self._discard(session, d, tid, image_id, err)
+        finally:
+            if session is not None:
+                with contextlib.suppress(Exception):
+                    session.close()
+            a.done.set()
+
+    def _discard(self, session, d: _Dest, tid: str, image_id: str, err: GlintError) -> None:
+        """Delete a failed attempt's image now, or remember it for later (and reconcile)."""
+        self.journal.record(
+            jn.FAILED,
+            transfer_id=tid,
+            action="copy",
+            ref=str(d.ref),
+            image_id=image_id,
+            source=str(self.a.source),
+            result=str(err),
+        )
+        try:
+            session.delete_image(image_id)
+        except ImageNotFound:
+            pass
+        except GlintError:
+            d.leftovers.append((tid, image_id))
+            return
+        self.journal.record(jn.CLEANED, transfer_id=tid, ref=str(d.ref), image_id=image_id)
+
+    def _wait_active(self, session: CloudSession, image_id: str, where: str) -> ImageRecord:
+        deadline = time.monotonic() + self.opts.active_timeout
+        while True:
+            rec = session.get_image(image_id)
+            if rec.status == "active":
+                return rec
+            if rec.status in ("killed", "deleted", "pending_delete"):
+                raise ServerError(f"Glance marked the new image {rec.status}", where)
+            if time.monotonic() > deadline:
+                raise ServerError(
+                    f"the new image is still {rec.status} after {self.opts.active_timeout:.0f} s",
+                    where,
+                )
+            if self.cancel.wait(0.5):
+                raise Cancelled()
+
+    def _verify_copy(self, rec: ImageRecord, where: str) -> None:
+        problems = []
+        if rec.size != self.a.size:
+            problems.append(f"size {rec.size} != {self.a.size}")
+        if rec.os_hash_algo == "sha512" and rec.os_hash_value != self.sha512:
+            problems.append("sha512 differs")
+        if rec.checksum and rec.checksum != self.md5:
+            problems.append("md5 differs")
+        if rec.content_key != self.a.content_key and rec.os_hash_algo == "sha512":
+            problems.append("content key differs")
+        if problems:
+            raise DataMismatch(
+                f"the copy does not match the source ({', '.join(problems)}); deleted", where
+            )
+
+
+def spool_path(paths: Paths, content_key: str, cap: int | None = None) -> Path | None:
+    """Where a content's spooled bytes are, if any (tests and diagnostics)."""
+    return Spool(paths.spool_dir, cap or TransferOptions().spool_cap).get(content_key)
