@@ -1,0 +1,1 @@
+"""Glint's terminal UI (Textual). Renders core state and turns keys into intents."""

@@ -1,0 +1,158 @@
+"""The Glint Textual application and ``run(read_only)``, which ``glint`` calls when it has
+no subcommand.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from glint_tui.core.inventory import build_matrix
+from glint_tui.core.paths import Paths
+from glint_tui.ui.backend import Backend, LiveBackend
+from glint_tui.ui.screens.help import HelpScreen
+from glint_tui.ui.screens.master_password import MasterPasswordModal
+from glint_tui.ui.screens.matrix import MatrixScreen
+from glint_tui.ui.state import MatrixModel
+
+
+class GlintApp(App[int]):
+    """Keyboard-first matrix of images × clouds. ``backend`` does every blocking call."""
+
+    CSS_PATH = Path(__file__).with_name("glint.tcss")  # absolute: subclasses live elsewhere
+    TITLE = "Glint"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("q", "quit_app", "Quit", id="app.quit"),
+        # Textual's own ctrl+q would quit without asking while transfers run
+        Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True, id="app.quit_now"),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend | None = None,
+        *,
+        paths: Paths | None = None,
+        read_only: bool = False,
+        now: Callable[[], float] = time.time,
+        refresh_interval: float | None = 120.0,
+    ) -> None:
+        super().__init__()
+        self._prompt_lock = threading.Lock()
+        self._prompt_cache: dict[str, str] = {}
+        self.backend: Backend = backend or LiveBackend(
+            paths, prompt=self.ask_secret, warn=self.warn
+        )
+        self.read_only = read_only
+        self.model = MatrixModel(build_matrix([]), now=now)
+        self.refresh_interval = refresh_interval
+
+    def on_mount(self) -> None:
+        self.push_screen(self.matrix_screen())
+
+    def matrix_screen(self) -> MatrixScreen:
+        return MatrixScreen(
+            self.backend,
+            self.model,
+            read_only=self.read_only,
+            refresh_interval=self.refresh_interval,
+        )
+
+    @property
+    def main(self) -> MatrixScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, MatrixScreen):
+                return screen
+        return None
+
+    # --- navigation ----------------------------------------------------------------------
+    def show_welcome(self) -> None:
+        from glint_tui.ui.screens.welcome import WelcomeScreen
+
+        if not any(isinstance(s, WelcomeScreen) for s in self.screen_stack):
+            self.push_screen(WelcomeScreen(read_only=self.read_only))
+
+    def show_repositories(self) -> None:
+        from glint_tui.ui.screens.repositories import RepositoriesScreen
+
+        self.push_screen(RepositoriesScreen(self.backend))  # type: ignore[arg-type]
+
+    def reload_matrix(self) -> None:
+        if self.main is not None:
+            self.main.load()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_quit_app(self) -> None:
+        main = self.main
+        if main is None:
+            self.exit(0)
+        else:
+            main.request_quit()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every enabled key of the current screen is also a palette command."""
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            b = active.binding
+            ident = b.id or b.action
+            if not active.enabled or b.system or ident in seen:
+                continue
+            seen.add(ident)
+            key = self.get_key_display(b)
+            yield SystemCommand(
+                f"{b.description or b.action} ({key})",
+                f"key {key} · {ident}",
+                lambda b=b, node=active.node: self.run_action(b.action, node),
+            )
+        yield from super().get_system_commands(screen)
+
+    # --- called from worker threads ------------------------------------------------------
+    def warn(self, message: str) -> None:
+        """Core warnings (insecure TLS, keyring backend choice) become notifications."""
+        if threading.get_ident() == self._thread_id:
+            self.notify(message, severity="warning", timeout=8)
+        else:
+            self.call_from_thread(self.notify, message, severity="warning", timeout=8)
+
+    def ask_secret(self, prompt: str) -> str | None:
+        """SecretStore's prompt: blocks the calling worker while a modal asks, once."""
+        if threading.get_ident() == self._thread_id:
+            return None  # never block the event loop; core reports "locked" instead
+        with self._prompt_lock:
+            if prompt in self._prompt_cache:
+                return self._prompt_cache[prompt]
+            answer: list[str | None] = []
+            done = threading.Event()
+
+            def show() -> None:
+                def got(value: str | None) -> None:
+                    answer.append(value)
+                    done.set()
+
+                self.push_screen(MasterPasswordModal(prompt), got)
+
+            self.call_from_thread(show)
+            done.wait()
+            value = answer[0] if answer else None
+            if value and not prompt.startswith(("New", "Repeat")):
+                self._prompt_cache[prompt] = value
+            return value
+
+    def forget_secret_answers(self) -> None:
+        self._prompt_cache.clear()
+
+
+def run(read_only: bool = False) -> int:
+    """Open the UI on the current profile (``GLINT_PROFILE``/``GLINT_HOME``); exit code."""
+    result = GlintApp(read_only=read_only).run()
+    return int(result or 0)

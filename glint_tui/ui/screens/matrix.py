@@ -1,0 +1,434 @@
+"""The matrix screen: what ``glint`` opens. Turns keys into intents on ``MatrixModel``
+and runs every blocking call (inventory, plan, transfer) in a thread worker that talks
+back only through messages.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from glint_tui.core.desired import Desired
+from glint_tui.core.errors import GlintError
+from glint_tui.core.events import Event
+from glint_tui.core.inventory import VISIBILITY_FILTERS, Matrix
+from glint_tui.core.model import CellState
+from glint_tui.core.plan import Plan
+from glint_tui.ui.backend import Backend
+from glint_tui.ui.screens.confirm import ConfirmModal
+from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
+from glint_tui.ui.screens.plan_review import PlanReviewModal
+from glint_tui.ui.state import SORTS, CellKey, MatrixModel
+from glint_tui.ui.widgets.details import DetailsPane
+from glint_tui.ui.widgets.matrix_view import MatrixView, column_label
+from glint_tui.ui.widgets.transfers import TransfersPanel
+
+MUTATING = frozenset({"toggle", "range", "apply", "cancel_run", "retry", "clear_cell"})
+
+
+class MatrixLoaded(Message):
+    def __init__(self, matrix: Matrix) -> None:
+        super().__init__()
+        self.matrix = matrix
+
+
+class LoadFailed(Message):
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error
+
+
+class NoRepositories(Message):
+    """The profile has no repository yet: the app shows the welcome screen."""
+
+
+class PlanReady(Message):
+    def __init__(self, plan: Plan) -> None:
+        super().__init__()
+        self.plan = plan
+
+
+class EngineEvent(Message):
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class RunDone(Message):
+    def __init__(self, exit_code: int, cancelled: bool, error: str = "") -> None:
+        super().__init__()
+        self.exit_code, self.cancelled, self.error = exit_code, cancelled, error
+
+
+class MatrixScreen(Screen):
+    """Rows are images, columns are repository (project); see the help screen for keys."""
+
+    BINDINGS = [
+        Binding("space", "toggle", "Toggle", id="matrix.toggle"),
+        Binding("v", "range", "Range", id="matrix.range"),
+        Binding("a", "apply", "Apply…", id="matrix.apply"),
+        Binding("slash", "text_filter", "Filter", id="matrix.filter"),
+        Binding("f", "visibility", "Visibility", id="matrix.visibility"),
+        Binding("p", "project", "Project", id="matrix.project"),
+        Binding("s", "sort", "Sort", show=False, id="matrix.sort"),
+        Binding("r", "refresh", "Refresh", id="matrix.refresh"),
+        Binding("x", "cancel_run", "Cancel run", id="matrix.cancel"),
+        Binding("R", "retry", "Retry", show=False, id="matrix.retry"),
+        Binding("c", "clear_cell", "Clear", show=False, id="matrix.clear"),
+        Binding("escape", "unselect", "Unselect", show=False, id="matrix.unselect"),
+        Binding("e", "repositories", "Repos", show=False, id="matrix.repositories"),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        model: MatrixModel,
+        *,
+        read_only: bool = False,
+        refresh_interval: float | None = 120.0,
+    ) -> None:
+        super().__init__(id="matrix-screen")
+        self.backend = backend
+        self.model = model
+        self.read_only = read_only
+        self.refresh_interval = refresh_interval
+        self.loading = False
+        self.cancel_event: threading.Event | None = None
+        self.quit_after_run = False
+        self._panel_dirty = False
+        self._dirty_cells: set[CellKey] = set()
+        self._status_text = ""
+
+    # --- layout --------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static("", id="status")
+        yield MatrixView(self.model, id="matrix")
+        yield DetailsPane(self.model, id="details")
+        panel = TransfersPanel(id="transfers")
+        panel.display = False
+        yield panel
+        yield Footer()
+
+    @property
+    def view(self) -> MatrixView:
+        return self.query_one(MatrixView)
+
+    def on_mount(self) -> None:
+        self.view.focus()
+        self.update_status()
+        self.query_one(DetailsPane).show(self.view.row, self.view.ref)
+        self.set_interval(0.1, self._flush)
+        if self.refresh_interval:
+            self.set_interval(self.refresh_interval, self._auto_refresh)
+        self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MUTATING and self.read_only:
+            return False
+        if action == "repositories" and self.read_only:
+            return False
+        if action == "cancel_run":
+            return self.model.running
+        if action in ("toggle", "range", "apply") and self.model.running:
+            return None
+        return True
+
+    # --- status line ---------------------------------------------------------------------
+    def update_status(self) -> None:
+        m = self.model
+        project = column_label(m.project) if m.project else "all"
+        parts = [
+            f"project [b]{project}[/b]",
+            f"show [b]{m.visibility}[/b]",
+            f"sort [b]{m.sort}[/b]",
+        ]
+        if m.text:
+            parts.append(f"filter [b]{m.text}[/b]")
+        if m.pending:
+            parts.insert(0, f"[b]{m.pending}[/b] pending")
+        failed = [r for r, s in m.matrix.status.items() if not s.ok]
+        if failed:
+            parts.insert(0, f"[red]{len(failed)} column failed[/red]")
+        if self.query(MatrixView) and self.view.anchor is not None:
+            parts.insert(0, "[reverse] RANGE: move, space toggles, Esc ends [/reverse]")
+        if self.loading:
+            parts.append("[i]refreshing…[/i]")
+        if self.read_only:
+            parts.insert(0, "[reverse] READ-ONLY [/reverse]")
+        text = " · ".join(parts)
+        if text != self._status_text:
+            self._status_text = text
+            self.query_one("#status", Static).update(text, layout=False)
+
+    def on_matrix_view_cursor_moved(self, event: MatrixView.CursorMoved) -> None:
+        self.query_one(DetailsPane).show(event.row, event.ref)
+
+    def _after_view_change(self) -> None:
+        self.view.refresh()
+        self.query_one(DetailsPane).show(self.view.row, self.view.ref)
+        self.update_status()
+
+    # --- loading -------------------------------------------------------------------------
+    def action_refresh(self) -> None:
+        self.load()
+
+    def _auto_refresh(self) -> None:
+        if self.app.screen is self and not self.loading and not self.model.running:
+            self.load()
+
+    def load(self) -> None:
+        self.loading = True
+        self.update_status()
+        self._load_worker()
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load_worker(self) -> None:
+        try:
+            if not self.backend.has_repositories():
+                self.post_message(NoRepositories())
+                return
+            self.post_message(MatrixLoaded(self.backend.load_matrix()))
+        except GlintError as e:
+            self.post_message(LoadFailed(str(e)))
+
+    def on_matrix_loaded(self, message: MatrixLoaded) -> None:
+        view = self.view
+        row, ref = view.row, view.ref
+        self.loading = False
+        self.model.set_matrix(message.matrix)
+        # An inventory is tens of thousands of long-lived records; without this, each
+        # full garbage-collector pass rescans them all and stalls frames by ~70 ms.
+        # (Frozen objects are still freed by reference counting when a refresh drops them.)
+        gc.freeze()
+        self._restore_cursor(row.key if row else None, ref)
+        self._after_view_change()
+
+    def _restore_cursor(self, key, ref) -> None:  # type: ignore[no-untyped-def]
+        view = self.view
+        view.reload()
+        rows = [r.key for r in self.model.rows]
+        r = rows.index(key) if key in rows else view.cursor_row
+        c = self.model.columns.index(ref) if ref in self.model.columns else view.cursor_col
+        view.cursor_row, view.cursor_col = -1, -1
+        view.set_cursor(r, c)
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.loading = False
+        self.update_status()
+        self.notify(message.error, title="Refresh failed", severity="error", timeout=10)
+
+    def on_no_repositories(self, message: NoRepositories) -> None:
+        self.loading = False
+        self.update_status()
+        self.app.show_welcome()  # type: ignore[attr-defined]
+
+    # --- view settings -------------------------------------------------------------------
+    def action_visibility(self) -> None:
+        filters = list(VISIBILITY_FILTERS)
+        nxt = filters[(filters.index(self.model.visibility) + 1) % len(filters)]
+        self._change_view(visibility=nxt)
+
+    def action_sort(self) -> None:
+        nxt = SORTS[(SORTS.index(self.model.sort) + 1) % len(SORTS)]
+        self._change_view(sort=nxt)
+
+    def action_project(self) -> None:
+        def chosen(result: object) -> None:
+            if result is None:
+                return
+            self._change_view(project=None if result == ALL else result)
+
+        self.app.push_screen(ProjectPicker(self.model.columns, self.model.project), chosen)
+
+    def action_text_filter(self) -> None:
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self._change_view(text=text)
+
+        self.app.push_screen(TextFilterModal(self.model.text), chosen)
+
+    def _change_view(self, **kwargs: object) -> None:
+        row, ref = self.view.row, self.view.ref
+        self.view.anchor = None
+        self.model.set_view(**kwargs)  # type: ignore[arg-type]
+        self._restore_cursor(row.key if row else None, ref)
+        self._after_view_change()
+
+    # --- toggles -------------------------------------------------------------------------
+    def action_toggle(self) -> None:
+        view = self.view
+        row, ref = view.row, view.ref
+        if row is None or ref is None:
+            return
+        if view.anchor is not None:
+            rows, refs = view.selection()
+            target = not self.model.presence(row, ref)
+            self.model.toggle_range(rows, refs, target)
+            view.anchor = None
+            view.refresh()
+            self.update_status()
+        else:
+            state, _ = self.model.state(row, ref)
+            if state is CellState.ERROR:
+                self.notify("This cell failed: R retries it, c clears it.", timeout=4)
+                return
+            self.model.toggle(row, ref)
+            view.refresh_cursor_line()
+        self.query_one(DetailsPane).show(view.row, view.ref)
+        self.update_status()
+
+    def action_range(self) -> None:
+        view = self.view
+        view.anchor = None if view.anchor else (view.cursor_row, view.cursor_col)
+        view.refresh()
+        self.update_status()
+
+    def action_unselect(self) -> None:
+        if self.view.anchor is not None:
+            self.view.anchor = None
+            self.view.refresh()
+            self.update_status()
+
+    def action_clear_cell(self) -> None:
+        row, ref = self.view.row, self.view.ref
+        if row is None or ref is None:
+            return
+        self.model.clear(row, ref)
+        self.view.refresh_cursor_line()
+        self._after_view_change()
+
+    # --- plan and run --------------------------------------------------------------------
+    def action_apply(self) -> None:
+        if not self.model.pending:
+            self.notify("Nothing toggled yet: space marks cells to copy or delete.", timeout=4)
+            return
+        self._plan_worker(self.model.desired)
+
+    def action_retry(self) -> None:
+        row, ref = self.view.row, self.view.ref
+        if row is None or ref is None:
+            return
+        keys = [(row.key, ref)] if (row.key, ref) in self.model.errors() else self.model.errors()
+        if not keys:
+            self.notify("No failed cell to retry.", timeout=3)
+            return
+        desired = self.model.retry_desired(keys)
+        for key in keys:
+            self.model.live.pop(key, None)
+        self.view.refresh()
+        if not desired:
+            self.notify("Nothing to retry: those cells match the clouds now.", timeout=4)
+            return
+        self._plan_worker(desired)
+
+    @work(thread=True, exclusive=True, group="plan")
+    def _plan_worker(self, desired: Desired) -> None:
+        try:
+            self.post_message(PlanReady(self.backend.make_plan(self.model.matrix, desired)))
+        except GlintError as e:
+            self.post_message(LoadFailed(str(e)))
+
+    def on_plan_ready(self, message: PlanReady) -> None:
+        plan = message.plan
+
+        def decided(ok: bool | None) -> None:
+            if ok:
+                self.start_run(plan)
+
+        self.app.push_screen(PlanReviewModal(plan), decided)
+
+    def start_run(self, plan: Plan) -> None:
+        self.model.start_run(plan)
+        panel = self.query_one(TransfersPanel)
+        assert self.model.run is not None
+        panel.start(self.model.run)
+        self.view.refresh()
+        self.refresh_bindings()
+        self.update_status()
+        self.cancel_event = threading.Event()
+        self._run_worker(plan, self.cancel_event)
+
+    @work(thread=True, exclusive=True, group="run")
+    def _run_worker(self, plan: Plan, cancel: threading.Event) -> None:
+        try:
+            code = self.backend.run_plan(plan, cancel, lambda e: self.post_message(EngineEvent(e)))
+            self.post_message(RunDone(code, cancel.is_set()))
+        except GlintError as e:
+            self.post_message(RunDone(e.exit_code, cancel.is_set(), str(e)))
+        except Exception as e:  # the UI must survive an engine bug and say what happened
+            self.post_message(RunDone(1, cancel.is_set(), f"{type(e).__name__}: {e}"))
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        """Fold the event into the model now; repaint at most every 100 ms (_flush)."""
+        self._dirty_cells |= self.model.apply(message.event)
+        self._panel_dirty = True
+
+    def _flush(self) -> None:
+        if self._dirty_cells:
+            cells, self._dirty_cells = self._dirty_cells, set()
+            self.view.refresh_cells(cells)
+        if self._panel_dirty:
+            self._panel_dirty = False
+            self.query_one(TransfersPanel).update_all()
+
+    def on_run_done(self, message: RunDone) -> None:
+        self.model.finish_run(message.exit_code, message.cancelled)
+        self._flush()
+        self.query_one(TransfersPanel).update_all()
+        run = self.model.run
+        failed = sum(1 for a in run.actions.values() if a.ok is False) if run else 0
+        if message.error:
+            self.notify(message.error, title="Transfer engine failed", severity="error")
+        elif message.cancelled:
+            self.notify("Run cancelled.", severity="warning")
+        elif failed:
+            self.notify(
+                f"{failed} action(s) failed: the red ! cells say why (R retry, c clear).",
+                severity="error",
+                timeout=8,
+            )
+        else:
+            self.notify("Run finished: every cell verified.")
+        self.cancel_event = None
+        self.refresh_bindings()
+        if self.quit_after_run:
+            self.app.exit(message.exit_code)
+            return
+        self.view.refresh()
+        self.load()
+
+    def action_cancel_run(self) -> None:
+        if self.cancel_event is not None and not self.cancel_event.is_set():
+            self.cancel_event.set()
+            self.notify("Cancelling: half-made images are being cleaned up…", timeout=4)
+
+    def request_quit(self) -> None:
+        """q: quit now, or ask first while a run is going (then cancel and clean up)."""
+        if not self.model.running:
+            self.app.exit(0)
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.quit_after_run = True
+                self.action_cancel_run()
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Transfers are running. Quit anyway? They will be cancelled and "
+                "half-made images removed first.",
+                yes="Cancel and quit",
+                no="Keep running",
+            ),
+            answer,
+        )
+
+    def action_repositories(self) -> None:
+        self.app.show_repositories()  # type: ignore[attr-defined]

@@ -1,0 +1,124 @@
+"""Plan review: what ``a`` shows before anything moves.
+
+Each copy (image, source → destinations, bytes), each deletion, the totals, and what
+the safety rules refused and why. Focus starts on Cancel; ``y`` confirms, ``n``/Esc
+cancels. A plan with deletions then needs the typed confirmation (``TypedConfirmModal``).
+"""
+
+from __future__ import annotations
+
+import humanize
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from glint_tui.core.plan import Plan
+from glint_tui.ui.screens.confirm import TypedConfirmModal
+
+
+def _size(n: int) -> str:
+    return humanize.naturalsize(n, binary=True)
+
+
+def _short(content_key: str) -> str:
+    return content_key.split(":", 1)[-1][:8]
+
+
+def plan_text(plan: Plan) -> Text:
+    """The plan as the operator reads it (one line per copy/deletion/refusal)."""
+    t = Text()
+    if plan.copies:
+        t.append(f"Copies ({plan.copy_count})\n", style="bold green")
+        for c in plan.copies:
+            dests = ", ".join(
+                str(tg.ref) + (f" as {tg.name}" if tg.name != c.name else "") for tg in c.targets
+            )
+            t.append(f"  + {c.name} ", style="bold")
+            t.append(f"{_short(c.content_key)}  ", style="dim")
+            t.append(f"{c.source} → {dests}  {_size(c.size)}")
+            if len(c.targets) > 1:
+                t.append(f" × {len(c.targets)} = {_size(c.bytes_out)}")
+            t.append("\n")
+            for tg in c.targets:
+                if tg.replaces:
+                    t.append(
+                        f"    then deletes the other {c.name} at {tg.ref} ({tg.replaces})\n", "red"
+                    )
+    if plan.deletes:
+        t.append(f"Deletions ({len(plan.deletes)})\n", style="bold red")
+        for d in plan.deletes:
+            t.append(f"  ✕ {d.name} ", style="bold")
+            t.append(f"{_short(d.content_key)}  ", style="dim")
+            t.append(f"at {d.ref}  id {d.image_id}  {_size(d.size)}")
+            if d.after:
+                t.append("  (after its copy verifies)", style="dim")
+            t.append("\n")
+    if plan.refusals:
+        t.append(f"Refused ({len(plan.refusals)})\n", style="bold yellow")
+        for r in plan.refusals:
+            t.append(f"  ! {r.kind} {r.name} at {r.ref}: ", style="yellow")
+            t.append(f"{r.reason}\n")
+    if plan.is_empty and not plan.refusals:
+        t.append("Nothing to do: no cell is toggled.\n", style="dim")
+    t.append("\nTotal: ", style="bold")
+    t.append(plan.summary())
+    return t
+
+
+class PlanReviewModal(ModalScreen[bool]):
+    """Dismisses True only when confirmed (and, with deletions, the count was typed)."""
+
+    BINDINGS = [
+        Binding("y", "confirm", "Confirm", id="plan.confirm"),
+        Binding("n,escape", "cancel", "Cancel", id="plan.cancel"),
+    ]
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(classes="dialog-screen")
+        self.plan = plan
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="plan-dialog"):
+            yield Static("Review the plan", classes="dialog-title")
+            with VerticalScroll(id="plan-body"):
+                yield Static(plan_text(self.plan), id="plan-text")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel (n)", id="cancel", variant="primary")
+                yield Button(
+                    "Confirm (y)",
+                    id="confirm",
+                    variant="error" if self.plan.has_deletes else "success",
+                    disabled=self.plan.is_empty,
+                )
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "confirm":
+            self.action_confirm()
+        else:
+            self.action_cancel()
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def action_confirm(self) -> None:
+        if self.plan.is_empty:
+            return
+        if not self.plan.has_deletes:
+            self.dismiss(True)
+            return
+        n = self.plan.delete_count
+        question = (
+            f"This plan DELETES {n} image{'s' if n != 1 else ''} "
+            f"({_size(self.plan.delete_bytes)}). Deleted images cannot be recovered."
+        )
+        self.app.push_screen(TypedConfirmModal(question, str(n)), self._typed)
+
+    def _typed(self, ok: bool | None) -> None:
+        if ok:
+            self.dismiss(True)

@@ -1,0 +1,81 @@
+"""The details pane: everything about the image under the cursor, in a few lines.
+
+Ages are computed from ``MatrixModel.now`` (injectable) so screenshots are repeatable.
+"""
+
+from __future__ import annotations
+
+import humanize
+from rich.text import Text
+from textual.widgets import Static
+
+from glint_tui.core.inventory import Row
+from glint_tui.core.model import CellState, ProjectRef
+from glint_tui.ui.state import MatrixModel
+from glint_tui.ui.widgets.matrix_view import column_label
+
+
+def size_text(size: int | None) -> str:
+    return humanize.naturalsize(size, binary=True) if size else "unknown size"
+
+
+def age_text(created: float | None, now: float) -> str:
+    if created is None:
+        return "unknown age"
+    return humanize.naturaltime(max(0.0, now - created))
+
+
+class DetailsPane(Static):
+    """Shows the row and cell under the cursor; ``show(row, ref)`` re-renders it."""
+
+    def __init__(self, model: MatrixModel, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.model = model
+        self._last: Text | None = None
+
+    def show(self, row: Row | None, ref: ProjectRef | None) -> None:
+        text = self.describe(row, ref)
+        if text != self._last:
+            self._last = text
+            self.update(text, layout=False)  # fixed height: repaint only, no relayout
+
+    def describe(self, row: Row | None, ref: ProjectRef | None) -> Text:
+        model = self.model
+        if row is None:
+            if not model.matrix.rows:
+                return Text("No images yet. Press r to refresh.", style="dim")
+            return Text("No image matches the filters (f: visibility, /: text).", style="dim")
+        t = Text()
+        t.append(row.name, style="bold")
+        if row.conflict:
+            t.append("  name conflict: another image has this name with other bytes", "yellow")
+        t.append("\n")
+        fmt = f"{row.disk_format or '?'}/{row.container_format or '?'}"
+        age = age_text(model.created(row), model.now())
+        t.append(f"{size_text(row.size)} · {age} · {fmt} · ")
+        if row.has_data:
+            algo, _, digest = row.content_key.partition(":")
+            t.append(f"{algo}:{digest[:24]}…\n", style="dim")
+        else:
+            t.append("no data uploaded\n", style="dim")
+        present = [c for c in row.cells.values() if c.present]
+        t.append("present ", style="dim")
+        t.append(", ".join(column_label(c.ref) for c in sorted(present, key=lambda c: c.ref)))
+        t.append("\n" if present else "nowhere\n")
+        if ref is not None:
+            cell = row.cell(ref)
+            state, live = model.state(row, ref)
+            t.append(f"{column_label(ref)}: ", style="bold")
+            t.append(state.value)
+            if cell.present and cell.image is not None:
+                img = cell.image
+                owner = "owned" if cell.owned else f"owner {img.owner or '?'}"
+                extra = " · protected" if cell.protected else ""
+                t.append(f" · {img.visibility} · {owner} · {img.status}{extra} · id {img.id}")
+            status = model.matrix.status.get(ref)
+            if status is not None and not status.ok:
+                t.append(f"\ncannot list this column: {status.error}", style="red")
+            if live is not None and live.state is CellState.ERROR:
+                t.append(f"\nerror: {live.message or 'failed'}", style="bold red")
+                t.append("  (R retry · c clear)", style="dim")
+        return t

@@ -1,0 +1,111 @@
+"""First run: the welcome screen, adding a repository and a credential in the UI, and
+the master-password modal of the encrypted keyring file (no secret ever on screen)."""
+
+from __future__ import annotations
+
+import pytest
+
+from glint_tui.core.model import ProjectRef
+from glint_tui.core.paths import Paths
+from glint_tui.core.secrets import forget_unlocked_keys
+from glint_tui.ui.app import GlintApp
+from glint_tui.ui.screens.forms import CredentialForm, RepositoryForm
+from glint_tui.ui.screens.master_password import MasterPasswordModal
+from glint_tui.ui.screens.repositories import RepositoriesScreen
+from glint_tui.ui.screens.welcome import WelcomeScreen
+from tests.ui_helpers import run_app, screen_text, type_text, wait_until
+
+pytestmark = pytest.mark.sandbox
+
+SECRET = "alice-pass"
+MASTER = "m4ster-Pw-for-test"
+
+
+def _fresh_paths(tmp_path) -> Paths:
+    root = tmp_path / "first-run"
+    return Paths("ui-first", root / "config", root / "data", root / "cache", root / "state")
+
+
+def _ready(app, cls, focus_id=None):
+    screen = app.screen
+    if not isinstance(screen, cls):
+        return False
+    return focus_id is None or getattr(app.focused, "id", None) == focus_id
+
+
+async def _answer_master(pilot, expect_prompt: str) -> None:
+    app = pilot.app
+    await wait_until(
+        pilot, lambda: _ready(app, MasterPasswordModal, "master-password"), 30, expect_prompt
+    )
+    assert expect_prompt in app.screen.prompt
+    await type_text(pilot, MASTER)
+    assert MASTER not in screen_text(app)
+    await pilot.press("enter")
+
+
+def test_first_run_add_repository_and_credential(sandbox, tmp_path, monkeypatch):
+    for var in ("GLINT_KEYRING_PASSWORD", "GLINT_KEYRING_PASSWORD_FILE", "PYTHON_KEYRING_BACKEND"):
+        monkeypatch.delenv(var, raising=False)
+    paths = _fresh_paths(tmp_path)
+    c1 = sandbox.cloud("c1")
+
+    async def first():
+        app = GlintApp(paths=paths, refresh_interval=None)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, WelcomeScreen), 30, "welcome")
+            await wait_until(pilot, lambda: "No repository" in screen_text(app), 5, "welcome text")
+            assert "glint --sandbox" in screen_text(app)
+            await pilot.press("a")
+            await wait_until(pilot, lambda: _ready(app, RepositoryForm, "name"), 10, "repo form")
+            await type_text(pilot, "site1")
+            await pilot.press("tab")
+            await type_text(pilot, c1.keystone_url + "/v3")
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: _ready(app, CredentialForm, "project"), 20, "cred form")
+            await type_text(pilot, "alpha")
+            await pilot.press("tab", "tab")  # past the auth type
+            await type_text(pilot, "alice")
+            await pilot.press("tab")
+            await type_text(pilot, SECRET)
+            assert SECRET not in screen_text(app)  # masked
+            await pilot.press("ctrl+s")
+            await _answer_master(pilot, "New master password")
+            await _answer_master(pilot, "Repeat")
+            await wait_until(pilot, lambda: isinstance(app.screen, RepositoriesScreen), 60, "saved")
+            table = app.screen.query_one("#repo-table")
+            await wait_until(pilot, lambda: table.row_count == 1, 10, "one credential listed")
+            assert [str(c) for c in table.get_row_at(0)[:3]] == ["site1", "alpha", "alice"]
+            assert SECRET not in screen_text(app)
+            await pilot.press("escape")
+            main = app.main
+            await wait_until(
+                pilot,
+                lambda: app.screen is main and not main.loading and main.model.columns,
+                60,
+                "the matrix with the new repository",
+            )
+            assert main.model.columns == [ProjectRef("site1", "alpha")]
+            assert main.model.matrix.status[ProjectRef("site1", "alpha")].ok
+            assert main.model.rows  # the seeded images of c1:alpha
+
+    run_app(first)
+    for f in paths.config_dir.rglob("*"):
+        if f.is_file():
+            assert SECRET not in f.read_text(errors="replace"), f
+    assert SECRET.encode() not in (paths.data_dir / "keyring.enc").read_bytes()
+
+    # a new run asks the master password once, then lists the column
+    forget_unlocked_keys()
+
+    async def second():
+        app = GlintApp(paths=paths, refresh_interval=None)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _answer_master(pilot, "Master password")
+            main = app.main
+            await wait_until(
+                pilot, lambda: not main.loading and main.model.rows, 60, "matrix after unlock"
+            )
+            assert not isinstance(app.screen, MasterPasswordModal)
+
+    run_app(second)

@@ -1,0 +1,158 @@
+"""Screenshots of the main screens at 80×24 and 160×48, from a fixed inventory built of
+model objects (no network) and a fixed "now", so they only change when the UI does.
+
+Update after a deliberate UI change: ``pytest tests/test_ui_snapshots.py --snapshot-update``
+and look at the SVGs in tests/__snapshots__/.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from glint_tui.core.events import CellChanged, CopyProgress
+from glint_tui.core.model import CellState
+from glint_tui.ui.app import GlintApp
+from glint_tui.ui.backend import StaticBackend
+from glint_tui.ui.sample_data import FIXED_NOW, sample_matrix
+from tests.ui_helpers import wait_until
+
+SIZES = [(80, 24), (160, 48)]
+
+
+def _app(matrix=None, **kw) -> GlintApp:
+    backend = StaticBackend(matrix if matrix is not None else sample_matrix(failed_column=True))
+    return GlintApp(backend, now=lambda: FIXED_NOW, refresh_interval=None, **kw)
+
+
+async def _loaded(pilot) -> None:
+    app = pilot.app
+    await wait_until(pilot, lambda: app.main and app.main.model.rows, 10, "sample inventory")
+    await pilot.pause()
+
+
+@pytest.fixture(autouse=True)
+def _unicode_glyphs(monkeypatch):
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("GLINT_ASCII", raising=False)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_matrix(snap_compare, size):
+    assert snap_compare(_app(), terminal_size=size, run_before=_loaded)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_matrix_with_toggles_and_range(snap_compare, size):
+    async def before(pilot):
+        await _loaded(pilot)
+        await pilot.press("j", "l", "space", "j", "space", "j", "j", "v", "l", "j")
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+def test_matrix_ascii_glyphs_for_the_linux_console(snap_compare, monkeypatch):
+    monkeypatch.setenv("TERM", "linux")
+
+    async def before(pilot):
+        await _loaded(pilot)
+        await pilot.press("l", "space", "j", "space")
+
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_plan_review(snap_compare, size):
+    async def before(pilot):
+        await _loaded(pilot)
+        # a copy (absent cell) and a deletion (owned present cell) and a refusal (locked)
+        await pilot.press("l", "l", "l", "space", "j", "h", "h", "h", "space", "j", "l", "space")
+        await pilot.press("a")
+        await pilot.pause(0.3)
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_transfers_running(snap_compare, size):
+    async def before(pilot):
+        await _loaded(pilot)
+        screen = pilot.app.main
+        model = screen.model
+        await pilot.press("l", "l", "l", "space", "j", "space", "j", "space")
+        plan = screen.backend.make_plan(model.matrix, model.desired)
+        model.start_run(plan)
+        screen.query_one("#transfers").start(model.run)
+        for i, copy in enumerate(plan.copies):
+            for t in copy.targets:
+                state = CellState.TRANSFERRING if i < 2 else CellState.QUEUED
+                model.apply(CellChanged(copy.id, t.ref, state, at=FIXED_NOW))
+            done = copy.size * (i + 1) // 4 if i < 2 else 0
+            model.apply(
+                CopyProgress(
+                    copy.id,
+                    copy.name,
+                    done,
+                    copy.size,
+                    rate=(12 << 20) if i < 2 else 0,
+                    eta=42.0 if i < 2 else None,
+                    per_destination={str(t.ref): done for t in copy.targets},
+                    at=FIXED_NOW,
+                )
+            )
+        screen.view.refresh()
+        screen.query_one("#transfers").update_all()
+        await pilot.pause(0.3)
+
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+def test_help(snap_compare):
+    async def before(pilot):
+        await _loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(_app(), terminal_size=(100, 48), run_before=before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_welcome_on_first_run(snap_compare, size):
+    from glint_tui.core.inventory import build_matrix
+
+    async def before(pilot):
+        await wait_until(pilot, lambda: pilot.app.screen.id == "welcome", 10, "welcome")
+        await pilot.pause(0.2)
+
+    assert snap_compare(_app(build_matrix([])), terminal_size=size, run_before=before)
+
+
+def test_read_only(snap_compare):
+    assert snap_compare(_app(read_only=True), terminal_size=(80, 24), run_before=_loaded)
+
+
+def test_failed_cell_details(snap_compare):
+    async def before(pilot):
+        await _loaded(pilot)
+        screen = pilot.app.main
+        model = screen.model
+        row = model.rows[0]
+        col = next(i for i, ref in enumerate(model.columns) if not row.cell(ref).present)
+        await pilot.press(*["l"] * col, "space")
+        plan = screen.backend.make_plan(model.matrix, model.desired)
+        model.start_run(plan)
+        copy = plan.copies[0]
+        model.apply(
+            CellChanged(
+                copy.id,
+                copy.targets[0].ref,
+                CellState.ERROR,
+                f"{copy.targets[0].ref}: HTTP 413: storage quota exceeded",
+                at=FIXED_NOW,
+            )
+        )
+        model.finish_run(1, False)
+        screen.view.refresh()
+        screen.query_one("#details").show(screen.view.row, screen.view.ref)
+        await pilot.pause(0.2)
+
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)

@@ -1,0 +1,90 @@
+"""Shared helpers for the UI tests: waiting on screen state with a deadline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual.pilot import Pilot
+
+from glint_tui.core.model import ProjectRef
+
+
+async def wait_until(pilot: Pilot, check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Let the app run until *check* is truthy; fail naming *what* after *timeout* s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    """Type *text* key by key into whatever has focus."""
+    from textual.keys import _character_to_key
+
+    await pilot.press(*[_character_to_key(ch) for ch in text])
+
+
+async def filter_to(pilot: Pilot, text: str) -> None:
+    """Type a text filter the way an operator does (/ text Enter)."""
+    from glint_tui.ui.screens.pickers import TextFilterModal
+
+    await pilot.press("slash")
+    await wait_until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, TextFilterModal)
+            and getattr(pilot.app.focused, "id", None) == "filter-text"
+        ),
+        5,
+        "the filter prompt",
+    )
+    await pilot.press("ctrl+u")
+    await type_text(pilot, text)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def cursor_to(pilot: Pilot, ref: ProjectRef) -> None:
+    """Move the cursor to column *ref* with h/l keys."""
+    screen = pilot.app.main
+    target = screen.model.columns.index(ref)
+    while screen.view.cursor_col != target:
+        await pilot.press("l" if screen.view.cursor_col < target else "h")
+
+
+def run_app(coro_fn: Callable[[], Any]) -> Any:
+    """Run an async test body (no async pytest plugin is installed)."""
+    import asyncio
+
+    return asyncio.run(coro_fn())
+
+
+async def wait_for_review(pilot: Pilot, timeout: float = 30):
+    """The plan review, mounted and ready for keys (focus on its Cancel button)."""
+    from glint_tui.ui.screens.plan_review import PlanReviewModal
+
+    app = pilot.app
+
+    def ready():
+        screen = app.screen
+        focused = app.focused
+        ok = isinstance(screen, PlanReviewModal) and focused is not None
+        return ok and focused.id == "cancel" and screen
+
+    return await wait_until(pilot, ready, timeout, "the plan review")
+
+
+def screen_text(app: Any) -> str:
+    """The visible text of the app's screen (from its SVG screenshot)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    lines = re.findall(r"<text[^>]*>(.*?)</text>", svg)
+    return html.unescape("".join(lines)).replace("\xa0", " ")
