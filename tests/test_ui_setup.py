@@ -74,8 +74,16 @@ def test_first_run_add_repository_and_credential(sandbox, tmp_path, monkeypatch)
             await _answer_master(pilot, "Repeat")
             await wait_until(pilot, lambda: isinstance(app.screen, RepositoriesScreen), 60, "saved")
             table = app.screen.query_one("#repo-table")
-            await wait_until(pilot, lambda: table.row_count == 1, 10, "one credential listed")
-            assert [str(c) for c in table.get_row_at(0)[:3]] == ["site1", "alpha", "alice"]
+            # the table first lists the repository alone, then its saved credential
+            await wait_until(
+                pilot,
+                lambda: (
+                    table.row_count == 1
+                    and [str(c) for c in table.get_row_at(0)[:3]] == ["site1", "alpha", "alice"]
+                ),
+                10,
+                "the credential listed under its repository",
+            )
             assert SECRET not in screen_text(app)
             await pilot.press("escape")
             main = app.main
