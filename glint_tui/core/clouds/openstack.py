@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from keystoneauth1 import exceptions as ks_exc
@@ -66,6 +67,8 @@ BASE_ATTRIBUTES = frozenset(
 RESERVED_PREFIXES = ("os_glance_",)
 
 # Attributes update_image() accepts by glint name -> Glance name; other keys are properties.
+PUBLIC_ISH = ("public", "community")  # visible to every project
+
 CORE_UPDATES = {
     "name": "name",
     "visibility": "visibility",
@@ -663,7 +666,6 @@ class OpenStackSession:
         the project owns plus public and community images (shares to an admin's project
         are not listed then).
         """
-        conn = self.conn
         narrow = not all_projects and self._is_admin()
         project_id = self.project_id if narrow else None
         query: dict[str, Any] = {"visibility": "all", "member_status": member_status}
@@ -671,28 +673,31 @@ class OpenStackSession:
             query["limit"] = self.page_size
         seen: set[str] = set()
         for hidden in (False, True):
-            with self._calls("list images"):
-                pages = iter(conn.image.images(is_hidden=hidden, **query))
-            while True:
-                with self._calls("list images"):
-                    image = next(pages, None)
-                if image is None:
-                    break
-                record = image_record(image)
+            for raw in self._image_pages({**query, "os_hidden": hidden}):
+                record = image_record(raw)
                 if record.id in seen:
                     continue
-                if (
-                    narrow
-                    and record.owner != project_id
-                    and record.visibility
-                    not in (
-                        "public",
-                        "community",
-                    )
-                ):
+                if narrow and record.owner != project_id and record.visibility not in PUBLIC_ISH:
                     continue
                 seen.add(record.id)
                 yield record
+
+    def _image_pages(self, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Glance's image list, page by page, as plain JSON.
+
+        openstacksdk's Resource objects cost about 1.5 s of CPU per 1000 images, most of a
+        no-op backup run; Glance's JSON goes straight into glint records instead.
+        """
+        conn = self.conn
+        page: dict[str, Any] | None = params
+        while page is not None:
+            with self._calls("list images"):
+                response = conn.image.get("/images", params=page)
+                os_exc.raise_from_response(response)
+                body = response.json()
+            yield from body.get("images", [])
+            link = body.get("next")
+            page = {**params, **dict(parse_qsl(urlsplit(link).query))} if link else None
 
     def get_image(self, image_id: str) -> ImageRecord:
         conn = self.conn
