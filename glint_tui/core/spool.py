@@ -3,7 +3,7 @@
 While the engine streams an image from its source it tees the bytes here. If a
 destination then fails transiently, the retry reads the spool instead of the source
 (one source read per content, however many destinations misbehave). Entries are named
-by content key and committed only after their sha512 matched, so a spool file is
+by content key and committed only after their hash matched it, so a spool file is
 trusted exactly as much as the source was. Oldest entries are evicted to stay under
 the cap; an image larger than the cap is simply not spooled.
 """
@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
 import re
+import threading
 import uuid
 from pathlib import Path
 
@@ -84,35 +86,68 @@ class Spool:
 
 
 class SpoolWriter:
-    """Receives the stream's chunks; ``commit`` verifies and publishes, ``abort`` drops."""
+    """Receives the stream's chunks; ``commit`` verifies and publishes, ``abort`` drops.
 
-    def __init__(self, spool: Spool, content_key: str, size: int) -> None:
+    The writes happen on a thread of their own behind a small bounded queue: a disk
+    that is slow for a moment (the kernel throttling dirty pages while three Glance
+    stores write too) must not hold up the reader that feeds every destination. If the
+    disk falls more than ``max_wait`` seconds behind, this content is simply not
+    spooled (the transfer goes on; only a retry would then read the source again).
+    Plain sequential writes, no fsync per chunk: the spool is a cache, and a spooled
+    stream is hashed and checked again against the source's value when it is replayed.
+    """
+
+    def __init__(
+        self, spool: Spool, content_key: str, size: int, depth: int = 8, max_wait: float = 10.0
+    ) -> None:
         self.spool = spool
         self.content_key = content_key
         self.size = size
         self.written = 0
+        self.max_wait = max_wait
         self.tmp = spool.dir / f".partial-{uuid.uuid4().hex}"
         self._f = open(self.tmp, "wb")  # noqa: SIM115 - closed in commit/abort
         self.failed = False
+        self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=max(1, depth))
+        self._thread = threading.Thread(target=self._drain, name="glint-spool", daemon=True)
+        self._thread.start()
 
     def write(self, chunk: bytes) -> None:
         if self.failed:
             return
         try:
-            self._f.write(chunk)
-            self.written += len(chunk)
-        except OSError:  # disk full: the transfer goes on without a spool
+            self._q.put(chunk, timeout=self.max_wait)
+        except queue.Full:  # the disk cannot keep up: give the spool up, not the transfer
             self.failed = True
 
-    def commit(self, sha512_hex: str, md5_hex: str) -> Path | None:
-        """Publish if the bytes are complete and match the content key; else drop."""
+    def _drain(self) -> None:
+        while (chunk := self._q.get()) is not None:
+            if self.failed:
+                continue
+            try:
+                self._f.write(chunk)
+                self.written += len(chunk)
+            except OSError:  # disk full: the transfer goes on without a spool
+                self.failed = True
+
+    def _stop(self) -> bool:
+        """Let the writer finish what it has; True once it has (bounded by ``max_wait``)."""
+        with contextlib.suppress(queue.Full):
+            self._q.put(None, timeout=self.max_wait)
+        self._thread.join(self.max_wait)
+        return not self._thread.is_alive()
+
+    def commit(self, algo: str, digest: str | None) -> Path | None:
+        """Publish if the bytes are complete and their *algo* hash is the content key; else
+        drop (the engine hashes the stream once, with the content key's algorithm)."""
+        if not self._stop():
+            self.failed = True
         try:
             self._f.close()
         except OSError:
             self.failed = True
-        algo, digest = self.content_key.split(":", 1)
-        expected = {"sha512": sha512_hex, "md5": md5_hex}.get(algo)
-        if self.failed or self.written != self.size or expected != digest:
+        matches = digest is not None and self.content_key == f"{algo}:{digest}"
+        if self.failed or self.written != self.size or not matches:
             self.abort()
             return None
         final = self.spool._path(self.content_key)
@@ -122,8 +157,10 @@ class SpoolWriter:
         return final
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self._f.close()
+        self.failed = True  # the writer skips whatever is still queued
+        if self._stop():
+            with contextlib.suppress(OSError):
+                self._f.close()
         with contextlib.suppress(OSError):
             self.tmp.unlink()
 

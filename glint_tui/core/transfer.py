@@ -12,13 +12,22 @@ them to its loop). Setting ``cancel`` stops new work, aborts transfers in flight
 cleans what was half-created, and returns with ``result.cancelled``.
 
 How one copy moves (see DESIGN.md "Moving bytes"): a single reader thread streams the
-source once, hashes it (md5 + sha512), tees it to the spool, and offers each chunk to one
-bounded queue per destination; one uploader thread per destination drains its queue
-into Glance. Memory is destinations × ``queue_depth`` × ``chunk_size``. The last chunk
-is held back until the whole stream's hashes matched the source's, so a corrupted
-source never becomes an ``active`` image anywhere. A destination whose queue stays full
-for ``stall_timeout`` is dropped, never stalling the others. Failed destinations with a
+source once, hashes it, tees it to the spool, and offers each chunk to one bounded queue
+per destination; one uploader thread per destination drains its queue into Glance.
+Memory is destinations × ``queue_depth`` × ``chunk_size``. The last chunk is held back
+until the whole stream's hash matched the source's, so a corrupted source never becomes
+an ``active`` image anywhere. A destination whose queue stays full for
+``stall_timeout`` is dropped, never stalling the others. Failed destinations with a
 transient error are retried (with backoff) from the spool, not from the source.
+
+Why only one hash of our own: on a small machine glint's CPU competes with the Glance
+workers it feeds, and hashing is most of it (md5 ≈ 1.4 s and sha512 ≈ 1.0 s per GiB
+here). We hash the stream once, with the content key's algorithm (sha512, or md5 for a
+source that has no os_hash_value), and check it against the source's value: that alone
+catches a source whose bytes rotted in its store. Every destination Glance computes md5
+*and* sha512 of what it received; we compare its sha512 with ours and its md5
+(``checksum``) with the source's recorded md5, so both algorithms still vouch for every
+copy without glint computing md5 a second time.
 """
 
 from __future__ import annotations
@@ -451,8 +460,9 @@ class _CopyJob:
         self.opts = engine.options
         self.dests = [_Dest(t) for t in action.targets]
         self.source: ImageRecord | None = None
-        self.sha512: str | None = None
-        self.md5: str | None = None
+        self.algo = ""  # the hash we compute of the stream, and the source's value of it
+        self.expected = ""
+        self.digest: str | None = None  # ours, once the whole stream went by
         self.source_reads = 0
         self.spool_reads = 0
 
@@ -612,10 +622,25 @@ class _CopyJob:
             else:
                 d.error = a.error or ServerError("the upload did not finish", str(d.ref))
 
+    def _stream_hash(self) -> hashlib._Hash:
+        """A hasher for the content key's algorithm (md5 if Python lacks the source's)."""
+        src = self.source
+        assert src is not None
+        if src.os_hash_algo and src.os_hash_value:
+            with contextlib.suppress(ValueError):
+                h = hashlib.new(src.os_hash_algo)
+                self.algo, self.expected = src.os_hash_algo, src.os_hash_value
+                return h
+        if src.checksum:
+            self.algo, self.expected = "md5", src.checksum
+            return hashlib.md5(usedforsecurity=False)
+        raise DataMismatch(
+            f"source image {src.id} has no checksum to verify against", str(self.a.source)
+        )
+
     def _read(self, attempts: list[_Attempt]) -> None:
+        hasher = self._stream_hash()
         stream, close, writer = self._open_stream()
-        md5 = hashlib.md5(usedforsecurity=False)
-        sha = hashlib.sha512()
         total = 0
         held: bytes | None = None
         started = last_tick = time.monotonic()
@@ -624,8 +649,7 @@ class _CopyJob:
             for chunk in stream:
                 if self.cancel.is_set():
                     raise Cancelled()
-                md5.update(chunk)
-                sha.update(chunk)
+                hasher.update(chunk)
                 if writer is not None:
                     writer.write(chunk)
                 total += len(chunk)
@@ -644,7 +668,7 @@ class _CopyJob:
                     window.append((now, total))
                     window = [w for w in window if now - w[0] <= 3.0] or window[-1:]
                     self._progress(total, window, attempts)
-            self.sha512, self.md5 = sha.hexdigest(), md5.hexdigest()
+            self.digest = hasher.hexdigest()
             self._verify_stream(total)
         except BaseException:
             if writer is not None:
@@ -652,27 +676,26 @@ class _CopyJob:
             raise
         finally:
             close()
-        if writer is not None:
-            writer.commit(self.sha512, self.md5)
-        if held is not None:
-            self._offer(held, attempts)
-        for a in attempts:
-            self._offer_control(a, _END)
+        try:
+            if held is not None:
+                self._offer(held, attempts)
+            for a in attempts:
+                self._offer_control(a, _END)
+        finally:  # after the destinations got the last chunk: they never wait for the disk
+            if writer is not None:
+                writer.commit(self.algo, self.digest)
         self._progress(total, window + [(time.monotonic(), total)], attempts)
 
     def _verify_stream(self, total: int) -> None:
         src = self.source
+        assert src is not None
         where = str(self.a.source)
         if total != self.a.size:
             raise DataMismatch(f"source sent {total} of {self.a.size} bytes", where)
-        if src and src.os_hash_algo == "sha512" and src.os_hash_value != self.sha512:
+        if self.digest != self.expected:
             raise DataMismatch(
-                f"source image {src.id}: bytes do not match its sha512 (corrupted in the store?)",
-                where,
-            )
-        if src and src.checksum and src.checksum != self.md5:
-            raise DataMismatch(
-                f"source image {src.id}: bytes do not match its md5 (corrupted in the store?)",
+                f"source image {src.id}: bytes do not match its {self.algo} "
+                "(corrupted in the store?)",
                 where,
             )
 
@@ -853,15 +876,35 @@ class _CopyJob:
                 raise Cancelled()
 
     def _verify_copy(self, rec: ImageRecord, where: str) -> None:
+        """The destination's own hashes of what it received against ours and the source's:
+        its ``os_hash_value`` against the stream we hashed, its md5 ``checksum`` against the
+        md5 the source recorded (metadata: glint does not compute md5 a second time)."""
+        src = self.source
+        assert src is not None
         problems = []
+        checked = False
         if rec.size != self.a.size:
             problems.append(f"size {rec.size} != {self.a.size}")
-        if rec.os_hash_algo == "sha512" and rec.os_hash_value != self.sha512:
-            problems.append("sha512 differs")
-        if rec.checksum and rec.checksum != self.md5:
-            problems.append("md5 differs")
-        if rec.content_key != self.a.content_key and rec.os_hash_algo == "sha512":
+        if rec.os_hash_algo == self.algo and rec.os_hash_value:
+            checked = True
+            if rec.os_hash_value != self.digest:
+                problems.append(f"{self.algo} differs")
+        if rec.checksum and self.algo == "md5":
+            checked = True
+            if rec.checksum != self.digest:
+                problems.append("md5 differs")
+        if rec.checksum and src.checksum:
+            checked = True
+            if rec.checksum != src.checksum:
+                problems.append("md5 differs from the source's")
+        key = rec.content_key or ""
+        if (
+            key.split(":", 1)[0] == self.a.content_key.split(":", 1)[0]
+            and key != self.a.content_key
+        ):
             problems.append("content key differs")
+        if not checked:
+            problems.append("the destination reports no checksum to compare")
         if problems:
             raise DataMismatch(
                 f"the copy does not match the source ({', '.join(problems)}); deleted", where
