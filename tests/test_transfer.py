@@ -15,9 +15,16 @@ from pathlib import Path
 import pytest
 
 from glint_tui.core.desired import Desired
-from glint_tui.core.events import CellChanged, Event, Notice
+from glint_tui.core.events import (
+    ActionFinished,
+    CellChanged,
+    CopyProgress,
+    Event,
+    Notice,
+    RunFinished,
+)
 from glint_tui.core.inventory import Matrix, refresh
-from glint_tui.core.journal import TRANSFER_PROPERTY
+from glint_tui.core.journal import TRANSFER_PROPERTY, read_run
 from glint_tui.core.model import CellState, ImageRecord, ProjectRef
 from glint_tui.core.plan import Plan, build_plan
 from glint_tui.core.sessions import SessionProvider
@@ -299,5 +306,196 @@ def test_cancel_stops_the_copy_and_removes_what_it_created(sandbox):
     s = sandbox.session("c2:alpha")
     try:
         assert images_named(s, src.name) == []
+    finally:
+        s.close()
+
+
+# --- cancelling one action / one destination while the others go on ----------------------
+
+
+def plan_for(sandbox, wants: list[tuple[ImageRecord, list[str]]], **kw) -> Plan:
+    """One plan copying several images (``copy_plan`` does one)."""
+    matrix = matrix_of(sandbox)
+    desired = Desired()
+    for image, dests in wants:
+        rows = [r for r in matrix.rows if r.name == image.name]
+        assert len(rows) == 1, rows
+        for d in refs(*dests):
+            desired.want(rows[0].key, d, True)
+    return build_plan(matrix, desired, **kw)
+
+
+def action_of(plan: Plan, image: ImageRecord) -> str:
+    (action,) = [a for a in plan.copies if a.name == image.name]
+    return action.id
+
+
+def bytes_sent(events: list, action_id: str, ref: str) -> int:
+    return max(
+        (
+            e.per_destination.get(ref, 0)
+            for e in list(events)
+            if isinstance(e, CopyProgress) and e.action_id == action_id
+        ),
+        default=0,
+    )
+
+
+def cancelled_cells(events: list, action_id: str) -> list[str]:
+    return [
+        str(e.ref)
+        for e in events
+        if isinstance(e, CellChanged) and e.action_id == action_id and e.cancelled
+    ]
+
+
+def start_engine(sandbox, plan: Plan, events: list, **opts):
+    provider = SessionProvider(sandbox.paths)
+    engine = TransferEngine(
+        provider, sandbox.paths, on_event=events.append, options=TransferOptions(**opts)
+    )
+    out: dict = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", engine.run(plan)))
+    t.start()
+    return engine, t, out
+
+
+def assert_nothing_named(sandbox, ref: str, name: str) -> None:
+    s = sandbox.session(ref)
+    try:
+        assert images_named(s, name) == [], f"{ref} still has {name}"
+    finally:
+        s.close()
+
+
+def test_cancel_one_copy_while_another_completes(sandbox):
+    slow, _ = source_image(sandbox, "c1:alpha", 16 * MiB, "cancelme")
+    kept, kept_data = source_image(sandbox, "c1:alpha", 6 * MiB, "keepme")
+    plan = plan_for(sandbox, [(slow, ["c2:alpha"]), (kept, ["c3:alpha"])])
+    slow_id, kept_id = action_of(plan, slow), action_of(plan, kept)
+    events: list = []
+    engine, t, out = start_engine(sandbox, plan, events, max_rate=2 * MiB, max_images=2)
+    try:
+        wait_for(lambda: bytes_sent(events, slow_id, "c2:alpha") > 0, 60, "bytes moving")
+        assert engine.cancel_action("no-such-action") is False
+        assert engine.cancel_action(slow_id) is True
+    finally:
+        t.join(180)
+    assert not t.is_alive()
+    result: RunResult = out["r"]
+    by_action = {o.action_id: o for o in result.outcomes}
+    assert by_action[kept_id].ok and not by_action[kept_id].cancelled
+    assert by_action[slow_id].cancelled and not by_action[slow_id].ok
+    assert (result.succeeded, result.failed, result.cancelled_count) == (1, 0, 1)
+    assert not result.cancelled and result.exit_code == 3  # partial: not everything was done
+    finished = [e for e in events if isinstance(e, RunFinished)][-1]
+    assert (finished.cancelled, finished.exit_code, finished.cancelled_count) == (False, 3, 1)
+    assert cancelled_cells(events, slow_id) == ["c2:alpha"]
+    last = [e for e in events if isinstance(e, CellChanged) and e.action_id == slow_id][-1]
+    assert (last.state, last.message) == (CellState.ERROR, "cancelled")  # what UIs match
+    done = [e for e in events if isinstance(e, ActionFinished) and e.action_id == slow_id]
+    assert done and done[0].cancelled and not done[0].ok
+    assert engine.cancel_action(slow_id) is False  # over
+    assert_nothing_named(sandbox, "c2:alpha", slow.name)
+    s = sandbox.session("c3:alpha")
+    try:
+        assert_faithful_copy(s, kept.name, kept_data, kept)
+    finally:
+        s.close()
+
+
+def test_cancel_one_destination_of_a_fan_out(sandbox):
+    src, data = source_image(sandbox, "c1:alpha", 16 * MiB, "cancelone")
+    plan = copy_plan(sandbox, src, ["c2:alpha", "c3:alpha"])
+    action_id = plan.copies[0].id
+    c3 = ProjectRef.parse("c3:alpha")
+    events: list = []
+    engine, t, out = start_engine(sandbox, plan, events, max_rate=2 * MiB)
+    try:
+        wait_for(lambda: bytes_sent(events, action_id, "c3:alpha") > 0, 60, "bytes to c3")
+        assert engine.cancel_action(action_id, ProjectRef.parse("c1:beta")) is False  # not one
+        assert engine.cancel_action(action_id, c3) is True
+    finally:
+        t.join(180)
+    assert not t.is_alive()
+    result: RunResult = out["r"]
+    assert (result.succeeded, result.failed, result.cancelled_count) == (1, 0, 1)
+    assert result.exit_code == 3
+    assert cancelled_cells(events, action_id) == ["c3:alpha"]
+    assert_nothing_named(sandbox, "c3:alpha", src.name)
+    log = read_run(sandbox.paths.journal_dir / f"{result.run_id}.jsonl")
+    at_c3 = [(e["kind"], e.get("result")) for e in log.entries if e.get("ref") == "c3:alpha"]
+    assert ("failed", "cancelled") in at_c3 and at_c3[-1][0] == "cleaned", at_c3
+    assert log.pending() == []  # nothing for reconcile to chase
+    s = sandbox.session("c2:alpha")
+    try:
+        assert_faithful_copy(s, src.name, data, src)
+    finally:
+        s.close()
+
+
+def test_a_cancelled_queued_copy_never_starts(sandbox):
+    a, a_data = source_image(sandbox, "c1:alpha", 8 * MiB, "queue-a")
+    b, b_data = source_image(sandbox, "c1:alpha", 8 * MiB, "queue-b")
+    plan = plan_for(sandbox, [(a, ["c2:alpha"]), (b, ["c3:alpha"])])
+    # one image slot: the plan's first copy runs, the second waits for the slot
+    running, waiting = plan.copies
+    data = {a.name: (a, a_data), b.name: (b, b_data)}
+    events: list = []
+    engine, t, out = start_engine(sandbox, plan, events, max_rate=2 * MiB, max_images=1)
+    try:
+        wait_for(lambda: bytes_sent(events, running.id, str(running.targets[0].ref)) > 0, 60, "1st")
+        assert engine.cancel_action(waiting.id) is True
+    finally:
+        t.join(180)
+    assert not t.is_alive()
+    waiting_ref = str(waiting.targets[0].ref)
+    seen = [e.state for e in events if isinstance(e, CellChanged) and e.action_id == waiting.id]
+    assert CellState.TRANSFERRING not in seen, seen
+    assert cancelled_cells(events, waiting.id) == [waiting_ref]
+    assert out["r"].exit_code == 3
+    assert_nothing_named(sandbox, waiting_ref, waiting.name)
+    s = sandbox.session(str(running.targets[0].ref))
+    try:
+        image, image_data = data[running.name]
+        assert_faithful_copy(s, running.name, image_data, image)
+    finally:
+        s.close()
+
+
+def test_cancel_a_delete_that_has_not_started(sandbox):
+    moving, _ = source_image(sandbox, "c1:alpha", 8 * MiB, "busy")
+    name, data = unique("keepdel"), random_bytes(1 * MiB)
+    for ref in ("c1:alpha", "c2:alpha"):
+        s = sandbox.session(ref)
+        try:
+            upload_image(s, name, data)
+        finally:
+            s.close()
+    matrix = matrix_of(sandbox)
+    desired = Desired()
+    (busy_row,) = [r for r in matrix.rows if r.name == moving.name]
+    (del_row,) = [r for r in matrix.rows if r.name == name]
+    desired.want(busy_row.key, ProjectRef.parse("c2:alpha"), True)
+    desired.want(del_row.key, ProjectRef.parse("c2:alpha"), False)
+    plan = build_plan(matrix, desired)
+    assert len(plan.copies) == 1 and len(plan.deletes) == 1, plan.refusals
+    delete_id = plan.deletes[0].id
+    events: list = []
+    engine, t, out = start_engine(sandbox, plan, events, max_rate=2 * MiB)
+    try:  # deletes run after the copies: this one has not started yet
+        wait_for(lambda: bytes_sent(events, plan.copies[0].id, "c2:alpha") > 0, 60, "copy")
+        assert engine.cancel_action(delete_id) is True
+    finally:
+        t.join(180)
+    assert not t.is_alive()
+    result: RunResult = out["r"]
+    (outcome,) = [o for o in result.outcomes if o.action_id == delete_id]
+    assert outcome.cancelled and not outcome.ok
+    assert (result.succeeded, result.failed, result.exit_code) == (1, 0, 3)
+    assert cancelled_cells(events, delete_id) == ["c2:alpha"]
+    s = sandbox.session("c2:alpha")
+    try:
+        assert [i.status for i in images_named(s, name)] == ["active"]  # still there
     finally:
         s.close()

@@ -40,6 +40,11 @@ class CellChanged:
     (upload done, waiting for Glance to report active + hashes), PRESENT (done, verified),
     DELETING, ABSENT (delete done), ERROR (``message`` says why, human-readable).
     ``image_id`` is the Glance id at that place once known.
+
+    ``cancelled`` is True when the operator (or a whole-run cancel) stopped this
+    destination: it is sent with state ERROR and message "cancelled" (older UIs match
+    that string), but it is not a failure — nothing was left at that place, so a UI
+    should show the cell as it was before the run (copy planned / absent), not as an error.
     """
 
     action_id: str
@@ -48,6 +53,7 @@ class CellChanged:
     message: str = ""
     image_id: str | None = None
     at: float = field(default_factory=_now)
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,11 @@ class CopyProgress:
 
 @dataclass(frozen=True)
 class ActionFinished:
-    """A copy or delete action is over: ``ok`` for every destination, or not."""
+    """A copy or delete action is over: ``ok`` for every destination, or not.
+
+    ``cancelled`` is True when at least one destination was cancelled and none of the
+    others failed for another reason (so ``ok`` is False but nothing went wrong).
+    """
 
     action_id: str
     kind: str  # "copy" | "delete"
@@ -85,6 +95,7 @@ class ActionFinished:
     ok: bool
     message: str = ""
     at: float = field(default_factory=_now)
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,12 @@ class Notice:
 
 @dataclass(frozen=True)
 class RunFinished:
-    """The whole plan ran (or was cancelled). ``exit_code`` follows the CLI's rules."""
+    """The whole plan ran (or was cancelled). ``exit_code`` follows the CLI's rules.
+
+    ``cancelled`` means the whole run was cancelled; ``cancelled_count`` counts the
+    destinations/deletes that were cancelled, one by one or with the run (they are not
+    in ``failed``).
+    """
 
     run_id: str
     succeeded: int
@@ -107,6 +123,7 @@ class RunFinished:
     cancelled: bool
     exit_code: int
     at: float = field(default_factory=_now)
+    cancelled_count: int = 0
 
 
 Event = RunStarted | CellChanged | CopyProgress | ActionFinished | Notice | RunFinished

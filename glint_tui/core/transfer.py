@@ -10,6 +10,9 @@ Usage (CLI and TUI alike)::
 ``on_event`` receives ``core.events`` records from worker threads (a TUI must marshal
 them to its loop). Setting ``cancel`` stops new work, aborts transfers in flight,
 cleans what was half-created, and returns with ``result.cancelled``.
+``engine.cancel_action(action_id, destination=None)`` (from any thread, while ``run``
+goes) does the same for one copy action, or one destination of it, or one delete that
+has not started; everything else carries on.
 
 How one copy moves (see DESIGN.md "Moving bytes"): a single reader thread streams the
 source once, hashes it, tees it to the spool, and offers each chunk to one bounded queue
@@ -111,6 +114,7 @@ class Outcome:
     image_id: str | None = None
     message: str = ""
     bytes: int = 0
+    cancelled: bool = False  # stopped on request: not a failure, nothing left behind
 
     def to_dict(self) -> dict:
         return {
@@ -122,6 +126,7 @@ class Outcome:
             "image_id": self.image_id,
             "message": self.message,
             "bytes": self.bytes,
+            "cancelled": self.cancelled,
         }
 
 
@@ -139,16 +144,24 @@ class RunResult:
 
     @property
     def failed(self) -> int:
-        return sum(1 for o in self.outcomes if not o.ok)
+        """Outcomes that went wrong; cancelled ones are counted in ``cancelled_count``."""
+        return sum(1 for o in self.outcomes if not o.ok and not o.cancelled)
+
+    @property
+    def cancelled_count(self) -> int:
+        return sum(1 for o in self.outcomes if o.cancelled)
 
     @property
     def exit_code(self) -> int:
-        """0 all done, 3 some done and some failed, 1 nothing done, 130 cancelled."""
+        """0 all done, 3 some done and some failed or cancelled, 1 nothing done,
+        130 the run (or every part of it) was cancelled."""
         if self.cancelled:
             return 130
-        if not self.failed:
-            return 0
-        return 3 if self.succeeded else 1
+        if self.failed:
+            return 3 if self.succeeded else 1
+        if self.cancelled_count:
+            return 3 if self.succeeded else 130
+        return 0
 
     def to_dict(self) -> dict:
         return {
@@ -156,6 +169,7 @@ class RunResult:
             "cancelled": self.cancelled,
             "succeeded": self.succeeded,
             "failed": self.failed,
+            "cancelled_count": self.cancelled_count,
             "source_reads": self.source_reads,
             "spool_reads": self.spool_reads,
             "outcomes": [o.to_dict() for o in self.outcomes],
@@ -181,6 +195,46 @@ _END = object()
 _ABORT = object()
 
 
+class _Scope:
+    """Several cancel events seen as one (run, action, destination): set if any is set."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+    def wait(self, timeout: float) -> bool:
+        """Like ``Event.wait``: True as soon as any event is set (polled, 0.1 s steps)."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        while not self.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self.events:
+                self.events[-1].wait(min(0.1, left))
+            else:
+                time.sleep(min(0.1, left))
+        return True
+
+
+@dataclass
+class _Control:
+    """Cancel requests for one action, shared by ``cancel_action`` and its worker.
+
+    ``done`` holds the destinations that are over (verified, failed or cancelled): a
+    request for one of those is refused, so a verified copy is never deleted by it.
+    """
+
+    kind: str  # "copy" | "delete"
+    refs: tuple[ProjectRef, ...]
+    cancel: threading.Event = field(default_factory=threading.Event)
+    dest_cancel: dict[ProjectRef, threading.Event] = field(default_factory=dict)
+    done: set[ProjectRef] = field(default_factory=set)
+    started: bool = False  # a delete has begun (it can no longer be cancelled)
+    finished: bool = False
+
+
 # --- upload slots -------------------------------------------------------------------------
 
 
@@ -199,7 +253,7 @@ class _Slots:
         return need
 
     @contextlib.contextmanager
-    def take(self, refs: Iterable[ProjectRef], cancel: threading.Event) -> Iterator[None]:
+    def take(self, refs: Iterable[ProjectRef], cancel: _Scope) -> Iterator[None]:
         need = self._need(refs)
         with self.cond:
             while not all(self.used.get(k, 0) + n <= self.per_cloud for k, n in need.items()):
@@ -225,6 +279,8 @@ class _Dest:
     """A copy target across attempts."""
 
     target: CopyTarget
+    stop: threading.Event = field(default_factory=threading.Event)  # this destination only
+    scope: _Scope = field(default_factory=_Scope)  # run | action | this destination
     attempts: int = 0
     ok: bool = False
     error: GlintError | None = None
@@ -257,7 +313,7 @@ class _Attempt:
 class _QueueReader:
     """The file-like ``upload`` reads: chunks from the queue, abort on demand."""
 
-    def __init__(self, attempt: _Attempt, cancel: threading.Event) -> None:
+    def __init__(self, attempt: _Attempt, cancel: _Scope) -> None:
         self.a = attempt
         self.cancel = cancel
         self.item = b""
@@ -316,6 +372,70 @@ class TransferEngine:
         self.paths = paths
         self._on_event = on_event
         self.options = options or TransferOptions()
+        self._lock = threading.Lock()  # guards _controls and every _Control in it
+        self._controls: dict[str, _Control] = {}  # actions of the run(s) going now
+
+    def cancel_action(self, action_id: str, destination: ProjectRef | None = None) -> bool:
+        """Cancel one action of a running plan, from any thread; the rest carries on.
+
+        A copy: every destination of it that is not over yet (``destination=None``), or
+        just that one. Uploads in flight are aborted and their half images deleted (and
+        journalled as failed "cancelled", then cleaned); a copy still queued never starts.
+        A delete: only if it has not started. The cancelled places get
+        ``CellChanged(state=ERROR, message="cancelled", cancelled=True)``.
+
+        Returns True if the request was taken, False if the action is not part of a
+        running plan, is over, or that destination is not one of it / is already over.
+        """
+        with self._lock:
+            c = self._controls.get(action_id)
+            if c is None or c.finished:
+                return False
+            if destination is not None and destination not in c.refs:
+                return False
+            if c.kind == "delete":
+                if c.started:
+                    return False
+                c.cancel.set()
+                return True
+            if destination is None:
+                if all(r in c.done for r in c.refs):
+                    return False
+                c.cancel.set()
+                return True
+            if destination in c.done:
+                return False
+            c.dest_cancel[destination].set()
+            return True
+
+    def _settle(self, action_id: str, ref: ProjectRef, scope: _Scope | None = None) -> bool:
+        """Mark one destination over; with ``scope``, only if it was not cancelled just now
+        (so a cancel that returned True always wins over a finishing upload)."""
+        with self._lock:
+            c = self._controls.get(action_id)
+            if scope is not None and scope.is_set():
+                return False
+            if c is not None:
+                c.done.add(ref)
+            return True
+
+    def _register(self, plan: Plan) -> dict[str, _Control]:
+        controls: dict[str, _Control] = {}
+        for a in plan.copies:
+            rs = tuple(t.ref for t in a.targets)
+            controls[a.id] = _Control("copy", rs, dest_cancel={r: threading.Event() for r in rs})
+        for d in plan.deletes:
+            controls[d.id] = _Control("delete", (d.ref,))
+        with self._lock:
+            self._controls.update(controls)
+        return controls
+
+    def _unregister(self, controls: dict[str, _Control]) -> None:
+        with self._lock:
+            for k, c in controls.items():
+                c.finished = True
+                if self._controls.get(k) is c:
+                    del self._controls[k]
 
     def emit(self, event: Event) -> None:
         if self._on_event is None:
@@ -332,6 +452,7 @@ class TransferEngine:
         journal = Journal(self.paths, command=opts.command)
         result = RunResult(journal.run_id)
         lock = threading.Lock()
+        controls = self._register(plan)
         self.emit(RunStarted(journal.run_id, len(plan.copies), len(plan.deletes), plan.copy_bytes))
         try:
             if opts.reconcile_first:
@@ -342,28 +463,41 @@ class TransferEngine:
                 for t in c.targets:
                     self.emit(CellChanged(c.id, t.ref, CellState.QUEUED))
             copy_ok: dict[str, bool] = {}
+            copy_cancelled: dict[str, bool] = {}
 
             def one(action: CopyAction) -> None:
-                job = _CopyJob(self, action, journal, spool, slots, cancel)
+                job = _CopyJob(self, action, journal, spool, slots, cancel, controls[action.id])
                 outs = job.run()
                 with lock:
                     result.outcomes.extend(outs)
                     result.source_reads += job.source_reads
                     result.spool_reads += job.spool_reads
                     copy_ok[action.id] = any(o.ok for o in outs)
+                    copy_cancelled[action.id] = any(o.cancelled for o in outs)
 
             if plan.copies:
                 with ThreadPoolExecutor(max_workers=max(1, opts.max_images)) as pool:
                     for f in [pool.submit(one, a) for a in plan.copies]:
                         f.result()
             for d in plan.deletes:
-                result.outcomes.append(self._delete(d, journal, copy_ok, cancel))
-            result.cancelled = cancel.is_set()
+                cancelled_first = any(copy_cancelled.get(a) for a in d.after)
+                result.outcomes.append(
+                    self._delete(d, journal, copy_ok, cancel, controls[d.id], cancelled_first)
+                )
+            # the run counts as cancelled if it was, or if every part of it was
+            everything = bool(result.outcomes) and all(o.cancelled for o in result.outcomes)
+            result.cancelled = cancel.is_set() or everything
         finally:
+            self._unregister(controls)
             journal.close(succeeded=result.succeeded, failed=result.failed)
         self.emit(
             RunFinished(
-                result.run_id, result.succeeded, result.failed, result.cancelled, result.exit_code
+                result.run_id,
+                result.succeeded,
+                result.failed,
+                result.cancelled,
+                result.exit_code,
+                cancelled_count=result.cancelled_count,
             )
         )
         return result
@@ -386,12 +520,20 @@ class TransferEngine:
 
     # --- deletes ----------------------------------------------------------------------------
     def _delete(
-        self, d: DeleteAction, journal: Journal, copy_ok: dict[str, bool], cancel: threading.Event
+        self,
+        d: DeleteAction,
+        journal: Journal,
+        copy_ok: dict[str, bool],
+        cancel: threading.Event,
+        control: _Control,
+        after_cancelled: bool,
     ) -> Outcome:
-        def outcome(ok: bool, message: str) -> Outcome:
+        def outcome(ok: bool, message: str, cancelled: bool = False) -> Outcome:
+            with self._lock:
+                control.finished = True
             state = CellState.ABSENT if ok else CellState.ERROR
-            self.emit(CellChanged(d.id, d.ref, state, message, d.image_id))
-            self.emit(ActionFinished(d.id, "delete", d.name, ok, message))
+            self.emit(CellChanged(d.id, d.ref, state, message, d.image_id, cancelled=cancelled))
+            self.emit(ActionFinished(d.id, "delete", d.name, ok, message, cancelled=cancelled))
             journal.record(
                 jn.DELETED if ok else jn.DELETE_FAILED,
                 action="delete",
@@ -402,11 +544,18 @@ class TransferEngine:
                 bytes=d.size,
                 result="ok" if ok else message,
             )
-            return Outcome(d.id, "delete", d.name, d.ref, ok, d.image_id, message)
+            return Outcome(
+                d.id, "delete", d.name, d.ref, ok, d.image_id, message, cancelled=cancelled
+            )
 
-        if cancel.is_set():
-            return outcome(False, "cancelled")
+        with self._lock:
+            stop = cancel.is_set() or control.cancel.is_set()
+            control.started = not stop
+        if stop:
+            return outcome(False, "cancelled", cancelled=True)
         if d.after and not any(copy_ok.get(a) for a in d.after):
+            if after_cancelled:  # its copy was cancelled: so is the move
+                return outcome(False, "cancelled", cancelled=True)
             return outcome(False, "not deleted: the copy it relied on did not complete")
         self.emit(CellChanged(d.id, d.ref, CellState.DELETING, image_id=d.image_id))
         try:
@@ -450,15 +599,20 @@ class _CopyJob:
         spool: Spool | None,
         slots: _Slots,
         cancel: threading.Event,
+        control: _Control,
     ) -> None:
         self.e = engine
         self.a = action
         self.journal = journal
         self.spool = spool
         self.slots = slots
-        self.cancel = cancel
+        self.control = control
+        self.cancel = _Scope(cancel, control.cancel)  # the whole run, or this action
         self.opts = engine.options
-        self.dests = [_Dest(t) for t in action.targets]
+        self.dests = []
+        for t in action.targets:
+            stop = control.dest_cancel[t.ref]
+            self.dests.append(_Dest(t, stop, _Scope(cancel, control.cancel, stop)))
         self.source: ImageRecord | None = None
         self.algo = ""  # the hash we compute of the stream, and the source's value of it
         self.expected = ""
@@ -470,13 +624,25 @@ class _CopyJob:
     def cell(self, d: _Dest, state: CellState, message: str = "", image_id: str | None = None):
         self.e.emit(CellChanged(self.a.id, d.ref, state, message, image_id or d.image_id))
 
+    def _live(self, dests: list[_Dest]) -> list[_Dest]:
+        """The destinations not cancelled yet (the cancelled ones get their error)."""
+        live = []
+        for d in dests:
+            if d.scope.is_set():
+                d.error = Cancelled()
+            else:
+                live.append(d)
+        return live
+
     def run(self) -> list[Outcome]:
+        if not self._live(self.dests):  # cancelled while queued: never touch a cloud
+            return self._finish()
         try:
             self.source = self._check_source()
         except GlintError as e:
             for d in self.dests:
                 d.error = e
-        pending = [d for d in self.dests if d.error is None]
+        pending = self._live([d for d in self.dests if d.error is None])
         backoff = self.opts.backoff
         while pending and not self.cancel.is_set():
             for d in pending:
@@ -490,7 +656,7 @@ class _CopyJob:
                     d.error = d.error or Cancelled()
             retry = [
                 d
-                for d in pending
+                for d in self._live(pending)
                 if not d.ok and _transient(d.error) and d.attempts <= self.opts.retries
             ]
             if not retry or self.cancel.is_set():
@@ -502,28 +668,38 @@ class _CopyJob:
             if self.cancel.wait(backoff):
                 break
             backoff *= 2
-            pending = retry
+            pending = self._live(retry)  # a destination may have been cancelled meanwhile
         return self._finish()
 
     def _finish(self) -> list[Outcome]:
         outs = []
         for d in self.dests:
             self._clean_leftovers(d)
-            if self.cancel.is_set() and not d.ok and d.error is None:
-                d.error = Cancelled()
             if d.ok:
                 outs.append(
                     Outcome(
                         self.a.id, "copy", self.a.name, d.ref, True, d.image_id, "", self.a.size
                     )
                 )
-            else:
-                msg = str(d.error or "not copied")
-                self.cell(d, CellState.ERROR, msg)
-                outs.append(Outcome(self.a.id, "copy", self.a.name, d.ref, False, None, msg))
+                continue
+            # asked to stop (even if it also failed meanwhile): a cancel, not a failure
+            cancelled = isinstance(d.error, Cancelled) or d.scope.is_set()
+            if cancelled:
+                d.error = Cancelled()
+            msg = str(d.error or "not copied")
+            self.e.emit(CellChanged(self.a.id, d.ref, CellState.ERROR, msg, cancelled=cancelled))
+            outs.append(
+                Outcome(self.a.id, "copy", self.a.name, d.ref, False, None, msg, 0, cancelled)
+            )
+        with self.e._lock:
+            self.control.done.update(d.ref for d in self.dests)
+            self.control.finished = True
         ok = all(o.ok for o in outs)
         failed = "; ".join(f"{o.ref}: {o.message}" for o in outs if not o.ok)
-        self.e.emit(ActionFinished(self.a.id, "copy", self.a.name, ok, failed))
+        only_cancelled = not ok and all(o.ok or o.cancelled for o in outs)
+        self.e.emit(
+            ActionFinished(self.a.id, "copy", self.a.name, ok, failed, cancelled=only_cancelled)
+        )
         return outs
 
     def _check_source(self) -> ImageRecord:
@@ -586,9 +762,12 @@ class _CopyJob:
         return dl, close, writer
 
     def _fan_out(self, dests: list[_Dest]) -> None:
+        for d in dests:
+            d.error = None
+        dests = self._live(dests)  # cancelled while waiting for an upload slot
+        if not dests:
+            return
         attempts = [_Attempt(d, self.opts.queue_depth) for d in dests]
-        for a in attempts:
-            a.dest.error = None
         threads = [
             threading.Thread(target=self._upload, args=(a,), daemon=True, name=f"up-{a.dest.ref}")
             for a in attempts
@@ -647,8 +826,8 @@ class _CopyJob:
         window: list[tuple[float, int]] = [(started, 0)]
         try:
             for chunk in stream:
-                if self.cancel.is_set():
-                    raise Cancelled()
+                if self.cancel.is_set() or all(a.dest.stop.is_set() for a in attempts):
+                    raise Cancelled()  # the action, or each of its destinations, cancelled
                 hasher.update(chunk)
                 if writer is not None:
                     writer.write(chunk)
@@ -702,6 +881,8 @@ class _CopyJob:
     def _offer(self, chunk: bytes, attempts: list[_Attempt]) -> None:
         """Put the chunk in every live queue; drop a destination stuck past stall_timeout."""
         for a in attempts:
+            if a.dest.stop.is_set():
+                a.fail(Cancelled())  # this destination alone was cancelled: stop feeding it
             if a.dead.is_set():
                 continue
             deadline = time.monotonic() + self.opts.stall_timeout
@@ -710,6 +891,8 @@ class _CopyJob:
                     a.q.put(chunk, timeout=0.2)
                     break
                 except queue.Full:
+                    if a.dest.stop.is_set():
+                        a.fail(Cancelled())
                     if a.dead.is_set():
                         break
                     if self.cancel.is_set():
@@ -796,10 +979,12 @@ class _CopyJob:
             image_id = rec.id
             self.journal.record(jn.CREATED, transfer_id=tid, ref=where, image_id=image_id)
             self.cell(d, CellState.TRANSFERRING, image_id=image_id)
-            session.upload(image_id, _QueueReader(a, self.cancel), self.a.size)
+            session.upload(image_id, _QueueReader(a, d.scope), self.a.size)
             self.cell(d, CellState.VERIFYING, image_id=image_id)
-            final = self._wait_active(session, image_id, where)
+            final = self._wait_active(session, image_id, where, d.scope)
             self._verify_copy(final, where)
+            if not self.e._settle(self.a.id, d.ref, d.scope):
+                raise Cancelled()  # cancelled while verifying: the verified copy goes too
             if d.target.replaces:
                 why = _undeletable(session, d.target.replaces, None)
                 if why is None:
@@ -828,7 +1013,7 @@ class _CopyJob:
             err = a.error if (a.dead.is_set() and a.error) else _as_glint_error(exc, where)
             if isinstance(exc, GlintError) and not isinstance(exc, ServerError):
                 err = exc  # a permanent cloud error beats "aborted"
-            if self.cancel.is_set():
+            if d.scope.is_set():
                 err = Cancelled()
             a.fail(err)
             if image_id is not None:
@@ -859,7 +1044,9 @@ class _CopyJob:
             return
         self.journal.record(jn.CLEANED, transfer_id=tid, ref=str(d.ref), image_id=image_id)
 
-    def _wait_active(self, session: CloudSession, image_id: str, where: str) -> ImageRecord:
+    def _wait_active(
+        self, session: CloudSession, image_id: str, where: str, cancel: _Scope
+    ) -> ImageRecord:
         deadline = time.monotonic() + self.opts.active_timeout
         while True:
             rec = session.get_image(image_id)
@@ -872,7 +1059,7 @@ class _CopyJob:
                     f"the new image is still {rec.status} after {self.opts.active_timeout:.0f} s",
                     where,
                 )
-            if self.cancel.wait(0.5):
+            if cancel.wait(0.5):
                 raise Cancelled()
 
     def _verify_copy(self, rec: ImageRecord, where: str) -> None:
