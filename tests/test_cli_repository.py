@@ -514,3 +514,56 @@ def test_credentials_add_app_credential(
     assert (cred.auth_type, cred.username) == ("application_credential", app_id)
     code, _, _ = glint(capsys, monkeypatch, "credentials", "delete", "c1:alpha", "--yes")
     assert code == 0 and SecretStore(home.paths).get(cred.secret_key) is None
+
+
+def test_column_error_names_its_place_once(home: Home, capsys, monkeypatch) -> None:
+    """Regression: `glint images` printed `! c1:alpha: c1:alpha: no secret in the keyring`."""
+    add_repo(capsys, monkeypatch, home)
+    glint(
+        capsys,
+        monkeypatch,
+        "credentials",
+        "add",
+        "c1:alpha",
+        "--username",
+        "alice",
+        "--password-stdin",
+        stdin="alice-pass\n",
+    )
+    SecretStore(home.paths).delete("c1:alpha:alice")
+    code, out, _ = glint(capsys, monkeypatch, "images")
+    assert code == 1  # no column could be listed
+    [line] = [x for x in out.splitlines() if x.startswith("! ")]
+    assert line.startswith("! c1:alpha: no secret in the keyring"), out
+    assert "c1:alpha: c1:alpha" not in out
+
+
+def test_failed_rename_onto_a_taken_name_keeps_both_secrets(
+    home: Home, capsys, monkeypatch
+) -> None:
+    """Regression: `repository edit extra2 --rename c2` (taken) deleted c2:alpha's secret."""
+    for name, cloud in (("c2", "c2"), ("extra2", "c2")):
+        code, _, err = glint(capsys, monkeypatch, "repository", "add", name, home.url(cloud))
+        assert code == 0, err
+        code, _, err = glint(
+            capsys,
+            monkeypatch,
+            "credentials",
+            "add",
+            f"{name}:alpha",
+            "--username",
+            "alice",
+            "--password-stdin",
+            stdin="alice-pass\n",
+        )
+        assert code == 0, err
+    code, _, err = glint(capsys, monkeypatch, "repository", "edit", "extra2", "--rename", "c2")
+    assert code == 2 and "repository 'c2' already exists" in err
+    secrets = SecretStore(home.paths)
+    assert secrets.get("c2:alpha:alice") == "alice-pass"
+    assert secrets.get("extra2:alpha:alice") == "alice-pass"
+    session = SessionProvider(home.paths).open("c2:alpha")
+    try:
+        session.check()  # c2 still logs in
+    finally:
+        session.close()

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -173,3 +178,150 @@ def test_bad_input_is_one_line_and_exit_2(sandbox, tmp_path: Path):
         assert "Traceback" not in r.stderr and r.stderr.strip().startswith("glint:"), r.stderr
     r = glint(sandbox, "reconcile")
     assert r.returncode == 0 and "reconciled" in r.stdout
+
+
+class Terminal:
+    """`glint` as a subprocess on a pseudo-terminal (stdin/stdout/stderr are a TTY).
+
+    The TTY matters: the progress line and the confirmation prompt only exist there.
+    """
+
+    def __init__(self, sandbox, *args: str) -> None:
+        master, slave = pty.openpty()
+        self.master = master
+        self.output = bytearray()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "glint_tui", *args],
+            env=sandbox.env(),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            close_fds=True,
+        )
+        os.close(slave)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                return
+            if not data:
+                return
+            self.output += data
+
+    @property
+    def text(self) -> str:
+        return self.output.decode(errors="replace")
+
+    def wait_for(self, condition, what: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert self.proc.poll() is None, f"glint exited before {what}:\n{self.text}"
+            assert time.monotonic() < deadline, f"timed out waiting for {what}:\n{self.text}"
+            time.sleep(0.1)
+
+    def type(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+    def finish(self, timeout: float = 120) -> int:
+        try:
+            code = self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.reader.join(5)
+            os.close(self.master)
+        return code
+
+
+@pytest.mark.parametrize("command", ["copy", "apply"])
+def test_ctrl_c_during_a_run_on_a_terminal_exits_130_and_cleans_up(sandbox, tmp_path, command):
+    """Regression: Ctrl-C on a TTY printed a traceback (KeyError: 'result') and exited 1."""
+    name = unique(f"cli-interrupt-{command}")
+    put(sandbox, "c1:alpha", name, random_bytes(8 * 1024 * KiB))
+    if command == "copy":
+        args = ["copy", name, "--to", "c2:alpha"]
+    else:
+        desired = tmp_path / "desired.json"
+        desired.write_text(json.dumps({name: ["c1:alpha", "c2:alpha"]}))
+        args = ["apply", str(desired)]
+    term = Terminal(sandbox, *args, "--max-rate", "1M")
+    term.wait_for(lambda: bool(at(sandbox, "c2:alpha", name)), "the half-copied image")
+    term.wait_for(lambda: "%" in term.text, "the progress line")
+    term.proc.send_signal(signal.SIGINT)
+    code = term.finish()
+    assert code == 130, term.text
+    assert "Traceback" not in term.text and "glint: interrupted" in term.text, term.text
+    assert "✗" not in term.text, term.text  # a cancelled copy is not reported as a failure
+    assert at(sandbox, "c2:alpha", name) == []
+    assert len(at(sandbox, "c1:alpha", name)) == 1
+
+
+def test_copies_never_ask_but_deletions_do(sandbox, tmp_path: Path):
+    """copy and a copies-only apply run without a terminal; deletions need one or --yes."""
+    name = unique("cli-consistent")
+    data = random_bytes(128 * KiB)
+    put(sandbox, "c1:alpha", name, data)
+    desired = tmp_path / "desired.json"
+    desired.write_text(json.dumps({name: ["c1:alpha", "c2:beta"]}))
+    r = glint(sandbox, "apply", str(desired))  # copies only, no terminal, no --yes
+    assert r.returncode == 0, r.stderr
+    assert [i.os_hash_value for i in at(sandbox, "c2:beta", name)] == [sha512(data)]
+    r = glint(sandbox, "delete", name, "--from", "c2:beta")
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1] == (
+        "glint: cannot ask for confirmation without a terminal; add --yes"
+    )
+    assert at(sandbox, "c2:beta", name)
+
+
+def test_answering_n_deletes_nothing_and_exits_1(sandbox):
+    name = unique("cli-decline")
+    data = random_bytes(128 * KiB)
+    put(sandbox, "c1:alpha", name, data)
+    put(sandbox, "c2:alpha", name, data)
+    term = Terminal(sandbox, "delete", name, "--from", "c2:alpha")
+    term.wait_for(lambda: "[y/N]" in term.text, "the question")
+    term.type("n\r")
+    assert term.finish() == 1
+    assert "glint: nothing deleted" in term.text and "Traceback" not in term.text
+    assert at(sandbox, "c2:alpha", name)
+
+
+def test_unknown_image_is_a_usage_error_everywhere(sandbox, tmp_path: Path):
+    name = unique("cli-unknown")
+    put(sandbox, "c1:alpha", name)
+    nosuch = unique("nosuch")
+    desired = tmp_path / "desired.json"
+    desired.write_text(json.dumps({nosuch: ["c1:alpha"]}))
+    for args in (
+        ("copy", nosuch, "--to", "c2:alpha"),
+        ("delete", nosuch, "--from", "c2:alpha", "--yes"),
+        ("plan", str(desired)),
+    ):
+        r = glint(sandbox, *args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "Traceback" not in r.stderr and nosuch in r.stderr, r.stderr
+    r = glint(sandbox, "delete", nosuch, "--from", "c2:alpha", "--yes")
+    assert r.stderr.strip() == f"glint: no image named {nosuch!r} (see `glint images`)"
+    r = glint(sandbox, "delete", name, "--from", "c2:alpha", "--yes")  # exists, elsewhere
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        f"glint: no image {name!r} at c2:alpha (see `glint images --project c2:alpha`)"
+    )
+    assert at(sandbox, "c1:alpha", name)
+
+
+def test_a_cloud_error_names_its_place_once(sandbox):
+    """Regression: failures read `✗ c2:alpha: c2:alpha: not allowed to …`."""
+    name = unique("cli-public")
+    put(sandbox, "c1:alpha", name)
+    r = glint(sandbox, "copy", name, "--to", "c2:alpha", "--visibility", "public")
+    assert r.returncode == 1, r.stderr
+    [line] = [x for x in r.stderr.splitlines() if x.startswith("✗ c2:alpha")]
+    assert line.startswith("✗ c2:alpha: not allowed to"), r.stderr
+    assert "c2:alpha: c2:alpha" not in r.stderr
+    assert at(sandbox, "c2:alpha", name) == []

@@ -317,3 +317,50 @@ def test_clouds_yaml_env_override_and_missing(tmp_path: Path, monkeypatch) -> No
     bad.write_text("clouds: [1, 2")
     with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
         cloudsyaml.load_clouds(bad)
+
+
+def test_refused_rename_onto_a_repository_with_the_same_login_keeps_its_secret(
+    paths: Paths,
+) -> None:
+    """Regression: renaming extra2 -> c2 (taken) used to overwrite, then delete, c2's secret."""
+    secrets = SecretStore(paths)
+    store = ConfigStore(paths, secrets=secrets)
+    for name, password in (("c2", "c2-pass"), ("extra2", "extra2-pass")):
+        store.add_repository(repo(name))
+        cred = Credential(name, "alpha", "alice")
+        secrets.set(cred.secret_key, password)
+        store.add_credential(cred)
+    with pytest.raises(ConfigError, match="'c2' already exists"):
+        store.update_repository("extra2", name="c2")
+    assert secrets.get("c2:alpha:alice") == "c2-pass"
+    assert secrets.get("extra2:alpha:alice") == "extra2-pass"
+    assert [r.name for r in store.repositories()] == ["c2", "extra2"]
+
+
+def test_rename_never_overwrites_a_secret_already_in_the_keyring(paths: Paths) -> None:
+    """A leftover secret under the new name is not clobbered: the rename is refused whole."""
+    secrets = SecretStore(paths)
+    store = ConfigStore(paths, secrets=secrets)
+    store.add_repository(repo("old"))
+    cred = Credential("old", "alpha", "alice")
+    secrets.set(cred.secret_key, "old-pass")
+    store.add_credential(cred)
+    secrets.set("new:alpha:alice", "leftover")  # e.g. a keyring delete that failed earlier
+    with pytest.raises(ConfigError, match="new:alpha:alice"):
+        store.update_repository("old", name="new")
+    assert secrets.get("new:alpha:alice") == "leftover"
+    assert secrets.get("old:alpha:alice") == "old-pass"
+    assert [r.name for r in store.repositories()] == ["old"]
+    assert [str(c.ref) for c in store.credentials()] == ["old:alpha"]
+
+
+def test_insecure_warning_for_plain_http_does_not_talk_about_certificates(paths: Paths) -> None:
+    warnings: list[str] = []
+    store = ConfigStore(paths, warn=warnings.append)
+    store.add_repository(Repository(name="plain", auth_url="http://10.0.0.1:5000/v3"))
+    store.update_repository("plain", insecure=True)
+    [text] = warnings
+    assert "certificate" not in text
+    assert "TLS verification is OFF" in text and "only for https" in text and "plain http" in text
+    store.add_repository(repo("tls", insecure=True))
+    assert "certificate verification is OFF" in warnings[1]

@@ -76,14 +76,34 @@ def read_secret(args: argparse.Namespace, prompt: str) -> str:
     return secret
 
 
+NO_TERMINAL = "cannot ask for confirmation without a terminal; add --yes"
+
+
 def confirm(args: argparse.Namespace, question: str) -> bool:
-    """True with --yes, else ask on the terminal; without one, refuse (exit 2 by caller)."""
+    """True with --yes, else ask on the terminal (EOF is "no").
+
+    Without a terminal there is nobody to ask: a UsageError (exit 2) rather than a guess.
+    Declining returns False; callers then exit 1 (the user refused, nothing changed).
+    """
     if getattr(args, "yes", False):
         return True
     if not sys.stdin or not sys.stdin.isatty():
-        raise UsageError(f"{question} — no terminal to confirm on; add --yes")
-    answer = input(f"{question} [y/N] ").strip().lower()
+        raise UsageError(NO_TERMINAL)
+    try:
+        answer = input(f"{question} [y/N] ").strip().lower()
+    except EOFError:
+        return False
     return answer in ("y", "yes")
+
+
+def located(ref: object, message: str) -> str:
+    """``REF: message``, unless *message* already starts with that place.
+
+    CloudError (and the session provider's errors) already begin with ``REPO:PROJECT:``;
+    prefixing again printed ``c1:alpha: c1:alpha: …``.
+    """
+    prefix = f"{ref}:"
+    return message if message.startswith(prefix) else f"{prefix} {message}"
 
 
 def add_yes_flag(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,7 @@ import sys
 
 import humanize
 
+from glint_tui.commands.common import located
 from glint_tui.core.errors import ConfigError, UsageError
 from glint_tui.core.inventory import Matrix, Row, refresh
 from glint_tui.core.model import CellState, ProjectRef
@@ -108,5 +109,5 @@ def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
     for ref in cols:
         st = matrix.status[ref]
         if not st.ok:
-            out.append(f"! {ref}: {st.error}")
+            out.append(f"! {located(ref, st.error or '')}")
     return out

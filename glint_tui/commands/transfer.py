@@ -1,9 +1,13 @@
 """``glint copy | delete | plan | apply | reconcile``: the engine from a shell.
 
-Exit codes: 0 everything done; 1 failed (nothing done, or a refusal); 2 usage or
-configuration error, an ambiguous IMAGE, or a delete not confirmed (no terminal and no
-``--yes``); 3 partial success (some destinations done, some failed or refused);
-130 interrupted (Ctrl-C: transfers in flight are aborted and cleaned up).
+Copies never delete anything and run without asking; a plan that deletes (``delete``,
+``--on-conflict replace``, ``apply --prune``) asks y/N on a terminal, or needs ``--yes``.
+
+Exit codes: 0 everything done; 1 failed (nothing done, a safety refusal, or the user
+answered N); 2 usage or configuration error, an unknown or ambiguous IMAGE, or a
+deletion with no terminal to confirm on and no ``--yes``; 3 partial success (some
+destinations done, some failed or refused); 130 interrupted (Ctrl-C: transfers in
+flight are aborted and their half-made images deleted before glint exits).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any, TextIO
 
 import humanize
 
+from glint_tui.commands.common import confirm, located
 from glint_tui.commands.images import load_matrix
 from glint_tui.core.desired import Desired, desired_from_mapping, load_desired_file
 from glint_tui.core.errors import GlintError, UsageError
@@ -153,12 +158,14 @@ def _home_repository() -> str | None:
 
 
 def _resolve_image(matrix: Matrix, spec: str, at: ProjectRef | None = None) -> Row:
+    """The one row IMAGE names (at *at*, when given); unknown or ambiguous is a usage error."""
     rows = [r for r in matrix.find(spec) if r.has_data or at is not None]
+    if not rows:
+        raise UsageError(f"no image named {spec!r} (see `glint images`)")
     if at is not None:
         rows = [r for r in rows if r.cell(at).present]
-    if not rows:
-        where = f" at {at}" if at else ""
-        raise GlintError(f"no image {spec!r}{where} in any repository glint can list")
+        if not rows:
+            raise UsageError(f"no image {spec!r} at {at} (see `glint images --project {at}`)")
     if len(rows) > 1:
         lines = "\n".join(
             f"  {r.label}  in {', '.join(str(c.ref) for c in r.cells.values())}" for r in rows
@@ -169,18 +176,6 @@ def _resolve_image(matrix: Matrix, spec: str, at: ProjectRef | None = None) -> R
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr)
-
-
-def _confirm(args: argparse.Namespace, question: str) -> bool:
-    if getattr(args, "yes", False):
-        return True
-    if not sys.stdin or not sys.stdin.isatty():
-        raise UsageError(f"{question}: no terminal to confirm on; add --yes")
-    try:
-        answer = input(f"{question} [y/N] ").strip().lower()
-    except EOFError:
-        return False
-    return answer in ("y", "yes")
 
 
 def _show_plan(plan: Plan, out: TextIO = sys.stderr) -> None:
@@ -212,10 +207,16 @@ class ProgressPrinter:
         self.states: dict[str, dict[str, CellState]] = {}
         self.last_pct: dict[str, int] = {}
         self.live = False
+        self.interrupted = False  # after Ctrl-C, "cancelled" outcomes are expected: no ✗ lines
 
     def __call__(self, event: Event) -> None:
         with self.lock:
             self._handle(event)
+
+    def say(self, text: str) -> None:
+        """A line of our own, on its own line even while a progress line is live."""
+        with self.lock:
+            self._write_line(text)
 
     def _write_line(self, text: str) -> None:
         if self.live:
@@ -228,7 +229,8 @@ class ProgressPrinter:
         if isinstance(ev, CellChanged):
             self.states.setdefault(ev.action_id, {})[str(ev.ref)] = ev.state
             if ev.state == CellState.ERROR:
-                self._write_line(f"✗ {ev.ref}: {ev.message}")
+                if not (self.interrupted and ev.message == "cancelled"):
+                    self._write_line(f"✗ {located(ev.ref, ev.message)}")
             elif not self.quiet and not self.tty:
                 extra = f" ({ev.message})" if ev.message else ""
                 self._write_line(f"{ev.ref}: {ev.state.value}{extra}")
@@ -254,7 +256,7 @@ class ProgressPrinter:
         elif isinstance(ev, ActionFinished):
             if ev.ok and not self.quiet:
                 self._write_line(f"✓ {ev.kind} {ev.name} done")
-            elif not ev.ok:
+            elif not ev.ok and not self.interrupted:
                 self._write_line(f"✗ {ev.kind} {ev.name} failed")
         elif isinstance(ev, Notice) and not self.quiet:
             self._write_line(ev.message)
@@ -272,8 +274,22 @@ def _bar(fraction: float | None, width: int = 20) -> str:
     return "[" + "#" * full + "-" * (width - full) + "]"
 
 
+class Interrupted(GlintError):
+    """Ctrl-C and the engine did not finish cleaning up in time (or a second Ctrl-C)."""
+
+    exit_code = 130
+
+
+CLEANUP_WAIT = 120.0  # seconds the engine gets to abort transfers and delete half images
+
+
 def run_plan(plan: Plan, args: argparse.Namespace, command: str) -> RunResult:
-    """Run the engine in a worker so Ctrl-C cancels cleanly (in-flight images are removed)."""
+    """Run the engine in a worker so Ctrl-C cancels cleanly (in-flight images are removed).
+
+    The main thread waits on an Event, not ``Thread.join``: on Python < 3.13 a
+    KeyboardInterrupt that lands inside ``join`` can mark a live thread as finished, and
+    the next ``join`` returns at once - before the engine has cleaned up or returned.
+    """
     from glint_tui.core.sessions import SessionProvider
 
     printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
@@ -286,6 +302,7 @@ def run_plan(plan: Plan, args: argparse.Namespace, command: str) -> RunResult:
         SessionProvider(paths_for()), paths_for(), on_event=printer, options=options
     )
     cancel = threading.Event()
+    done = threading.Event()
     box: dict[str, Any] = {}
 
     def work() -> None:
@@ -293,16 +310,27 @@ def run_plan(plan: Plan, args: argparse.Namespace, command: str) -> RunResult:
             box["result"] = engine.run(plan, cancel)
         except BaseException as e:  # reported in the main thread
             box["error"] = e
+        finally:
+            done.set()
 
-    t = threading.Thread(target=work, name="glint-engine", daemon=True)
-    t.start()
+    threading.Thread(target=work, name="glint-engine", daemon=True).start()
     try:
-        while t.is_alive():
-            t.join(0.2)
-    except KeyboardInterrupt:
-        cancel.set()
-        _err("glint: interrupting: aborting transfers and cleaning up…")
-        t.join(120)
+        try:
+            while not done.wait(0.2):
+                pass
+        except KeyboardInterrupt:
+            cancel.set()
+            printer.interrupted = True
+            printer.say("glint: interrupting: aborting transfers and cleaning up…")
+            try:
+                finished = done.wait(CLEANUP_WAIT)
+            except KeyboardInterrupt:
+                finished = False
+            if not finished:
+                raise Interrupted(
+                    "interrupted before the cleanup finished; "
+                    "run `glint reconcile` to delete half-copied images"
+                ) from None
     finally:
         printer.close()
     if "error" in box:
@@ -317,7 +345,10 @@ def _finish(result: RunResult, plan: Plan, args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
         doc = {"plan": plan.to_dict(), "result": result.to_dict(), "exit_code": code}
         print(json.dumps(doc, indent=2, sort_keys=True))
-    elif not getattr(args, "quiet", False):
+    if result.cancelled:
+        before = f" ({result.succeeded} done before that)" if result.succeeded else ""
+        _err(f"glint: interrupted{before}")
+    elif not getattr(args, "json", False) and not getattr(args, "quiet", False):
         _err(f"{result.succeeded} done, {result.failed} failed, {len(plan.refusals)} refused")
     return code
 
@@ -362,7 +393,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
         return 0
     if not args.quiet:
         _show_plan(plan)
-    if plan.has_deletes and not _confirm(args, "This replaces (deletes) images. Go ahead?"):
+    if plan.has_deletes and not confirm(args, "This replaces (deletes) images. Go ahead?"):
         _err("glint: nothing done")
         return 1
     return _finish(run_plan(plan, args, f"copy {args.image}"), plan, args)
@@ -374,7 +405,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     if at not in matrix.status:
         raise UsageError(f"{at} is not a configured REPO:PROJECT")
     if not matrix.status[at].ok:
-        raise GlintError(f"cannot list {at}: {matrix.status[at].error}")
+        raise GlintError(f"cannot list {located(at, matrix.status[at].error or '')}")
     row = _resolve_image(matrix, args.image, at)
     desired = Desired()
     desired.want(row.key, at, False)
@@ -383,7 +414,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
         return _refused_only(plan, args)
     if not args.quiet:
         _show_plan(plan)
-    if not _confirm(args, f"Delete {row.label} from {at}?"):
+    if not confirm(args, f"Delete {row.label} from {at}?"):
         _err("glint: nothing deleted")
         return 1
     return _finish(run_plan(plan, args, f"delete {args.image} --from {at}"), plan, args)
@@ -392,7 +423,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def _plan_from_args(args: argparse.Namespace) -> Plan:
     mapping = load_desired_file(args.desired)
     matrix = load_matrix()
-    broken = [f"{r}: {s.error}" for r, s in matrix.status.items() if not s.ok]
+    broken = [located(r, s.error or "") for r, s in matrix.status.items() if not s.ok]
     for b in broken:
         _err(f"glint: warning: cannot list {b}")
     desired = desired_from_mapping(mapping, matrix, prune=args.prune)
@@ -427,7 +458,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         return 0
     if not args.quiet:
         _show_plan(plan)
-    if not _confirm(args, "Apply this plan?"):
+    # copies never delete anything: only a plan with deletions needs a yes
+    if plan.has_deletes and not confirm(args, "Apply this plan (it deletes images)?"):
         _err("glint: nothing done")
         return 1
     return _finish(run_plan(plan, args, f"apply {args.desired}"), plan, args)

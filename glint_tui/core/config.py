@@ -154,6 +154,19 @@ def validate_credential(cred: Credential | dict[str, Any], where: str | None = N
     return _build(Credential, _CREDENTIAL_CHECKS, data, where or "credential")
 
 
+def insecure_warning(repo: Repository) -> str:
+    """What ``insecure`` means for *repo*: certificates go unchecked only on https URLs."""
+    if urlsplit(repo.auth_url).scheme == "https":
+        return (
+            f"repository {repo.name}: TLS certificate verification is OFF (insecure); "
+            "anyone on the path can pretend to be this cloud and read its passwords"
+        )
+    return (
+        f"repository {repo.name}: TLS verification is OFF (insecure), which matters only "
+        f"for https URLs; {repo.auth_url} is plain http, so nothing it sends is encrypted"
+    )
+
+
 # -- the files -------------------------------------------------------------------------------
 
 
@@ -300,44 +313,82 @@ class ConfigStore:
         return repo
 
     def update_repository(self, name: str, /, **changes: Any) -> Repository:
-        """Change fields of *name*; a rename carries its credentials and secrets along."""
+        """Change fields of *name*; a rename carries its credentials and secrets along.
+
+        Everything is checked (the repository exists, the new name is free, no secret
+        already sits under a new keyring key) before any secret is touched, all under the
+        config lock. Secrets are copied, the config saved, then the old ones dropped; on
+        any failure only the copies this call created are removed, so a refused or failed
+        rename never loses a secret - neither this repository's nor another's.
+        """
         unknown = set(changes) - set(_REPOSITORY_CHECKS)
         if unknown:
             raise ConfigError(f"repository {name!r}: {sorted(unknown)[0]}: unknown field")
-        old = self.get_repository(name)
-        new = validate_repository(replace(old, **changes))
-        renamed = new.name != old.name
-        moved: list[tuple[str, str]] = []
-        if renamed:
-            # copy secrets first: if the keyring fails, nothing has changed yet
-            for cred in self._credentials_of(old.name):
-                new_key = replace(cred, repository=new.name).secret_key
-                secret = self.secrets.get(cred.secret_key)
-                if secret is not None:
-                    self.secrets.set(new_key, secret)
-                    moved.append((cred.secret_key, new_key))
+        created: list[str] = []
+        moved: list[Credential] = []
         try:
             with self._transaction() as state:
                 names = [r.name for r in state.repositories]
                 if name not in names:
-                    raise ConfigError(f"no repository named {name!r}")
-                if renamed and new.name in names:
-                    raise ConfigError(f"repository {new.name!r} already exists")
-                state.repositories[names.index(name)] = new
-                if renamed:
+                    self.get_repository(name)  # raises with the "see `glint …`" hint
+                old = state.repositories[names.index(name)]
+                new = validate_repository(replace(old, **changes))
+                if new.name != old.name:
+                    if new.name in names:
+                        raise ConfigError(f"repository {new.name!r} already exists")
+                    mine = [c for c in state.credentials if c.repository == name]
+                    created, moved = self._copy_secrets(mine, new.name)
                     state.credentials = [
                         replace(c, repository=new.name) if c.repository == name else c
                         for c in state.credentials
                     ]
-        except GlintError:
-            for _, new_key in moved:
-                self.secrets.delete(new_key)
+                state.repositories[names.index(name)] = new
+        except BaseException:
+            self._drop_copies(created)
             raise
-        for old_key, _ in moved:
-            self.secrets.delete(old_key)
+        self._forget_secrets(moved)
         if new.insecure and not old.insecure:
             self._warn_insecure(new)
         return new
+
+    def _copy_secrets(
+        self, creds: list[Credential], new_name: str
+    ) -> tuple[list[str], list[Credential]]:
+        """Copy *creds*' secrets to keys under *new_name*; returns (keys created, creds moved).
+
+        Refuses before copying anything when a new key already holds a secret: it may be
+        another login's, and a rename must never overwrite it.
+        """
+        pairs = [(c, replace(c, repository=new_name).secret_key) for c in creds]
+        for _, new_key in pairs:
+            if self.secrets.get(new_key) is not None:
+                raise ConfigError(
+                    f"the keyring already holds a secret under {new_key!r} (left over from "
+                    f"an earlier repository {new_name!r}?); nothing renamed. Pick another "
+                    "name, or remove that secret from the keyring first"
+                )
+        created: list[str] = []
+        moved: list[Credential] = []
+        try:
+            for cred, new_key in pairs:
+                secret = self.secrets.get(cred.secret_key)
+                if secret is not None:
+                    self.secrets.set(new_key, secret)
+                    created.append(new_key)
+                    moved.append(cred)
+        except BaseException:
+            self._drop_copies(created)
+            raise
+        return created, moved
+
+    def _drop_copies(self, keys: list[str]) -> None:
+        """Undo :meth:`_copy_secrets` (best effort): only keys this rename created."""
+        for key in keys:
+            try:
+                self.secrets.delete(key)
+            except GlintError as e:
+                self._warn(f"could not remove the copied secret {key!r}: {e}")
+        keys.clear()
 
     def remove_repository(self, name: str) -> list[Credential]:
         """Remove *name*, its credentials and their secrets; returns the removed credentials."""
@@ -352,10 +403,7 @@ class ConfigStore:
 
     def _warn_insecure(self, repo: Repository) -> None:
         if repo.insecure:
-            self._warn(
-                f"repository {repo.name}: TLS certificate verification is OFF "
-                "(insecure); anyone on the path can read its passwords and images"
-            )
+            self._warn(insecure_warning(repo))
 
     # -- credentials ---------------------------------------------------------------------
     def credentials(self) -> list[Credential]:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from glint_tui.core.clouds import open_session
 from glint_tui.core.clouds.base import CloudSession
-from glint_tui.core.config import ConfigStore
+from glint_tui.core.config import ConfigStore, insecure_warning
 from glint_tui.core.errors import CloudError, ConfigError, Unreachable
 from glint_tui.core.model import Credential, ProjectRef, Repository
 from glint_tui.core.paths import Paths, paths_for
@@ -65,7 +65,7 @@ class SessionProvider:
         repo, cred, secret = self.resolve(ref)
         if repo.insecure and repo.name not in _WARNED_INSECURE:
             _WARNED_INSECURE.add(repo.name)
-            self._warn(f"repository {repo.name}: TLS certificate verification is OFF")
+            self._warn(insecure_warning(repo))
         return open_session(repo, cred, secret)
 
 
