@@ -168,7 +168,7 @@ def test_desired_file_resolution():
     m = matrix({A: [img("1", "web", A)], B: [img("2", "web", B, H2)], C: [img("3", "db", C, H3)]})
     with pytest.raises(UsageError, match="ambiguous"):
         desired_from_mapping(parse_desired({"web": ["c1:alpha"]}), m)
-    with pytest.raises(UsageError, match="no such image"):
+    with pytest.raises(UsageError, match="no image named"):
         desired_from_mapping(parse_desired({"nope": ["c1:alpha"]}), m)
     with pytest.raises(UsageError, match="REPO:PROJECT"):
         parse_desired({"db": ["c1"]})

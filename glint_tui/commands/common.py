@@ -96,16 +96,6 @@ def confirm(args: argparse.Namespace, question: str) -> bool:
     return answer in ("y", "yes")
 
 
-def located(ref: object, message: str) -> str:
-    """``REF: message``, unless *message* already starts with that place.
-
-    CloudError (and the session provider's errors) already begin with ``REPO:PROJECT:``;
-    prefixing again printed ``c1:alpha: c1:alpha: …``.
-    """
-    prefix = f"{ref}:"
-    return message if message.startswith(prefix) else f"{prefix} {message}"
-
-
 def add_yes_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 

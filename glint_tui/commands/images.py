@@ -14,8 +14,7 @@ import sys
 
 import humanize
 
-from glint_tui.commands.common import located
-from glint_tui.core.errors import ConfigError, UsageError
+from glint_tui.core.errors import ConfigError, UsageError, located
 from glint_tui.core.inventory import Matrix, Row, refresh
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.paths import paths_for

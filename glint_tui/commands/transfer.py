@@ -22,10 +22,10 @@ from typing import Any, TextIO
 
 import humanize
 
-from glint_tui.commands.common import confirm, located
+from glint_tui.commands.common import confirm
 from glint_tui.commands.images import load_matrix
 from glint_tui.core.desired import Desired, desired_from_mapping, load_desired_file
-from glint_tui.core.errors import GlintError, UsageError
+from glint_tui.core.errors import GlintError, UsageError, located
 from glint_tui.core.events import (
     ActionFinished,
     CellChanged,

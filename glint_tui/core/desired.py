@@ -93,7 +93,7 @@ def desired_from_mapping(
     for spec, refs in mapping.items():
         rows = [r for r in matrix.find(spec) if r.has_data]
         if not rows:
-            raise UsageError(f"{spec!r}: no such image in any repository glint can list")
+            raise UsageError(f"no image named {spec!r} (see `glint images`)")
         if len(rows) > 1:
             labels = ", ".join(r.label for r in rows)
             raise UsageError(f"{spec!r} is ambiguous: {labels} (use name@hash)")

@@ -87,3 +87,13 @@ class BadRequest(CloudError):
 
 class DataMismatch(CloudError):
     """The bytes' checksum differs from what the source or destination claims."""
+
+
+def located(ref: object, message: str) -> str:
+    """``REF: message``, unless *message* already starts with that place.
+
+    CloudError (and the session provider's errors) already begin with ``REPO:PROJECT:``;
+    prefixing again printed ``c1:alpha: c1:alpha: …``.
+    """
+    prefix = f"{ref}:"
+    return message if message.startswith(prefix) else f"{prefix} {message}"

@@ -53,6 +53,7 @@ from glint_tui.core.errors import (
     GlintError,
     ImageNotFound,
     ServerError,
+    located,
 )
 from glint_tui.core.events import (
     ActionFinished,
@@ -695,7 +696,7 @@ class _CopyJob:
             self.control.done.update(d.ref for d in self.dests)
             self.control.finished = True
         ok = all(o.ok for o in outs)
-        failed = "; ".join(f"{o.ref}: {o.message}" for o in outs if not o.ok)
+        failed = "; ".join(located(o.ref, o.message) for o in outs if not o.ok)
         only_cancelled = not ok and all(o.ok or o.cancelled for o in outs)
         self.e.emit(
             ActionFinished(self.a.id, "copy", self.a.name, ok, failed, cancelled=only_cancelled)
