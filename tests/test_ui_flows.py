@@ -6,12 +6,20 @@ import signal
 
 import psutil
 import pytest
+from textual.widgets import LoadingIndicator, ProgressBar
 
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.screens.confirm import TypedConfirmModal
 from tests.helpers import random_bytes, sha512, unique, upload_image
-from tests.ui_helpers import cursor_to, filter_to, run_app, wait_for_review, wait_until
+from tests.ui_helpers import (
+    cursor_to,
+    filter_to,
+    run_app,
+    screen_text,
+    wait_for_review,
+    wait_until,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -64,7 +72,7 @@ async def _copy_flow(sandbox):
             r = screen.model.matrix.row(row.key)
             return (
                 not screen.model.running
-                and not screen.loading
+                and not screen.refreshing
                 and r is not None
                 and r.cell(C2A).present
                 and r.cell(C3A).present
@@ -134,12 +142,16 @@ def test_deletion_needs_the_typed_count(sandbox):
                 r = screen.model.matrix.row(screen.model.rows[0].key) if screen.model.rows else None
                 return (
                     not screen.model.running
-                    and not screen.loading
+                    and not screen.refreshing
                     and r
                     and not r.cell(C2A).present
                 )
 
             await wait_until(pilot, gone, 60, "the c2:alpha copy gone after refresh")
+            # a delete-only run has no bytes to count: its overall bar still ends full
+            bar = screen.query_one("#overall", ProgressBar)
+            assert bar.total is not None and bar.percentage == 1.0
+            assert "done" in str(screen.query_one("#overall-info").render())
         assert _images_named(sandbox, C2A, name) == []
         assert len(_images_named(sandbox, C1A, name)) == 1  # the other copy is untouched
 
@@ -198,7 +210,7 @@ def test_failed_copy_shows_why_then_retry(sandbox):
             assert screen.model.running
             await wait_until(
                 pilot,
-                lambda: not screen.model.running and not screen.loading,
+                lambda: not screen.model.running and not screen.refreshing,
                 180,
                 "the run to give up on c3",
             )
@@ -211,7 +223,7 @@ def test_failed_copy_shows_why_then_retry(sandbox):
             await pilot.press("r")
             await wait_until(
                 pilot,
-                lambda: not screen.loading and screen.model.matrix.status[C3A].ok,
+                lambda: not screen.refreshing and screen.model.matrix.status[C3A].ok,
                 60,
                 "c3 listed again",
             )
@@ -222,7 +234,7 @@ def test_failed_copy_shows_why_then_retry(sandbox):
 
             def verified():
                 r = screen.model.matrix.row(row.key)
-                return not screen.model.running and not screen.loading and r.cell(C3A).present
+                return not screen.model.running and not screen.refreshing and r.cell(C3A).present
 
             await wait_until(pilot, verified, 120, "retry to copy to c3")
             assert screen.model.state(screen.model.rows[0], C3A)[0] is CellState.PRESENT
@@ -266,7 +278,7 @@ def test_cancel_a_running_transfer(sandbox):
                     proc.send_signal(signal.SIGCONT)
             await wait_until(pilot, lambda: not screen.model.running, 90, "cancelled run")
             assert screen.model.run.cancelled
-            await wait_until(pilot, lambda: not screen.loading, 60, "refresh after the run")
+            await wait_until(pilot, lambda: not screen.refreshing, 60, "refresh after the run")
             state, live = screen.model.state(screen.model.rows[0], C3A)
             assert state is CellState.WANTED, live
 
@@ -275,3 +287,38 @@ def test_cancel_a_running_transfer(sandbox):
     finally:
         sandbox.ensure_running()
     assert _images_named(sandbox, C3A, name) == []
+
+
+def test_refresh_keeps_the_matrix_on_screen(sandbox):
+    """c3's Glance hangs (SIGSTOP), so a refresh stays under way: the rows stay visible
+    and the status line says so; nothing covers the screen."""
+    name = unique("ui-refresh")
+    _upload(sandbox, C1A, name, random_bytes(10_000))
+    c3 = sandbox.cloud("c3")
+
+    async def body():
+        app = GlintApp(refresh_interval=None)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await _open_on(pilot, name)
+            screen = app.main
+            procs = _with_children(c3.pid("glance"))
+            for proc in procs:
+                proc.send_signal(signal.SIGSTOP)
+            try:
+                await pilot.press("r")
+                await wait_until(pilot, lambda: screen.refreshing, 5, "the refresh to start")
+                await pilot.pause(0.3)
+                assert screen.refreshing, "refresh ended although c3 cannot answer"
+                assert not screen.query(LoadingIndicator)
+                text = screen_text(app)
+                assert name in text and "refreshing" in text
+            finally:
+                for proc in procs:
+                    proc.send_signal(signal.SIGCONT)
+            await wait_until(pilot, lambda: not screen.refreshing, 120, "the refresh to end")
+            assert "refreshing" not in screen_text(app)
+
+    try:
+        run_app(body)
+    finally:
+        sandbox.ensure_running()

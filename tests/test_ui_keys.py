@@ -33,7 +33,7 @@ OUR_SCREENS = [
     pickers.TextFilterModal,
     plan_review.PlanReviewModal,
 ]
-MUTATING = {"Toggle", "Range", "Apply…", "Retry", "Clear", "Repos"}
+MUTATING = {"Toggle", "Range", "Apply", "Retry", "Clear", "Repos"}
 
 
 def _commands(read_only: bool) -> tuple[set[str], str, set[str | None]]:

@@ -89,7 +89,7 @@ def test_first_run_add_repository_and_credential(sandbox, tmp_path, monkeypatch)
             main = app.main
             await wait_until(
                 pilot,
-                lambda: app.screen is main and not main.loading and main.model.columns,
+                lambda: app.screen is main and not main.refreshing and main.model.columns,
                 60,
                 "the matrix with the new repository",
             )
@@ -112,7 +112,7 @@ def test_first_run_add_repository_and_credential(sandbox, tmp_path, monkeypatch)
             await _answer_master(pilot, "Master password")
             main = app.main
             await wait_until(
-                pilot, lambda: not main.loading and main.model.rows, 60, "matrix after unlock"
+                pilot, lambda: not main.refreshing and main.model.rows, 60, "matrix after unlock"
             )
             assert not isinstance(app.screen, MasterPasswordModal)
 

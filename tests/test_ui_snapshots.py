@@ -60,6 +60,40 @@ def test_matrix_ascii_glyphs_for_the_linux_console(snap_compare, monkeypatch):
     assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)
 
 
+def test_transfers_ascii_for_the_linux_console(snap_compare, monkeypatch):
+    monkeypatch.setenv("TERM", "linux")
+
+    async def before(pilot):
+        await _loaded(pilot)
+        screen = pilot.app.main
+        model = screen.model
+        await pilot.press("l", "l", "l", "space", "j", "space")
+        plan = screen.backend.make_plan(model.matrix, model.desired)
+        model.start_run(plan)
+        screen.query_one("#transfers").start(model.run)
+        copy = plan.copies[0]
+        for t in copy.targets:
+            model.apply(CellChanged(copy.id, t.ref, CellState.TRANSFERRING, at=FIXED_NOW))
+        done = copy.size // 3
+        model.apply(
+            CopyProgress(
+                copy.id,
+                copy.name,
+                done,
+                copy.size,
+                rate=12 << 20,
+                eta=42.0,
+                per_destination={str(t.ref): done for t in copy.targets},
+                at=FIXED_NOW,
+            )
+        )
+        screen.view.refresh()
+        screen.query_one("#transfers").update_all()
+        await pilot.pause(0.3)
+
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_plan_review(snap_compare, size):
     async def before(pilot):
@@ -106,13 +140,34 @@ def test_transfers_running(snap_compare, size):
     assert snap_compare(_app(), terminal_size=size, run_before=before)
 
 
-def test_help(snap_compare):
+@pytest.mark.parametrize("size", [(80, 24), (100, 48)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help(snap_compare, size):
     async def before(pilot):
         await _loaded(pilot)
         await pilot.press("question_mark")
         await pilot.pause(0.2)
 
-    assert snap_compare(_app(), terminal_size=(100, 48), run_before=before)
+    assert snap_compare(_app(), terminal_size=size, run_before=before)
+
+
+def test_help_scrolled_to_the_legend_80x24(snap_compare):
+    async def before(pilot):
+        await _loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        await pilot.press("end")
+        await pilot.pause(0.2)
+
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)
+
+
+def test_matrix_scrolled_to_the_last_column_80x24(snap_compare):
+    async def before(pilot):
+        await _loaded(pilot)
+        await pilot.press(*["l"] * 5)
+        await pilot.pause(0.1)
+
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

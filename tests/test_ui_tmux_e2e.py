@@ -90,7 +90,7 @@ def test_glint_binary_copies_an_image_in_tmux(sandbox):
         tmux.keys("l", "l")  # columns: c1 (alpha), c1 (beta), c2 (alpha)
         tmux.wait_for("c2 (alpha): absent", 10)
         tmux.keys("Space")
-        tmux.wait_for("c2 (alpha): wanted", 10)
+        tmux.wait_for("c2 (alpha): copy planned", 10)
         tmux.keys("a")
         review = tmux.wait_for("Review the plan", 30)
         assert "c1:alpha → c2:alpha" in review

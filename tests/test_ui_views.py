@@ -26,7 +26,10 @@ def _upload(sandbox, ref, name, data, **kw):
 async def _loaded(pilot):
     app = pilot.app
     await wait_until(
-        pilot, lambda: app.main and not app.main.loading and app.main.model.columns, 60, "inventory"
+        pilot,
+        lambda: app.main and not app.main.refreshing and app.main.model.columns,
+        60,
+        "inventory",
     )
     return app.main
 

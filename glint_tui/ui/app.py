@@ -12,14 +12,18 @@ from pathlib import Path
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.scrollbar import ScrollBar
 
 from glint_tui.core.inventory import build_matrix
 from glint_tui.core.paths import Paths
 from glint_tui.ui.backend import Backend, LiveBackend
+from glint_tui.ui.glyphs import AsciiScrollBarRender, use_ascii
 from glint_tui.ui.screens.help import HelpScreen
 from glint_tui.ui.screens.master_password import MasterPasswordModal
 from glint_tui.ui.screens.matrix import MatrixScreen
 from glint_tui.ui.state import MatrixModel
+
+ASCII_KEYS = {"↑": "up", "↓": "down", "←": "left", "→": "right"}
 
 
 class GlintApp(App[int]):
@@ -53,9 +57,19 @@ class GlintApp(App[int]):
         self.read_only = read_only
         self.model = MatrixModel(build_matrix([]), now=now)
         self.refresh_interval = refresh_interval
+        self.ascii = use_ascii()
+        self._scrollbar_renderer = ScrollBar.renderer
 
     def on_mount(self) -> None:
+        if self.ascii:
+            # Textual has no per-app scrollbar glyph setting; swap the class renderer for
+            # this app's lifetime (restored on unmount) and style borders as ASCII.
+            ScrollBar.renderer = AsciiScrollBarRender
+            self.add_class("-ascii")
         self.push_screen(self.matrix_screen())
+
+    def on_unmount(self) -> None:
+        ScrollBar.renderer = self._scrollbar_renderer
 
     def matrix_screen(self) -> MatrixScreen:
         return MatrixScreen(
@@ -64,6 +78,11 @@ class GlintApp(App[int]):
             read_only=self.read_only,
             refresh_interval=self.refresh_interval,
         )
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Arrow keys as words where the console font has no arrows (TERM=linux)."""
+        shown = super().get_key_display(binding)
+        return ASCII_KEYS.get(shown, shown) if self.ascii else shown
 
     @property
     def main(self) -> MatrixScreen | None:

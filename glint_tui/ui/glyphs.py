@@ -1,19 +1,27 @@
-"""How each cell state looks: a glyph AND a colour, so 16-colour terminals and
-colour-blind operators can still tell every state apart by the glyph alone.
+"""How each cell state looks in the UI: the shared glyph (``core.glyphs``) AND a colour,
+so 16-colour terminals and colour-blind operators can still tell every state apart by
+the glyph alone.
 
-Two glyph sets: Unicode for terminals with a rich font, and plain ASCII for the Linux
-console (``TERM=linux``; its kernel font lacks most symbols) or ``GLINT_ASCII=1``.
-Colours are the 16-colour palette's own values so they survive any colour depth.
+Also the UI chrome that must follow the glyph set: the truncation mark, arrows, and (on
+the Linux console, whose kernel font lacks block and heavy-line characters) ASCII
+progress bars and scrollbars.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.style import Style
+from rich.text import Text
+from textual.renderables.bar import Bar as BarRenderable
+from textual.scrollbar import ScrollBarRender
+from textual.widgets import ProgressBar
 
+from glint_tui.core.glyphs import CONFLICT, ELLIPSIS, GLYPHS, use_ascii
 from glint_tui.core.model import CellState
+
+__all__ = ["Look", "looks", "conflict_mark", "ellipsis", "use_ascii", "progress_bar"]
 
 
 @dataclass(frozen=True)
@@ -23,46 +31,75 @@ class Look:
     meaning: str
 
 
-def _s(color: str, bold: bool = False) -> Style:
-    return Style.parse(f"{color}{' bold' if bold else ''}")
-
-
 # Colours are exact entries of the 16-colour palette (as hex, so Textual's theme does not
 # remap them): each state keeps its own colour even on the Linux console.
-# state -> (unicode glyph, ascii glyph, colour, bold, meaning)
-_TABLE: dict[CellState, tuple[str, str, str, bool, str]] = {
-    CellState.ABSENT: ("·", ".", "#555555", False, "absent"),
-    CellState.PRESENT: ("●", "#", "#00aa00", True, "present (owned)"),
-    CellState.LOCKED: ("◇", "=", "#5555ff", False, "present, not owned (shared/public): locked"),
-    CellState.WANTED: ("+", "+", "#55ff55", True, "copy planned"),
-    CellState.UNWANTED: ("✕", "X", "#ff5555", True, "delete planned"),
-    CellState.QUEUED: ("…", "~", "#aa5500", False, "queued"),
-    CellState.TRANSFERRING: ("↑", ">", "#55ffff", True, "transferring (%)"),
-    CellState.VERIFYING: ("?", "?", "#00aaaa", True, "verifying"),
-    CellState.DELETING: ("⌫", "<", "#ff55ff", True, "deleting"),
-    CellState.ERROR: ("!", "!", "#ffffff on #aa0000", True, "error (R retry, c clear)"),
+_COLOURS: dict[CellState, tuple[str, bool]] = {
+    CellState.ABSENT: ("#555555", False),
+    CellState.PRESENT: ("#00aa00", True),
+    CellState.LOCKED: ("#5555ff", False),
+    CellState.WANTED: ("#55ff55", True),
+    CellState.UNWANTED: ("#ff5555", True),
+    CellState.QUEUED: ("#aa5500", False),
+    CellState.TRANSFERRING: ("#55ffff", True),
+    CellState.VERIFYING: ("#00aaaa", True),
+    CellState.DELETING: ("#ff55ff", True),
+    CellState.ERROR: ("#ffffff on #aa0000", True),
 }
-
-CONFLICT_MARK = {True: "⚠", False: "!!"}
-"""Shown after a row name when another row has the same name and different content."""
-
-
-def use_ascii() -> bool:
-    """ASCII glyphs on the Linux console or when asked (GLINT_ASCII=1)."""
-    if os.environ.get("GLINT_ASCII", "") not in ("", "0"):
-        return True
-    return os.environ.get("TERM", "") == "linux"
 
 
 def looks(ascii_only: bool | None = None) -> dict[CellState, Look]:
     """The glyph/colour of every state for this terminal."""
     ascii_only = use_ascii() if ascii_only is None else ascii_only
-    return {
-        state: Look(asc if ascii_only else uni, _s(color, bold), meaning)
-        for state, (uni, asc, color, bold, meaning) in _TABLE.items()
-    }
+    out = {}
+    for state, g in GLYPHS.items():
+        colour, bold = _COLOURS[state]
+        style = Style.parse(f"{colour}{' bold' if bold else ''}")
+        out[state] = Look(g.text(ascii_only), style, g.explain)
+    return out
 
 
 def conflict_mark(ascii_only: bool | None = None) -> str:
+    return CONFLICT.text(ascii_only)
+
+
+def ellipsis(ascii_only: bool | None = None) -> str:
+    """What ends a cut name: ``…``, or ``~`` where the font has no ellipsis."""
+    return ELLIPSIS.text(ascii_only)
+
+
+def arrows(ascii_only: bool | None = None) -> tuple[str, str, str]:
+    """(left, right, range dash) for the "cols 1–5 of 6 →" indicator."""
     ascii_only = use_ascii() if ascii_only is None else ascii_only
-    return CONFLICT_MARK[not ascii_only]
+    return ("<-", "->", "-") if ascii_only else ("←", "→", "–")
+
+
+class AsciiBar(BarRenderable):
+    """A progress bar drawn with ``=`` and ``-`` (Textual's uses heavy lines ``━╸``)."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = self.width or options.max_width
+        start, end = self.highlight_range
+        start = max(0, min(width, round(start)))
+        end = max(start, min(width, round(end)))
+        text = Text(end="")
+        text.append("-" * start, console.get_style(self.background_style))
+        text.append("=" * (end - start), console.get_style(self.highlight_style))
+        text.append("-" * (width - end), console.get_style(self.background_style))
+        yield text
+
+
+class AsciiProgressBar(ProgressBar):
+    BAR_RENDERABLE = AsciiBar
+
+
+class AsciiScrollBarRender(ScrollBarRender):
+    """Whole-cell scrollbar thumbs: no partial-block glyphs (``▁▋``) a console font lacks."""
+
+    VERTICAL_BARS = [" "] * 8
+    HORIZONTAL_BARS = [" "] * 8
+
+
+def progress_bar(**kwargs: object) -> ProgressBar:
+    """A ProgressBar in the glyph set of this terminal."""
+    cls = AsciiProgressBar if use_ascii() else ProgressBar
+    return cls(**kwargs)  # type: ignore[arg-type]

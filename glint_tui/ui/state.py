@@ -210,6 +210,18 @@ class MatrixModel:
     def pending(self) -> int:
         return sum(len(v) for v in self.desired.cells.values())
 
+    @property
+    def unapplied(self) -> int:
+        """Toggles no run has carried out yet: what quitting now would lose. (A finished
+        copy keeps its toggle until the refresh after the run confirms it.)"""
+        count = 0
+        for key, per in self.desired.cells.items():
+            for ref, want in per.items():
+                live = self.live.get((key, ref))
+                done = CellState.PRESENT if want else CellState.ABSENT
+                count += live is None or live.state is not done
+        return count
+
     # --- intents -------------------------------------------------------------------------
     def presence(self, row: Row, ref: ProjectRef) -> bool:
         """Whether the operator wants the image here (their toggle, else the truth)."""
@@ -227,9 +239,16 @@ class MatrixModel:
         else:
             self.desired.want(row.key, ref, present)
 
-    def toggle(self, row: Row, ref: ProjectRef) -> None:
-        """Flip one cell between its current and the opposite wanted state."""
+    def toggle(self, row: Row, ref: ProjectRef) -> bool:
+        """Flip one cell between its current and the opposite wanted state.
+
+        Returns False, changing nothing, for a locked cell (present, owned by another
+        project): the plan would refuse to delete it, so it cannot be marked for deletion.
+        """
+        if row.cell(ref).state is CellState.LOCKED and self.presence(row, ref):
+            return False
         self._set(row, ref, not self.presence(row, ref))
+        return True
 
     def toggle_range(self, rows: Iterable[Row], refs: Iterable[ProjectRef], target: bool) -> None:
         """Set every cell of a block to ``target`` presence (locked cells are skipped when

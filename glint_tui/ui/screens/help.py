@@ -1,4 +1,7 @@
-"""Help: every key of the screen below (with its binding id) and the cell legend."""
+"""Help: every key of the screen below and the cell legend, in a scrolling body that has
+focus (so Down/PageDown/End scroll it). Two columns when the terminal is wide enough;
+binding ids (``matrix.toggle``…, for bug reports and the palette) only when very wide.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +10,76 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.events import Resize
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from glint_tui.core.glyphs import CONFLICT
 from glint_tui.ui.glyphs import conflict_mark, looks
 
+TWO_COLUMNS_FROM = 60  # body cells: below this, one column
+IDS_FROM = 100  # body cells: from here, a dim column of binding ids
+CHROME_ROWS = 5  # dialog border (2), title and its gap (2), hint (1)
 
-def bindings_table(screen: Screen) -> Table:
-    """Keys active on *screen* (and its focused widget), grouped by binding id."""
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_column(style="dim")
-    groups: dict[str, tuple[list[str], Binding]] = {}
+
+def key_rows(screen: Screen) -> list[tuple[str, str, str]]:
+    """(keys, description, binding id) of every Glint key enabled on *screen*: the
+    screen's own first, then the focused widget's (moving around), then the app's.
+    Textual's generic keys (Tab focus, ctrl+c copy …) have no id and are left out."""
+    groups: dict[str, tuple[list[str], Binding, int]] = {}
     for active in screen.active_bindings.values():
         b = active.binding
-        if not active.enabled or b.system:
+        if not active.enabled or b.system or not b.id:
             continue
-        keys, _ = groups.setdefault(b.id or b.action, ([], b))
-        keys.append(screen.app.get_key_display(b))
-    for ident, (keys, b) in groups.items():
-        table.add_row(", ".join(dict.fromkeys(keys)), b.description or b.action, ident)
+        order = 0 if active.node is screen else 2 if active.node is screen.app else 1
+        keys, first, _ = groups.setdefault(b.action, ([], b, order))
+        if b.show and not first.show:  # name the group after its footer key (q, not ^q)
+            keys.insert(0, screen.app.get_key_display(b))
+            groups[b.action] = (keys, b, order)
+        else:
+            keys.append(screen.app.get_key_display(b))
+    ordered = sorted(groups.values(), key=lambda group: group[2])
+    return [
+        (", ".join(dict.fromkeys(keys)), b.description or b.action, b.id or "")
+        for keys, b, _ in ordered
+    ]
+
+
+def _halves(rows: list, columns: int) -> list[tuple]:
+    """Rows laid out in *columns* side-by-side halves, read top to bottom."""
+    if columns == 1:
+        return [(r,) for r in rows]
+    half = (len(rows) + 1) // 2
+    return [(rows[i], rows[i + half]) if i + half < len(rows) else (rows[i],) for i in range(half)]
+
+
+def bindings_table(screen: Screen, columns: int = 1, ids: bool = True) -> Table:
+    """Keys active on *screen* (and its focused widget), optionally with binding ids."""
+    table = Table.grid(padding=(0, 2))
+    for _ in range(columns):
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        if ids:
+            table.add_column(style="dim", no_wrap=True)
+    for line in _halves(key_rows(screen), columns):
+        cells: list[str] = []
+        for keys, description, ident in line:
+            cells += [keys, description, ident] if ids else [keys, description]
+        table.add_row(*cells)
     return table
 
 
-def legend() -> Table:
+def legend(columns: int = 1) -> Table:
+    """Every cell glyph with its meaning, in the glyph set of this terminal."""
+    rows = [(Text(look.glyph, style=look.style), look.meaning) for look in looks().values()]
+    rows.append((Text(conflict_mark(), style="yellow bold"), CONFLICT.explain))
+    rows.append((Text("[x]", style="bold"), "cell inside the range selection (v)"))
     table = Table.grid(padding=(0, 2))
-    table.add_column()
-    table.add_column()
-    for look in looks().values():
-        table.add_row(Text(look.glyph, style=look.style), look.meaning)
-    table.add_row(
-        Text(conflict_mark(), style="yellow bold"), "after a name: same name, other bytes"
-    )
-    table.add_row(Text("[x]", style="bold"), "cell inside the range selection (v)")
+    for _ in range(columns):
+        table.add_column(no_wrap=True)
+        table.add_column()
+    for line in _halves(rows, columns):
+        table.add_row(*[cell for pair in line for cell in pair])
     return table
 
 
@@ -52,14 +91,37 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, under: Screen) -> None:
         super().__init__(classes="dialog-screen")
         self.under = under
+        self._layout: tuple[int, bool] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="help-dialog"):
             yield Static("Glint keys  (ctrl+p: command palette)", classes="dialog-title")
-            with VerticalScroll():
-                yield Static(bindings_table(self.under))
+            with VerticalScroll(id="help-body"):
+                yield Static(id="help-keys")
                 yield Static("\nCells", classes="dialog-title")
-                yield Static(legend())
+                yield Static(id="help-legend")
+            yield Static("Up/Down, PgUp/PgDn, Home/End scroll · Esc closes", classes="hint")
+
+    def on_mount(self) -> None:
+        self._fit()
+        self.query_one("#help-body", VerticalScroll).focus()
+
+    def on_resize(self, event: Resize) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Lay the tables out for this width; never taller than the terminal."""
+        body = self.query_one("#help-body", VerticalScroll)
+        body.styles.max_height = max(3, self.app.size.height * 9 // 10 - CHROME_ROWS)
+        width = min(110, self.app.size.width * 9 // 10) - 4
+        columns = 2 if width >= TWO_COLUMNS_FROM else 1
+        layout = (columns, width >= IDS_FROM)
+        if layout != self._layout:
+            self._layout = layout
+            self.query_one("#help-keys", Static).update(
+                bindings_table(self.under, columns, ids=layout[1])
+            )
+            self.query_one("#help-legend", Static).update(legend(columns))
 
     def action_close(self) -> None:
         self.dismiss(None)

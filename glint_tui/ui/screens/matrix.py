@@ -11,9 +11,10 @@ import threading
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError
@@ -22,11 +23,13 @@ from glint_tui.core.inventory import VISIBILITY_FILTERS, Matrix
 from glint_tui.core.model import CellState
 from glint_tui.core.plan import Plan
 from glint_tui.ui.backend import Backend
+from glint_tui.ui.glyphs import arrows, ellipsis
 from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
 from glint_tui.ui.screens.plan_review import PlanReviewModal
 from glint_tui.ui.state import SORTS, CellKey, MatrixModel
 from glint_tui.ui.widgets.details import DetailsPane
+from glint_tui.ui.widgets.footer import GlintFooter
 from glint_tui.ui.widgets.matrix_view import MatrixView, column_label
 from glint_tui.ui.widgets.transfers import TransfersPanel
 
@@ -73,7 +76,7 @@ class MatrixScreen(Screen):
     BINDINGS = [
         Binding("space", "toggle", "Toggle", id="matrix.toggle"),
         Binding("v", "range", "Range", id="matrix.range"),
-        Binding("a", "apply", "Apply…", id="matrix.apply"),
+        Binding("a", "apply", "Apply", id="matrix.apply"),
         Binding("slash", "text_filter", "Filter", id="matrix.filter"),
         Binding("f", "visibility", "Visibility", id="matrix.visibility"),
         Binding("p", "project", "Project", id="matrix.project"),
@@ -99,22 +102,38 @@ class MatrixScreen(Screen):
         self.model = model
         self.read_only = read_only
         self.refresh_interval = refresh_interval
-        self.loading = False
+        # Not Widget.loading: that would cover the whole screen with a loading indicator
+        # on every refresh; the matrix stays visible and the status line says it instead.
+        self._refreshing = False
         self.cancel_event: threading.Event | None = None
         self.quit_after_run = False
         self._panel_dirty = False
         self._dirty_cells: set[CellKey] = set()
         self._status_text = ""
+        self._status_right = ""
 
     # --- layout --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Static("", id="status")
+        with Horizontal(id="status-bar"):
+            yield Static("", id="status")
+            yield Static("", id="status-right")
         yield MatrixView(self.model, id="matrix")
         yield DetailsPane(self.model, id="details")
         panel = TransfersPanel(id="transfers")
         panel.display = False
         yield panel
-        yield Footer()
+        yield GlintFooter()
+
+    @property
+    def refreshing(self) -> bool:
+        """An inventory refresh is under way (the status line says so)."""
+        return self._refreshing
+
+    @refreshing.setter
+    def refreshing(self, value: bool) -> None:
+        self._refreshing = value
+        if self.is_mounted:
+            self.query_one(DetailsPane).busy = value
 
     @property
     def view(self) -> MatrixView:
@@ -158,17 +177,42 @@ class MatrixScreen(Screen):
             parts.insert(0, f"[red]{len(failed)} column failed[/red]")
         if self.query(MatrixView) and self.view.anchor is not None:
             parts.insert(0, "[reverse] RANGE: move, space toggles, Esc ends [/reverse]")
-        if self.loading:
-            parts.append("[i]refreshing…[/i]")
         if self.read_only:
             parts.insert(0, "[reverse] READ-ONLY [/reverse]")
         text = " · ".join(parts)
         if text != self._status_text:
             self._status_text = text
             self.query_one("#status", Static).update(text, layout=False)
+        right = [self.columns_text()]
+        if self.refreshing:
+            right.append(f"[i]refreshing{ellipsis()}[/i]")
+        right_text = " · ".join(p for p in right if p)
+        if right_text != self._status_right:
+            self._status_right = right_text
+            self.query_one("#status-right", Static).update(right_text)
+
+    def columns_text(self) -> str:
+        """ "cols 1–5 of 6 →" when some columns are off-screen, with arrows saying where."""
+        if not self.query(MatrixView):
+            return ""
+        count = len(self.model.columns)
+        first, last = self.view.columns_shown()
+        if count == 0 or (first == 0 and last >= count - 1):
+            return ""
+        left, right, dash = arrows()
+        text = f"cols {first + 1}{dash}{max(first, last) + 1} of {count}"
+        if first > 0:
+            text = f"{left} {text}"
+        if last < count - 1:
+            text = f"{text} {right}"
+        return f"[b]{text}[/b]"
+
+    def on_matrix_view_scrolled(self, event: MatrixView.Scrolled) -> None:
+        self.update_status()
 
     def on_matrix_view_cursor_moved(self, event: MatrixView.CursorMoved) -> None:
         self.query_one(DetailsPane).show(event.row, event.ref)
+        self.update_status()
 
     def _after_view_change(self) -> None:
         self.view.refresh()
@@ -180,12 +224,14 @@ class MatrixScreen(Screen):
         self.load()
 
     def _auto_refresh(self) -> None:
-        if self.app.screen is self and not self.loading and not self.model.running:
+        if self.app.screen is self and not self.refreshing and not self.model.running:
             self.load()
 
     def load(self) -> None:
-        self.loading = True
+        self.refreshing = True
         self.update_status()
+        if not self.model.matrix.rows:
+            self.query_one(DetailsPane).show(self.view.row, self.view.ref)
         self._load_worker()
 
     @work(thread=True, exclusive=True, group="load")
@@ -201,7 +247,7 @@ class MatrixScreen(Screen):
     def on_matrix_loaded(self, message: MatrixLoaded) -> None:
         view = self.view
         row, ref = view.row, view.ref
-        self.loading = False
+        self.refreshing = False
         self.model.set_matrix(message.matrix)
         # An inventory is tens of thousands of long-lived records; without this, each
         # full garbage-collector pass rescans them all and stalls frames by ~70 ms.
@@ -220,12 +266,12 @@ class MatrixScreen(Screen):
         view.set_cursor(r, c)
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        self.loading = False
+        self.refreshing = False
         self.update_status()
         self.notify(message.error, title="Refresh failed", severity="error", timeout=10)
 
     def on_no_repositories(self, message: NoRepositories) -> None:
-        self.loading = False
+        self.refreshing = False
         self.update_status()
         self.app.show_welcome()  # type: ignore[attr-defined]
 
@@ -279,7 +325,14 @@ class MatrixScreen(Screen):
             if state is CellState.ERROR:
                 self.notify("This cell failed: R retries it, c clears it.", timeout=4)
                 return
-            self.model.toggle(row, ref)
+            if not self.model.toggle(row, ref):
+                self.notify(
+                    "Owned by another project: glint will not delete it.",
+                    title=f"{column_label(ref)} is locked",
+                    severity="warning",
+                    timeout=5,
+                )
+                return
             view.refresh_cursor_line()
         self.query_one(DetailsPane).show(view.row, view.ref)
         self.update_status()
@@ -410,9 +463,27 @@ class MatrixScreen(Screen):
             self.notify("Cancelling: half-made images are being cleaned up…", timeout=4)
 
     def request_quit(self) -> None:
-        """q: quit now, or ask first while a run is going (then cancel and clean up)."""
+        """q: quit now, or ask first when toggles would be lost or a run is going (then
+        cancel it and clean up before exiting)."""
         if not self.model.running:
-            self.app.exit(0)
+            pending = self.model.unapplied
+            if not pending:
+                self.app.exit(0)
+                return
+
+            def leave(yes: bool | None) -> None:
+                if yes:
+                    self.app.exit(0)
+
+            changes = "change" if pending == 1 else "changes"
+            self.app.push_screen(
+                ConfirmModal(
+                    f"{pending} pending {changes} will be lost. Quit?",
+                    yes="Quit",
+                    no="Stay",
+                ),
+                leave,
+            )
             return
 
         def answer(yes: bool | None) -> None:

@@ -15,7 +15,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from glint_tui.core.glyphs import glyph
+from glint_tui.core.model import CellState
 from glint_tui.core.plan import Plan
+from glint_tui.ui.glyphs import arrows
 from glint_tui.ui.screens.confirm import TypedConfirmModal
 
 
@@ -36,9 +39,9 @@ def plan_text(plan: Plan) -> Text:
             dests = ", ".join(
                 str(tg.ref) + (f" as {tg.name}" if tg.name != c.name else "") for tg in c.targets
             )
-            t.append(f"  + {c.name} ", style="bold")
+            t.append(f"  {glyph(CellState.WANTED)} {c.name} ", style="bold")
             t.append(f"{_short(c.content_key)}  ", style="dim")
-            t.append(f"{c.source} → {dests}  {_size(c.size)}")
+            t.append(f"{c.source} {arrows()[1]} {dests}  {_size(c.size)}")
             if len(c.targets) > 1:
                 t.append(f" × {len(c.targets)} = {_size(c.bytes_out)}")
             t.append("\n")
@@ -50,7 +53,7 @@ def plan_text(plan: Plan) -> Text:
     if plan.deletes:
         t.append(f"Deletions ({len(plan.deletes)})\n", style="bold red")
         for d in plan.deletes:
-            t.append(f"  ✕ {d.name} ", style="bold")
+            t.append(f"  {glyph(CellState.UNWANTED)} {d.name} ", style="bold")
             t.append(f"{_short(d.content_key)}  ", style="dim")
             t.append(f"at {d.ref}  id {d.image_id}  {_size(d.size)}")
             if d.after:

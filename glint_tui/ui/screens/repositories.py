@@ -13,13 +13,14 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Static
 
 from glint_tui.core.errors import GlintError
 from glint_tui.core.model import Credential, Repository
 from glint_tui.ui.backend import LiveBackend
 from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.forms import CredentialForm, RepositoryForm
+from glint_tui.ui.widgets.footer import GlintFooter
 
 
 class Listed(Message):
@@ -89,7 +90,7 @@ class RepositoriesScreen(Screen[None]):
         table.add_columns("repository", "project", "user", "auth URL", "description")
         yield table
         yield Static("", id="repo-result")
-        yield Footer()
+        yield GlintFooter()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()

@@ -6,7 +6,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Static
+from textual.widgets import Button, Static
+
+from glint_tui.ui.widgets.footer import GlintFooter
 
 WELCOME = """[b]Welcome to Glint[/b]
 
@@ -41,7 +43,7 @@ class WelcomeScreen(Screen[None]):
                 )
                 yield Button("Import clouds.yaml (i)", id="import", disabled=self.read_only)
                 yield Button("Quit (q)", id="quit")
-        yield Footer()
+        yield GlintFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (self.read_only and action in ("add", "import_yaml"))

@@ -9,8 +9,10 @@ import humanize
 from rich.text import Text
 from textual.widgets import Static
 
+from glint_tui.core.glyphs import label
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
+from glint_tui.ui.glyphs import ellipsis
 from glint_tui.ui.state import MatrixModel
 from glint_tui.ui.widgets.matrix_view import column_label
 
@@ -32,6 +34,7 @@ class DetailsPane(Static):
         super().__init__("", id=id)
         self.model = model
         self._last: Text | None = None
+        self.busy = False  # an inventory refresh is running
 
     def show(self, row: Row | None, ref: ProjectRef | None) -> None:
         text = self.describe(row, ref)
@@ -43,6 +46,8 @@ class DetailsPane(Static):
         model = self.model
         if row is None:
             if not model.matrix.rows:
+                if self.busy:
+                    return Text(f"Listing the images of every column{ellipsis()}", style="dim")
                 return Text("No images yet. Press r to refresh.", style="dim")
             return Text("No image matches the filters (f: visibility, /: text).", style="dim")
         t = Text()
@@ -55,7 +60,7 @@ class DetailsPane(Static):
         t.append(f"{size_text(row.size)} · {age} · {fmt} · ")
         if row.has_data:
             algo, _, digest = row.content_key.partition(":")
-            t.append(f"{algo}:{digest[:24]}…\n", style="dim")
+            t.append(f"{algo}:{digest[:24]}{ellipsis()}\n", style="dim")
         else:
             t.append("no data uploaded\n", style="dim")
         present = [c for c in row.cells.values() if c.present]
@@ -66,14 +71,15 @@ class DetailsPane(Static):
             cell = row.cell(ref)
             state, live = model.state(row, ref)
             t.append(f"{column_label(ref)}: ", style="bold")
-            t.append(state.value)
+            status = model.matrix.status.get(ref)
+            listed = status is None or status.ok
+            t.append(label(state) if listed or live is not None else "unknown")
             if cell.present and cell.image is not None:
                 img = cell.image
                 owner = "owned" if cell.owned else f"owner {img.owner or '?'}"
                 extra = " · protected" if cell.protected else ""
                 t.append(f" · {img.visibility} · {owner} · {img.status}{extra} · id {img.id}")
-            status = model.matrix.status.get(ref)
-            if status is not None and not status.ok:
+            if not listed:
                 t.append(f"\ncannot list this column: {status.error}", style="red")
             if live is not None and live.state is CellState.ERROR:
                 t.append(f"\nerror: {live.message or 'failed'}", style="bold red")

@@ -8,6 +8,7 @@ column are drawn outside the scrolled area, so they stay visible while scrolling
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from rich.cells import cell_len
@@ -22,7 +23,7 @@ from textual.strip import Strip
 
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
-from glint_tui.ui.glyphs import conflict_mark, looks
+from glint_tui.ui.glyphs import conflict_mark, ellipsis, looks
 from glint_tui.ui.state import CellKey, MatrixModel
 
 CURSOR = Style(reverse=True, bold=True)
@@ -37,10 +38,10 @@ def column_label(ref: ProjectRef) -> str:
     return f"{ref.repository} ({ref.project})"
 
 
-def _fit(text: str, width: int) -> str:
-    """Cut *text* to *width* cells with an ellipsis, then pad."""
+def _fit(text: str, width: int, mark: str = "…") -> str:
+    """Cut *text* to *width* cells ending with *mark* (one cell), then pad."""
     if cell_len(text) > width:
-        text = text[: max(0, width - 1)] + "…"
+        text = text[: max(0, width - 1)] + mark
     return text + " " * max(0, width - cell_len(text))
 
 
@@ -64,6 +65,9 @@ class MatrixView(ScrollView, can_focus=True):
             self.row = row
             self.ref = ref
 
+    class Scrolled(Message):
+        """The visible columns changed (horizontal scroll or resize)."""
+
     def __init__(self, model: MatrixModel, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.model = model
@@ -72,6 +76,7 @@ class MatrixView(ScrollView, can_focus=True):
         self.anchor: tuple[int, int] | None = None
         self.looks = looks()
         self.mark = conflict_mark()
+        self.cut = ellipsis()
         self.col_width = 8
         self.label_width = 24
         self._index: dict[tuple[str, str], int] = {}
@@ -93,14 +98,40 @@ class MatrixView(ScrollView, can_focus=True):
     def _resize(self) -> None:
         width = self.size.width or 80
         self.label_width = max(18, min(40, width // 3))
+        # one spare column of width, so the last columns can be scrolled to on a boundary
+        full = self.label_width + self.col_width * len(self.model.columns)
+        region = self.scrollable_content_region.width or width
+        spare = self.col_width if full > region else 0
         self.virtual_size = Size(
-            self.label_width + self.col_width * len(self.model.columns),
+            full + spare,
             len(self.model.rows) + 1,
         )
 
     def on_resize(self) -> None:
         self._resize()
         self.scroll_to_cursor()
+        self.post_message(self.Scrolled())
+
+    def watch_scroll_x(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_x(old_value, new_value)
+        if round(old_value) != round(new_value):
+            self.post_message(self.Scrolled())
+
+    def first_column(self) -> int:
+        """The leftmost column drawn. Drawing starts on a column boundary, so a header
+        label is never cut on its left, whatever the scroll position (mouse, scrollbar)."""
+        return min(len(self.model.columns), math.ceil(self.scroll_x / self.col_width))
+
+    def columns_shown(self) -> tuple[int, int]:
+        """(first, last) indices of the columns drawn whole; last < first when none."""
+        avail = max(0, self.scrollable_content_region.width - self.label_width)
+        first = self.first_column()
+        last = min(len(self.model.columns), first + self._fit_count(avail)) - 1
+        return first, last
+
+    def _fit_count(self, avail: int) -> int:
+        """How many columns fit whole in *avail* cells (the last needs no trailing gap)."""
+        return (avail + 1) // self.col_width
 
     @property
     def row(self) -> Row | None:
@@ -154,11 +185,12 @@ class MatrixView(ScrollView, can_focus=True):
             y = self.cursor_row
         elif self.cursor_row >= y + height:
             y = self.cursor_row - height + 1
-        left = self.cursor_col * self.col_width
-        if left < x:
-            x = left
-        elif left + self.col_width > x + avail:
-            x = left + self.col_width - avail
+        first, fit = self.first_column(), max(1, self._fit_count(avail))
+        if self.cursor_col < first:
+            first = self.cursor_col
+        elif self.cursor_col >= first + fit:
+            first = self.cursor_col - fit + 1
+        x = first * self.col_width
         if (x, y) != (self.scroll_x, self.scroll_y):
             self.scroll_to(x, y, animate=False, immediate=True)
 
@@ -180,7 +212,7 @@ class MatrixView(ScrollView, can_focus=True):
         if offset.x < self.label_width:
             col = self.cursor_col
         else:
-            col = (offset.x - self.label_width + int(self.scroll_x)) // self.col_width
+            col = self.first_column() + (offset.x - self.label_width) // self.col_width
         self.set_cursor(row, col)
 
     # --- refreshing pieces ---------------------------------------------------------------
@@ -226,7 +258,7 @@ class MatrixView(ScrollView, can_focus=True):
 
     def _visible_columns(self) -> range:
         width = self.scrollable_content_region.width
-        first = int(self.scroll_x) // self.col_width
+        first = self.first_column()
         count = (max(0, width - self.label_width) // self.col_width) + 2
         return range(first, min(len(self.model.columns), first + count))
 
@@ -234,14 +266,15 @@ class MatrixView(ScrollView, can_focus=True):
         """Label (fixed) + the horizontally scrolled window of the cells, exactly ``width``."""
         width = self.scrollable_content_region.width
         avail = max(0, width - self.label_width)
-        offset = int(self.scroll_x) % self.col_width
-        cell_strip = Strip(cells).crop_extend(offset, offset + avail, base)
+        cell_strip = Strip(cells).crop_extend(0, avail, base)
         label_strip = Strip(label, self.label_width)
         return Strip.join([label_strip, cell_strip]).crop_extend(0, width, base)
 
     def _header_label(self, base: Style) -> list[Segment]:
         model = self.model
-        text = _fit(f" image  ({len(model.rows)} of {len(model.matrix.rows)})", self.label_width)
+        text = _fit(
+            f" image  ({len(model.rows)} of {len(model.matrix.rows)})", self.label_width, self.cut
+        )
         return [Segment(text, self._style(base, HEADER))]
 
     def _header_cells(self, base: Style) -> list[Segment]:
@@ -256,7 +289,8 @@ class MatrixView(ScrollView, can_focus=True):
                 text, parts = "!" + text, [HEADER_ERROR]
             if c == self.cursor_col:
                 parts.append(CURSOR)
-            body.append(Segment(_fit(text, self.col_width - 1) + " ", self._style(base, *parts)))
+            label = _fit(text, self.col_width - 1, self.cut) + " "
+            body.append(Segment(label, self._style(base, *parts)))
         return body
 
     def _row_label(self, index: int, base: Style) -> list[Segment]:
@@ -264,7 +298,7 @@ class MatrixView(ScrollView, can_focus=True):
         short = row.content_key.split(":", 1)[-1][:8] if row.has_data else "no data "
         mark = f" {self.mark}" if row.conflict else ""
         name_w = self.label_width - 10 - cell_len(mark)
-        name = " " + _fit(row.name, name_w - 1)
+        name = " " + _fit(row.name, name_w - 1, self.cut)
         cursor = index == self.cursor_row
         return [
             Segment(name, self._style(base, CURSOR_ROW) if cursor else base),

@@ -9,7 +9,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar, Static
 
+from glint_tui.core.glyphs import label
 from glint_tui.core.model import CellState
+from glint_tui.ui.glyphs import progress_bar, use_ascii
 from glint_tui.ui.state import ActionProgress, RunProgress
 
 
@@ -18,15 +20,26 @@ def _bytes(n: float) -> str:
 
 
 def _eta(seconds: float | None) -> str:
-    return humanize.naturaldelta(seconds) if seconds else "—"
+    return humanize.naturaldelta(seconds) if seconds else ("--" if use_ascii() else "—")
 
 
 def destinations_text(action: ActionProgress) -> str:
     parts = []
     for ref, state in action.destinations.items():
-        word = "done" if state in (CellState.PRESENT, CellState.ABSENT) else state.value
+        word = "done" if state in (CellState.PRESENT, CellState.ABSENT) else label(state)
         parts.append(f"{ref}: {word}")
     return ", ".join(parts)
+
+
+def overall_progress(run: RunProgress) -> dict[str, float]:
+    """The overall bar: bytes when the run copies anything, else finished actions (a
+    delete-only run has no bytes); always full once the run is over."""
+    if run.finished:
+        return {"total": 1, "progress": 1}
+    if run.total_bytes:
+        return {"total": run.total_bytes, "progress": run.done_bytes}
+    finished = sum(1 for a in run.actions.values() if a.finished)
+    return {"total": max(1, len(run.actions)), "progress": finished}
 
 
 class ActionLine(Horizontal):
@@ -40,7 +53,7 @@ class ActionLine(Horizontal):
     def compose(self) -> ComposeResult:
         verb = "copy" if self.action.kind == "copy" else "delete"
         yield Label(f"{verb} {self.action.name}", classes="action-name")
-        yield ProgressBar(total=self.action.total or None, show_eta=False, show_percentage=True)
+        yield progress_bar(total=self.action.total or None, show_eta=False, show_percentage=True)
         yield Label("", classes="action-info")
 
     def update_from(self, action: ActionProgress) -> None:
@@ -79,7 +92,7 @@ class TransfersPanel(VerticalScroll):
     def compose(self) -> ComposeResult:
         with Horizontal(id="overall-line"):
             yield Label("overall", classes="action-name")
-            yield ProgressBar(id="overall", show_eta=False)
+            yield progress_bar(id="overall", show_eta=False)
             yield Label("", id="overall-info", classes="action-info")
         yield Static("", id="run-notice")
 
@@ -99,15 +112,18 @@ class TransfersPanel(VerticalScroll):
         if run is None:
             return
         overall = self.query_one("#overall", ProgressBar)
-        overall.update(total=run.total_bytes or None, progress=run.done_bytes)
+        overall.update(**overall_progress(run))
         if run.finished:
             word = "cancelled" if run.cancelled else ("done" if run.exit_code == 0 else "finished")
             info = f"{word} (exit {run.exit_code})"
-        else:
+        elif run.total_bytes:
             info = (
                 f"{_bytes(run.done_bytes)}/{_bytes(run.total_bytes)} "
                 f"{_bytes(run.rate)}/s eta {_eta(run.eta)}  (x cancels)"
             )
+        else:
+            finished = sum(1 for a in run.actions.values() if a.finished)
+            info = f"{finished}/{len(run.actions)} actions  (x cancels)"
         self.query_one("#overall-info", Label).update(info, layout=False)
         notice = run.notices[-1] if run.notices else ""
         if notice != self._notice:
