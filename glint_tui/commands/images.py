@@ -15,15 +15,10 @@ import sys
 import humanize
 
 from glint_tui.core.errors import ConfigError, UsageError, located
+from glint_tui.core.glyphs import COLUMN_FAILED, CONFLICT, glyph
 from glint_tui.core.inventory import Matrix, Row, refresh
-from glint_tui.core.model import CellState, ProjectRef
+from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import paths_for
-
-GLYPHS = {
-    CellState.PRESENT: "●",
-    CellState.LOCKED: "◐",
-    CellState.ABSENT: "·",
-}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,7 +86,7 @@ def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
     """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath."""
     cols = matrix.columns
     headers = [str(c) for c in cols]
-    labels = [r.label + (" !conflict" if r.conflict else "") for r in rows]
+    labels = [r.label + (" " + CONFLICT.text() if r.conflict else "") for r in rows]
     name_w = max([len("IMAGE"), *(len(x) for x in labels)])
     width = shutil.get_terminal_size((120, 24)).columns
     name_w = min(name_w, max(20, width - 12 - sum(len(h) + 2 for h in headers)))
@@ -99,7 +94,7 @@ def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
     for row, label in zip(rows, labels, strict=False):
         cells = []
         for ref, h in zip(cols, headers, strict=False):
-            g = "!" if not matrix.status[ref].ok else GLYPHS.get(row.cell(ref).state, "?")
+            g = COLUMN_FAILED.text() if not matrix.status[ref].ok else glyph(row.cell(ref).state)
             cells.append(g.center(len(h)))
         size = humanize.naturalsize(row.size, binary=True) if row.size else "-"
         out.append("  ".join([label[:name_w].ljust(name_w), size.rjust(9), *cells]))
