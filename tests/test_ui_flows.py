@@ -249,7 +249,8 @@ def test_failed_copy_shows_why_then_retry(sandbox):
 
 def test_cancel_a_running_transfer(sandbox):
     """c3's Glance hangs (SIGSTOP: a real hung server), so the copy stays in flight until
-    x cancels it; the toggle survives and nothing half-made is left at c3."""
+    x (on that cell) cancels just that transfer; the toggle survives and nothing
+    half-made is left at c3."""
     name = unique("ui-hang")
     _upload(sandbox, C1A, name, random_bytes(2_000_000))
     c3 = sandbox.cloud("c3")

@@ -61,7 +61,8 @@ def test_every_binding_has_an_id_in_help_and_palette():
     titles, help_text, ids = _commands(read_only=False)
     ours = [b for cls in OUR_SCREENS for b in cls.BINDINGS]
     assert ours and all(isinstance(b, Binding) and b.id for b in ours)
-    assert {b.id for b in MatrixScreen.BINDINGS} <= ids | {"matrix.cancel"}  # x: runs only
+    runs_only = {"matrix.cancel", "matrix.cancel_run"}  # x, X: only while a run goes
+    assert {b.id for b in MatrixScreen.BINDINGS} <= ids | runs_only
     assert titles >= MUTATING
     for ident in ("matrix.toggle", "matrix.apply", "matrix.filter", "matrix.project", "app.help"):
         assert ident in help_text

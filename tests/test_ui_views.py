@@ -118,6 +118,7 @@ def test_read_only_hides_every_mutating_action(sandbox):
                 "matrix.range",
                 "matrix.apply",
                 "matrix.cancel",
+                "matrix.cancel_run",
                 "matrix.retry",
                 "matrix.clear",
                 "matrix.repositories",

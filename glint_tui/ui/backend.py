@@ -37,6 +37,10 @@ class Backend(Protocol):
         self, plan: Plan, cancel: threading.Event, on_event: Callable[[Event], None]
     ) -> int: ...
 
+    def cancel_action(self, action_id: str, ref: ProjectRef | None = None) -> bool:
+        """Cancel one action of the running plan (or one destination); never blocks."""
+        ...
+
 
 class LiveBackend:
     """Real clouds of one glint profile (config, keyring, sessions, engine)."""
@@ -72,7 +76,15 @@ class LiveBackend:
         from glint_tui.core.transfer import TransferEngine
 
         engine = TransferEngine(self.sessions, self.paths, on_event=on_event)
-        return engine.run(plan, cancel).exit_code
+        self._engine = engine
+        try:
+            return engine.run(plan, cancel).exit_code
+        finally:
+            self._engine = None
+
+    def cancel_action(self, action_id: str, ref: ProjectRef | None = None) -> bool:
+        engine = getattr(self, "_engine", None)
+        return engine is not None and engine.cancel_action(action_id, ref)
 
 
 class StaticBackend:
@@ -100,3 +112,6 @@ class StaticBackend:
 
         on_event(RunFinished("static", 0, 0, cancelled=False, exit_code=1))
         return 1
+
+    def cancel_action(self, action_id: str, ref: ProjectRef | None = None) -> bool:
+        return False

@@ -33,7 +33,9 @@ from glint_tui.ui.widgets.footer import GlintFooter
 from glint_tui.ui.widgets.matrix_view import MatrixView, column_label
 from glint_tui.ui.widgets.transfers import TransfersPanel
 
-MUTATING = frozenset({"toggle", "range", "apply", "cancel_run", "retry", "clear_cell"})
+MUTATING = frozenset(
+    {"toggle", "range", "apply", "cancel_transfer", "cancel_run", "retry", "clear_cell"}
+)
 
 
 class MatrixLoaded(Message):
@@ -82,7 +84,8 @@ class MatrixScreen(Screen):
         Binding("p", "project", "Project", id="matrix.project"),
         Binding("s", "sort", "Sort", show=False, id="matrix.sort"),
         Binding("r", "refresh", "Refresh", id="matrix.refresh"),
-        Binding("x", "cancel_run", "Cancel run", id="matrix.cancel"),
+        Binding("x", "cancel_transfer", "Cancel transfer", id="matrix.cancel"),
+        Binding("X", "cancel_run", "Cancel run", show=False, id="matrix.cancel_run"),
         Binding("R", "retry", "Retry", show=False, id="matrix.retry"),
         Binding("c", "clear_cell", "Clear", show=False, id="matrix.clear"),
         Binding("escape", "unselect", "Unselect", show=False, id="matrix.unselect"),
@@ -106,6 +109,7 @@ class MatrixScreen(Screen):
         # on every refresh; the matrix stays visible and the status line says it instead.
         self._refreshing = False
         self.cancel_event: threading.Event | None = None
+        self.running_plan: Plan | None = None
         self.quit_after_run = False
         self._panel_dirty = False
         self._dirty_cells: set[CellKey] = set()
@@ -153,7 +157,7 @@ class MatrixScreen(Screen):
             return False
         if action == "repositories" and self.read_only:
             return False
-        if action == "cancel_run":
+        if action in ("cancel_run", "cancel_transfer"):
             return self.model.running
         if action in ("toggle", "range", "apply") and self.model.running:
             return None
@@ -406,13 +410,14 @@ class MatrixScreen(Screen):
         self.refresh_bindings()
         self.update_status()
         self.cancel_event = threading.Event()
+        self.running_plan = plan
         self._run_worker(plan, self.cancel_event)
 
     @work(thread=True, exclusive=True, group="run")
     def _run_worker(self, plan: Plan, cancel: threading.Event) -> None:
         try:
             code = self.backend.run_plan(plan, cancel, lambda e: self.post_message(EngineEvent(e)))
-            self.post_message(RunDone(code, cancel.is_set()))
+            self.post_message(RunDone(code, cancel.is_set() or code == 130))  # 130: all cancelled
         except GlintError as e:
             self.post_message(RunDone(e.exit_code, cancel.is_set(), str(e)))
         except Exception as e:  # the UI must survive an engine bug and say what happened
@@ -450,12 +455,29 @@ class MatrixScreen(Screen):
         else:
             self.notify("Run finished: every cell verified.")
         self.cancel_event = None
+        self.running_plan = None
         self.refresh_bindings()
         if self.quit_after_run:
             self.app.exit(message.exit_code)
             return
         self.view.refresh()
         self.load()
+
+    def action_cancel_transfer(self) -> None:
+        """x: cancel only the copy into the cell under the cursor (others continue)."""
+        row, ref = self.view.row, self.view.ref
+        plan = self.running_plan
+        if row is None or ref is None or plan is None:
+            return
+        for action in plan.copies:
+            wanted = (action.name, action.content_key) == row.key
+            if wanted and any(t.ref == ref for t in action.targets):
+                if self.backend.cancel_action(action.id, ref):
+                    self.notify(f"Cancelling the copy of {row.name} to {ref}…", timeout=4)
+                else:
+                    self.notify("That copy has already finished.", timeout=3)
+                return
+        self.notify("No transfer in this cell (X cancels the whole run).", timeout=4)
 
     def action_cancel_run(self) -> None:
         if self.cancel_event is not None and not self.cancel_event.is_set():
