@@ -49,13 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help="UI: hide every mutating action")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
-        try:
-            module = import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-            continue  # a command group not built yet
-        module.register(sub)
+        import_module(name).register(sub)
     return parser
 
 
@@ -85,13 +79,6 @@ def _open_ui(args: argparse.Namespace) -> int:
         from glint_tui.sandbox.manager import ensure_sandbox_running
 
         ensure_sandbox_running(progress=lambda s: print(s, file=sys.stderr))
-    try:
-        ui = import_module("glint_tui.ui.app")
-    except ModuleNotFoundError as e:
-        if e.name != "glint_tui.ui.app":
-            raise
-        # Until the UI lands: show the inventory in the terminal.
-        from glint_tui.commands.images import print_inventory
+    from glint_tui.ui.app import run
 
-        return print_inventory(project=None, as_json=False)
-    return ui.run(read_only=args.read_only)
+    return run(read_only=args.read_only)

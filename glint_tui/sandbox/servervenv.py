@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import venv
 from collections.abc import Callable
 from pathlib import Path
@@ -71,7 +70,3 @@ def ensure_server_venv(progress: Callable[[str], None] = lambda s: None) -> Path
     (path / MARKER).write_text("\n".join(PINS) + "\n")
     progress("sandbox server environment ready")
     return path
-
-
-def python_of_glint() -> str:
-    return sys.executable
