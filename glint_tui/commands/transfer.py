@@ -391,12 +391,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"plan": plan.to_dict(), "exit_code": 0}, indent=2, sort_keys=True))
         return 0
-    if not args.quiet:
-        _show_plan(plan)
-    if plan.has_deletes and not confirm(args, "This replaces (deletes) images. Go ahead?"):
-        _err("glint: nothing done")
-        return 1
-    return _finish(run_plan(plan, args, f"copy {args.image}"), plan, args)
+    question = "This replaces (deletes) images. Go ahead?" if plan.has_deletes else None
+    return _review_and_run(plan, args, f"copy {args.image}", question)
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
@@ -412,12 +408,29 @@ def cmd_delete(args: argparse.Namespace) -> int:
     plan = build_plan(matrix, desired)
     if not plan.deletes:
         return _refused_only(plan, args)
+    return _review_and_run(
+        plan,
+        args,
+        f"delete {args.image} --from {at}",
+        f"Delete {row.label} from {at}?",
+        declined="glint: nothing deleted",
+    )
+
+
+def _review_and_run(
+    plan: Plan,
+    args: argparse.Namespace,
+    label: str,
+    question: str | None,
+    declined: str = "glint: nothing done",
+) -> int:
+    """Show the plan, ask *question* (when there is one), then run it and report."""
     if not args.quiet:
         _show_plan(plan)
-    if not confirm(args, f"Delete {row.label} from {at}?"):
-        _err("glint: nothing deleted")
+    if question and not confirm(args, question):
+        _err(declined)
         return 1
-    return _finish(run_plan(plan, args, f"delete {args.image} --from {at}"), plan, args)
+    return _finish(run_plan(plan, args, label), plan, args)
 
 
 def _plan_from_args(args: argparse.Namespace) -> Plan:
@@ -456,13 +469,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if not args.quiet:
             _err("nothing to do: the clouds already match")
         return 0
-    if not args.quiet:
-        _show_plan(plan)
     # copies never delete anything: only a plan with deletions needs a yes
-    if plan.has_deletes and not confirm(args, "Apply this plan (it deletes images)?"):
-        _err("glint: nothing done")
-        return 1
-    return _finish(run_plan(plan, args, f"apply {args.desired}"), plan, args)
+    question = "Apply this plan (it deletes images)?" if plan.has_deletes else None
+    return _review_and_run(plan, args, f"apply {args.desired}", question)
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:

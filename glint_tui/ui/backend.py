@@ -67,7 +67,7 @@ class LiveBackend:
         return refresh(self.sessions, on_column=on_column)
 
     def make_plan(self, matrix: Matrix, desired: Desired) -> Plan:
-        home = self.config.get_setting("home_repository")
+        home = self.config.home_repository()
         return build_plan(matrix, desired, home_repository=home)
 
     def run_plan(
