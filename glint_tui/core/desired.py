@@ -24,15 +24,29 @@ class Desired:
     """Per row, per column: True = must be present, False = must be absent.
 
     Cells not mentioned are left as they are. A TUI toggle is ``want(row.key, ref, bool)``.
+    An absent cell normally means every image of the row there; ``image_ids`` narrows it
+    to exactly those images (``glint delete ID``: that id and nothing else).
     """
 
     cells: dict[RowKey, dict[ProjectRef, bool]] = field(default_factory=dict)
+    only: dict[tuple[RowKey, ProjectRef], frozenset[str]] = field(default_factory=dict)
 
-    def want(self, key: RowKey, ref: ProjectRef, present: bool) -> None:
+    def want(
+        self,
+        key: RowKey,
+        ref: ProjectRef,
+        present: bool,
+        image_ids: frozenset[str] | set[str] | None = None,
+    ) -> None:
         self.cells.setdefault(key, {})[ref] = present
+        if image_ids is not None and not present:
+            self.only[(key, ref)] = frozenset(image_ids)
+        else:
+            self.only.pop((key, ref), None)
 
     def clear(self, key: RowKey, ref: ProjectRef) -> None:
         """Forget a toggle (the cell goes back to what it is)."""
+        self.only.pop((key, ref), None)
         per = self.cells.get(key)
         if per is not None:
             per.pop(ref, None)
@@ -41,6 +55,10 @@ class Desired:
 
     def wanted(self, key: RowKey, ref: ProjectRef) -> bool | None:
         return self.cells.get(key, {}).get(ref)
+
+    def only_ids(self, key: RowKey, ref: ProjectRef) -> frozenset[str] | None:
+        """The image ids an absent cell is narrowed to, or None (all of them)."""
+        return self.only.get((key, ref))
 
     def __bool__(self) -> bool:
         return any(self.cells.values())
