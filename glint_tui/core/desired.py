@@ -101,10 +101,11 @@ def desired_from_mapping(
 ) -> Desired:
     """Resolve each image spec to exactly one row and mark its wanted places.
 
-    An unknown spec or one matching several rows (a name conflict: use ``name@hash``)
-    is a UsageError listing the candidates; a place that is not a configured column is
-    a UsageError too. With ``prune``, every other column holding the row is marked
-    unwanted (the safety rules still decide in build_plan).
+    An unknown spec or one matching several rows (a name conflict, or a literal name
+    that also reads as ``name@hash``) is a UsageError listing the candidates; a place
+    that is not a configured column is a UsageError too. With ``prune``, every other
+    column holding the row is marked unwanted (the safety rules still decide in
+    build_plan).
     """
     desired = Desired()
     columns = set(matrix.columns)
@@ -113,8 +114,11 @@ def desired_from_mapping(
         if not rows:
             raise UsageError(f"no image named {spec!r} (see `glint images`)")
         if len(rows) > 1:
-            labels = ", ".join(r.label for r in rows)
-            raise UsageError(f"{spec!r} is ambiguous: {labels} (use name@hash)")
+            labels = ", ".join(
+                f"{r.label} (id {', '.join(sorted({i for c in r.cells.values() for i in c.ids}))})"
+                for r in rows
+            )
+            raise UsageError(f"{spec!r} is ambiguous: {labels}; name it by an image id")
         row = rows[0]
         for ref in refs:
             if ref not in columns:
