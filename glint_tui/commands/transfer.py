@@ -35,7 +35,7 @@ from glint_tui.core.events import (
 )
 from glint_tui.core.fsutil import atomic_write_bytes
 from glint_tui.core.inventory import Matrix, Row
-from glint_tui.core.model import VISIBILITIES, CellState, ProjectRef
+from glint_tui.core.model import VISIBILITIES, CellState, ImageRecord, ProjectRef
 from glint_tui.core.paths import paths_for
 from glint_tui.core.plan import ON_CONFLICT, Plan, build_plan
 from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
@@ -222,16 +222,16 @@ def _not_at(spec: str, at: ProjectRef) -> UsageError:
     return UsageError(f"no image {spec!r} at {at} (see `glint images --project {at}`)")
 
 
-def _images_of(row: Row) -> list[Any]:
+def _images_of(row: Row) -> list[ImageRecord]:
     """Each image of *row* once (an image shared into several columns is one image)."""
-    seen: dict[str, Any] = {}
+    seen: dict[str, ImageRecord] = {}
     for cell in row.cells.values():
         for img in cell.images:
             seen.setdefault(img.id, img)
     return list(seen.values())
 
 
-def _candidate(row: Row, img: Any, at: ProjectRef | None = None) -> str:
+def _candidate(row: Row, img: ImageRecord, at: ProjectRef | None = None) -> str:
     where = str(at) if at else ", ".join(str(c.ref) for c in row.cells.values() if img in c.images)
     return f"  {img.id}  {row.label}  {img.status}  in {where}"
 
