@@ -2,7 +2,8 @@
 
 Each command group lives in ``glint_tui.commands.<group>`` and registers itself with
 ``register(subparsers)``; a handler returns the process exit code. Every glint error is
-reported as one line (``glint: …``) with its documented exit code, never a traceback.
+reported as one line (``glint: …``, text from a cloud escaped) with its documented exit
+code, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from importlib import import_module
 
 from glint_tui import __version__
 from glint_tui.core.errors import GlintError
+from glint_tui.core.safetext import escape_lines
 
 # command modules, in help order
 COMMAND_MODULES = (
@@ -64,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             return _open_ui(args)
         return int(args.func(args) or 0)
-    except GlintError as e:
-        print(f"glint: {e}", file=sys.stderr)
+    except GlintError as e:  # one line per line glint meant; foreign text shown escaped
+        print(f"glint: {escape_lines(e)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("glint: interrupted", file=sys.stderr)

@@ -19,6 +19,7 @@ from glint_tui.core.glyphs import COLUMN_FAILED, CONFLICT, glyph
 from glint_tui.core.inventory import Matrix, Row, refresh
 from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import paths_for
+from glint_tui.core.safetext import escape
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,10 +84,14 @@ def _exit_code(matrix: Matrix) -> int:
 
 
 def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
-    """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath."""
+    """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath.
+
+    Names and errors come from the clouds: escaped (``core.safetext``), so a name holding
+    ESC or a newline can neither colour the terminal nor forge a row.
+    """
     cols = matrix.columns
     headers = [str(c) for c in cols]
-    labels = [r.label + (" " + CONFLICT.text() if r.conflict else "") for r in rows]
+    labels = [escape(r.label) + (" " + CONFLICT.text() if r.conflict else "") for r in rows]
     name_w = max([len("IMAGE"), *(len(x) for x in labels)])
     width = shutil.get_terminal_size((120, 24)).columns
     name_w = min(name_w, max(20, width - 12 - sum(len(h) + 2 for h in headers)))
@@ -103,5 +108,5 @@ def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
     for ref in cols:
         st = matrix.status[ref]
         if not st.ok:
-            out.append(f"! {located(ref, st.error or '')}")
+            out.append(f"! {escape(located(ref, st.error or ''))}")
     return out

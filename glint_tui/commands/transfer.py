@@ -38,6 +38,7 @@ from glint_tui.core.inventory import Matrix, Row
 from glint_tui.core.model import VISIBILITIES, CellState, ProjectRef
 from glint_tui.core.paths import paths_for
 from glint_tui.core.plan import ON_CONFLICT, Plan, build_plan
+from glint_tui.core.safetext import escape
 from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
 
 
@@ -168,18 +169,20 @@ def _resolve_image(matrix: Matrix, spec: str, at: ProjectRef | None = None) -> R
             raise UsageError(f"no image {spec!r} at {at} (see `glint images --project {at}`)")
     if len(rows) > 1:
         lines = "\n".join(
-            f"  {r.label}  in {', '.join(str(c.ref) for c in r.cells.values())}" for r in rows
+            f"  {escape(r.label)}  in {', '.join(str(c.ref) for c in r.cells.values())}"
+            for r in rows
         )
         raise UsageError(f"{spec!r} is ambiguous; say which one with name@hash or an id:\n{lines}")
     return rows[0]
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    """One line for the operator on stderr; what came from a cloud in it is escaped."""
+    print(escape(text), file=sys.stderr)
 
 
 def _show_plan(plan: Plan, out: TextIO = sys.stderr) -> None:
-    for line in plan.describe():
+    for line in plan.describe():  # already escaped
         print(line, file=out)
 
 
@@ -222,7 +225,7 @@ class ProgressPrinter:
         if self.live:
             self.out.write("\r\x1b[2K")
             self.live = False
-        self.out.write(text + "\n")
+        self.out.write(escape(text) + "\n")  # names and errors come from clouds
         self.out.flush()
 
     def _handle(self, ev: Event) -> None:
@@ -246,7 +249,7 @@ class ProgressPrinter:
                     for ref, st in self.states.get(ev.action_id, {}).items()
                 )
                 line = f"{ev.name} {_bar(ev.fraction)} {pct:3d}% {rate}{eta}  {cells}"
-                self.out.write("\r\x1b[2K" + line[:200])
+                self.out.write("\r\x1b[2K" + escape(line)[:200])
                 self.out.flush()
                 self.live = True
             elif pct // 10 != self.last_pct.get(ev.action_id, -1) // 10:

@@ -16,6 +16,7 @@ from textual.scrollbar import ScrollBar
 
 from glint_tui.core.inventory import build_matrix
 from glint_tui.core.paths import Paths
+from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend, LiveBackend
 from glint_tui.ui.glyphs import AsciiScrollBarRender, use_ascii
 from glint_tui.ui.screens.help import HelpScreen
@@ -138,10 +139,11 @@ class GlintApp(App[int]):
     # --- called from worker threads ------------------------------------------------------
     def warn(self, message: str) -> None:
         """Core warnings (insecure TLS, keyring backend choice) become notifications."""
+        text = escape(message)
         if threading.get_ident() == self._thread_id:
-            self.notify(message, severity="warning", timeout=8)
+            self.notify(text, severity="warning", timeout=8, markup=False)
         else:
-            self.call_from_thread(self.notify, message, severity="warning", timeout=8)
+            self.call_from_thread(self.notify, text, severity="warning", timeout=8, markup=False)
 
     def ask_secret(self, prompt: str) -> str | None:
         """SecretStore's prompt: blocks the calling worker while a modal asks, once."""

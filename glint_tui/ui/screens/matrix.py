@@ -22,8 +22,10 @@ from glint_tui.core.events import Event
 from glint_tui.core.inventory import VISIBILITY_FILTERS, Matrix
 from glint_tui.core.model import CellState
 from glint_tui.core.plan import Plan
+from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend
 from glint_tui.ui.glyphs import arrows, ellipsis
+from glint_tui.ui.safe import in_markup
 from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
 from glint_tui.ui.screens.plan_review import PlanReviewModal
@@ -163,17 +165,22 @@ class MatrixScreen(Screen):
             return None
         return True
 
+    def tell(self, text: str, **kwargs: object) -> None:
+        """A notification whose *text* holds names or errors from a cloud: escaped, and
+        not read as markup (``[/]`` in an image name must not break the toast)."""
+        self.notify(escape(text), markup=False, **kwargs)  # type: ignore[arg-type]
+
     # --- status line ---------------------------------------------------------------------
     def update_status(self) -> None:
         m = self.model
-        project = column_label(m.project) if m.project else "all"
+        project = in_markup(column_label(m.project)) if m.project else "all"
         parts = [
             f"project [b]{project}[/b]",
             f"show [b]{m.visibility}[/b]",
             f"sort [b]{m.sort}[/b]",
         ]
         if m.text:
-            parts.append(f"filter [b]{m.text}[/b]")
+            parts.append(f"filter [b]{in_markup(m.text)}[/b]")
         if m.pending:
             parts.insert(0, f"[b]{m.pending}[/b] pending")
         failed = [r for r, s in m.matrix.status.items() if not s.ok]
@@ -272,7 +279,7 @@ class MatrixScreen(Screen):
     def on_load_failed(self, message: LoadFailed) -> None:
         self.refreshing = False
         self.update_status()
-        self.notify(message.error, title="Refresh failed", severity="error", timeout=10)
+        self.tell(message.error, title="Refresh failed", severity="error", timeout=10)
 
     def on_no_repositories(self, message: NoRepositories) -> None:
         self.refreshing = False
@@ -443,7 +450,7 @@ class MatrixScreen(Screen):
         run = self.model.run
         failed = sum(1 for a in run.actions.values() if a.ok is False) if run else 0
         if message.error:
-            self.notify(message.error, title="Transfer engine failed", severity="error")
+            self.tell(message.error, title="Transfer engine failed", severity="error")
         elif message.cancelled:
             self.notify("Run cancelled.", severity="warning")
         elif failed:
@@ -473,7 +480,7 @@ class MatrixScreen(Screen):
             wanted = (action.name, action.content_key) == row.key
             if wanted and any(t.ref == ref for t in action.targets):
                 if self.backend.cancel_action(action.id, ref):
-                    self.notify(f"Cancelling the copy of {row.name} to {ref}…", timeout=4)
+                    self.tell(f"Cancelling the copy of {row.name} to {ref}…", timeout=4)
                 else:
                     self.notify("That copy has already finished.", timeout=3)
                 return
