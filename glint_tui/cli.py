@@ -56,6 +56,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run glint; the exit code. A reader that goes away (``glint images | head -1``)
+    ends glint quietly: no traceback, no "Exception ignored" from Python at exit."""
+    code = EXIT_OK
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows up here, not in Python's shutdown
+    except BrokenPipeError:
+        _detach_stdout()
+    except SystemExit:  # argparse: --help, --version, usage errors
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _detach_stdout()
+        raise
+    return code
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so the output still buffered is dropped, not re-raised."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests capturing it)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.sandbox:
@@ -72,8 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("glint: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return EXIT_OK
 
 
 def _open_ui(args: argparse.Namespace) -> int:
