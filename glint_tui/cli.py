@@ -21,6 +21,7 @@ from glint_tui.core.safetext import escape_lines
 COMMAND_MODULES = (
     "glint_tui.commands.images",
     "glint_tui.commands.transfer",
+    "glint_tui.commands.reconcile",
     "glint_tui.commands.repository",
     "glint_tui.commands.credentials",
     "glint_tui.commands.sandbox",

@@ -1,4 +1,4 @@
-"""``glint copy | delete | plan | apply | reconcile``: the engine from a shell.
+"""``glint copy | delete | plan | apply``: the engine from a shell.
 
 Copies never delete anything and run without asking; a plan that deletes (``delete``,
 ``--on-conflict replace``, ``apply --prune``) asks y/N on a terminal, or needs ``--yes``.
@@ -16,7 +16,6 @@ import argparse
 import json
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -89,15 +88,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     _plan_flags(p)
     _common_run_flags(p)
     p.set_defaults(func=cmd_apply)
-
-    p = sub.add_parser(
-        "reconcile",
-        help="delete half-done images left by a glint run that died",
-        description="Looks at the journal of finished/dead runs and deletes only images "
-        "those runs created and never completed (queued, saving, killed).",
-    )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=cmd_reconcile)
 
 
 def _plan_flags(p: argparse.ArgumentParser) -> None:
@@ -475,27 +465,3 @@ def cmd_apply(args: argparse.Namespace) -> int:
     # copies never delete anything: only a plan with deletions needs a yes
     question = "Apply this plan (it deletes images)?" if plan.has_deletes else None
     return _review_and_run(plan, args, f"apply {args.desired}", question)
-
-
-def cmd_reconcile(args: argparse.Namespace) -> int:
-    from glint_tui.core.reconcile import reconcile
-    from glint_tui.core.sessions import SessionProvider
-
-    paths = paths_for()
-    started = time.monotonic()
-    report = reconcile(SessionProvider(paths), paths)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-    else:
-        for ref, image_id, status in report.removed:
-            print(f"deleted {image_id} at {ref} (left {status} by a dead run)")
-        for ref, image_id in report.kept:
-            print(f"kept {image_id} at {ref} (a completed copy)")
-        for ref, tid, why in report.unresolved:
-            print(f"could not check {ref} (transfer {tid}): {why}")
-        took = time.monotonic() - started
-        print(
-            f"reconciled {report.runs_checked} run(s) in {took:.1f} s: "
-            f"{len(report.removed)} removed, {len(report.unresolved)} unresolved"
-        )
-    return 0 if report.ok else 1
