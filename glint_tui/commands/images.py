@@ -52,6 +52,7 @@ def load_matrix(project: ProjectRef | None = None) -> Matrix:
         )
     if project is not None and project not in refs:
         raise UsageError(f"{project} is not a configured REPO:PROJECT")
+    provider.secrets.unlock(create=False)  # one master password prompt; wrong: exit 2
     return refresh(provider, refs)
 
 

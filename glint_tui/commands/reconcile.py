@@ -1,8 +1,8 @@
 """``glint reconcile``: delete the half-done images of glint runs that died.
 
 Exit codes: 0 every dead run settled; 1 some creation could not be checked yet (a cloud
-did not answer: run it again later); 2 configuration error. A journal line that is not an
-entry glint wrote is skipped with a warning.
+did not answer: run it again later); 2 configuration error or wrong keyring master
+password. A journal line that is not an entry glint wrote is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     paths = paths_for()
     started = time.monotonic()
-    report = reconcile(SessionProvider(paths), paths)
+    sessions = SessionProvider(paths)
+    sessions.secrets.unlock(create=False)  # a wrong master password: exit 2, before any run
+    report = reconcile(sessions, paths)
     for why in report.skipped:
         info(f"glint: warning: journal {why} (skipped)")
     if args.json:
