@@ -147,5 +147,9 @@ def test_hostile_image_name_is_shown_escaped_in_the_tui(sandbox, hostile):
             action = str(screen.query_one(ActionLine).query_one(".action-name").render())
             assert action == f"copy {shown}"
             assert_no_raw_controls(screen_text(app))
+            # what the operator types is not markup either (it would raise MarkupError)
+            await filter_to(pilot, "b[/bold] [/] \\")
+            status = str(screen.query_one("#status").render())
+            assert "filter b[/bold] [/] \\" in status
 
     run_app(body)

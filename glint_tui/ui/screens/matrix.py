@@ -12,6 +12,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -25,7 +26,6 @@ from glint_tui.core.plan import Plan
 from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend
 from glint_tui.ui.glyphs import arrows, ellipsis
-from glint_tui.ui.safe import in_markup
 from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
 from glint_tui.ui.screens.plan_review import PlanReviewModal
@@ -115,7 +115,7 @@ class MatrixScreen(Screen):
         self.quit_after_run = False
         self._panel_dirty = False
         self._dirty_cells: set[CellKey] = set()
-        self._status_text = ""
+        self._status_text = Content()
         self._status_right = ""
 
     # --- layout --------------------------------------------------------------------------
@@ -172,25 +172,27 @@ class MatrixScreen(Screen):
 
     # --- status line ---------------------------------------------------------------------
     def update_status(self) -> None:
+        """The status line, assembled as Content, not markup: the project and the filter
+        may hold any character (a filter "[31m" or a project "[b" must stay text)."""
         m = self.model
-        project = in_markup(column_label(m.project)) if m.project else "all"
+        project = column_label(m.project) if m.project else "all"
         parts = [
-            f"project [b]{project}[/b]",
-            f"show [b]{m.visibility}[/b]",
-            f"sort [b]{m.sort}[/b]",
+            Content.assemble("project ", (project, "b")),
+            Content.assemble("show ", (m.visibility, "b")),
+            Content.assemble("sort ", (m.sort, "b")),
         ]
         if m.text:
-            parts.append(f"filter [b]{in_markup(m.text)}[/b]")
+            parts.append(Content.assemble("filter ", (escape(m.text), "b")))
         if m.pending:
-            parts.insert(0, f"[b]{m.pending}[/b] pending")
+            parts.insert(0, Content.assemble((str(m.pending), "b"), " pending"))
         failed = [r for r, s in m.matrix.status.items() if not s.ok]
         if failed:
-            parts.insert(0, f"[red]{len(failed)} column failed[/red]")
+            parts.insert(0, Content.styled(f"{len(failed)} column failed", "red"))
         if self.query(MatrixView) and self.view.anchor is not None:
-            parts.insert(0, "[reverse] RANGE: move, space toggles, Esc ends [/reverse]")
+            parts.insert(0, Content.styled(" RANGE: move, space toggles, Esc ends ", "reverse"))
         if self.read_only:
-            parts.insert(0, "[reverse] READ-ONLY [/reverse]")
-        text = " · ".join(parts)
+            parts.insert(0, Content.styled(" READ-ONLY ", "reverse"))
+        text = Content(" · ").join(parts)
         if text != self._status_text:
             self._status_text = text
             self.query_one("#status", Static).update(text, layout=False)
