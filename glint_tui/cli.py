@@ -2,7 +2,8 @@
 
 Each command group lives in ``glint_tui.commands.<group>`` and registers itself with
 ``register(subparsers)``; a handler returns the process exit code. Every glint error is
-reported as one line (``glint: …``) with its documented exit code, never a traceback.
+reported as one line (``glint: …``, text from a cloud escaped) with its documented exit
+code, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from importlib import import_module
 
 from glint_tui import __version__
 from glint_tui.core.errors import GlintError
+from glint_tui.core.safetext import escape_lines
 
 # command modules, in help order
 COMMAND_MODULES = (
     "glint_tui.commands.images",
     "glint_tui.commands.transfer",
+    "glint_tui.commands.reconcile",
     "glint_tui.commands.repository",
     "glint_tui.commands.credentials",
     "glint_tui.commands.sandbox",
@@ -54,6 +57,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run glint; the exit code. A reader that goes away (``glint images | head -1``)
+    ends glint quietly: no traceback, no "Exception ignored" from Python at exit."""
+    code = EXIT_OK
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows up here, not in Python's shutdown
+    except BrokenPipeError:
+        _detach_stdout()
+    except SystemExit:  # argparse: --help, --version, usage errors
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _detach_stdout()
+        raise
+    return code
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so the output still buffered is dropped, not re-raised."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests capturing it)
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.sandbox:
@@ -64,14 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             return _open_ui(args)
         return int(args.func(args) or 0)
-    except GlintError as e:
-        print(f"glint: {e}", file=sys.stderr)
+    except GlintError as e:  # one line per line glint meant; foreign text shown escaped
+        print(f"glint: {escape_lines(e)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("glint: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return EXIT_OK
 
 
 def _open_ui(args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from glint_tui.core.glyphs import COLUMN_FAILED, CONFLICT, SAME_CLOUD, glyph
 from glint_tui.core.inventory import Matrix, Row, refresh
 from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import paths_for
+from glint_tui.core.safetext import escape
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +53,7 @@ def load_matrix(project: ProjectRef | None = None) -> Matrix:
         )
     if project is not None and project not in refs:
         raise UsageError(f"{project} is not a configured REPO:PROJECT")
+    provider.secrets.unlock(create=False)  # one master password prompt; wrong: exit 2
     return refresh(provider, refs)
 
 
@@ -84,10 +86,14 @@ def _exit_code(matrix: Matrix) -> int:
 
 
 def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
-    """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath."""
+    """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath.
+
+    Names and errors come from the clouds: escaped (``core.safetext``), so a name holding
+    ESC or a newline can neither colour the terminal nor forge a row.
+    """
     cols = matrix.columns
     headers = [(SAME_CLOUD.text() if matrix.same_cloud(c) else "") + str(c) for c in cols]
-    labels = [r.label + (" " + CONFLICT.text() if r.conflict else "") for r in rows]
+    labels = [escape(r.label) + (" " + CONFLICT.text() if r.conflict else "") for r in rows]
     name_w = max([len("IMAGE"), *(len(x) for x in labels)])
     width = shutil.get_terminal_size((120, 24)).columns
     name_w = min(name_w, max(20, width - 12 - sum(len(h) + 2 for h in headers)))
@@ -104,7 +110,7 @@ def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
     for ref in cols:
         st = matrix.status[ref]
         if not st.ok:
-            out.append(f"! {located(ref, st.error or '')}")
+            out.append(f"! {escape(located(ref, st.error or ''))}")
     out.extend(same_cloud_legend(matrix))
     return out
 

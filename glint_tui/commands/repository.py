@@ -25,6 +25,7 @@ from glint_tui.core.config import (
 )
 from glint_tui.core.errors import UsageError
 from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Credential, Repository
+from glint_tui.core.safetext import escape
 from glint_tui.core.secrets import SecretStore
 from glint_tui.core.sessions import probe_keystone
 
@@ -142,7 +143,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     repo = validate_repository(repo)
     if store.has_repository(repo.name):
         raise UsageError(f"repository {repo.name!r} already exists (use `glint repository edit`)")
-    found = "" if args.no_verify else f" (Keystone {probe_keystone(repo)} answers)"
+    found = "" if args.no_verify else f" (Keystone {escape(probe_keystone(repo))} answers)"
     store.add_repository(repo)
     print(f"repository {repo.name} added{found}")
     _warn_same_cloud(repo, store)

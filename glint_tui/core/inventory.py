@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from glint_tui.core.cloudid import CloudIdentity, group_clouds
 from glint_tui.core.clouds.base import CloudSession
-from glint_tui.core.errors import GlintError
+from glint_tui.core.errors import GlintError, SecretsError
 from glint_tui.core.model import CellState, ImageRecord, ProjectRef
 
 VISIBILITY_FILTERS = ("all", "project", "shared", "public")
@@ -367,6 +367,7 @@ class _Listing:
     error: str | None = None
     seconds: float = 0.0
     cloud: CloudIdentity | None = None
+    fatal: SecretsError | None = None  # the keyring failed: no column can be listed
 
 
 Listing = _Listing
@@ -382,6 +383,8 @@ def _list_one(source: SessionSource, ref: ProjectRef) -> _Listing:
         out.images = list(session.list_images())
         out.project_id = session.project_id
         out.cloud = _identity(session)
+    except SecretsError as e:  # locked keyring / wrong master password: exit 2, not a column
+        out.error, out.fatal = str(e), e
     except GlintError as e:
         out.error = str(e)
     except Exception as e:  # a column must never take the whole matrix down
@@ -467,6 +470,9 @@ def refresh(
     for f in not_done:
         listings.append(_Listing(futures[f], error=f"no answer within {timeout:.0f} s"))
     pool.shutdown(wait=False, cancel_futures=True)
+    fatal = next((lst.fatal for lst in listings if lst.fatal is not None), None)
+    if fatal is not None:
+        raise fatal
     return build_matrix(listings)
 
 

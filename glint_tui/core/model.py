@@ -72,8 +72,10 @@ class ProjectRef:
 
     @classmethod
     def parse(cls, text: str) -> ProjectRef:
+        """``REPO:PROJECT`` typed or read from a file; control characters are refused, so a
+        parsed ref is safe to print (the error shows *text* as a repr: escaped)."""
         repo, sep, project = text.partition(":")
-        if not sep or not repo or not project:
+        if not sep or not repo or not project or not text.isprintable():
             raise ValueError(f"expected REPO:PROJECT, got {text!r}")
         return cls(repo, project)
 

@@ -20,6 +20,7 @@ from glint_tui.core.config import ConfigStore, insecure_warning
 from glint_tui.core.errors import CloudError, ConfigError, Unreachable
 from glint_tui.core.model import Credential, ProjectRef, Repository
 from glint_tui.core.paths import Paths, paths_for
+from glint_tui.core.safetext import escape
 from glint_tui.core.secrets import SecretStore
 
 _WARNED_INSECURE: set[str] = set()
@@ -109,7 +110,7 @@ def probe_keystone(repo: Repository, timeout: float = 10.0) -> str:
         versions = [doc["version"]]
     elif isinstance(doc, dict) and isinstance(doc.get("versions"), dict):
         versions = [v for v in doc["versions"].get("values", []) if isinstance(v, dict)]
-    ids = [str(v.get("id", "")) for v in versions]
+    ids = [escape(v.get("id", "")) for v in versions]  # the server's words, for messages
     v3 = [i for i in ids if i.startswith("v3")]
     if not v3:
         found = ", ".join(ids) if ids else "no identity version document"

@@ -16,6 +16,7 @@ from textual.scrollbar import ScrollBar
 
 from glint_tui.core.inventory import build_matrix
 from glint_tui.core.paths import Paths
+from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend, LiveBackend
 from glint_tui.ui.glyphs import AsciiScrollBarRender, use_ascii
 from glint_tui.ui.screens.help import HelpScreen
@@ -50,7 +51,6 @@ class GlintApp(App[int]):
     ) -> None:
         super().__init__()
         self._prompt_lock = threading.Lock()
-        self._prompt_cache: dict[str, str] = {}
         self.backend: Backend = backend or LiveBackend(
             paths, prompt=self.ask_secret, warn=self.warn
         )
@@ -138,18 +138,22 @@ class GlintApp(App[int]):
     # --- called from worker threads ------------------------------------------------------
     def warn(self, message: str) -> None:
         """Core warnings (insecure TLS, keyring backend choice) become notifications."""
+        text = escape(message)
         if threading.get_ident() == self._thread_id:
-            self.notify(message, severity="warning", timeout=8)
+            self.notify(text, severity="warning", timeout=8, markup=False)
         else:
-            self.call_from_thread(self.notify, message, severity="warning", timeout=8)
+            self.call_from_thread(self.notify, text, severity="warning", timeout=8, markup=False)
 
     def ask_secret(self, prompt: str) -> str | None:
-        """SecretStore's prompt: blocks the calling worker while a modal asks, once."""
+        """SecretStore's prompt: blocks the calling worker while a modal asks.
+
+        The core asks once per run (it keeps the answer that opened the keyring) and asks
+        again, saying "Wrong master password", after an answer that did not: so nothing
+        is cached here, or a mistyped password would be handed back for ever.
+        """
         if threading.get_ident() == self._thread_id:
             return None  # never block the event loop; core reports "locked" instead
         with self._prompt_lock:
-            if prompt in self._prompt_cache:
-                return self._prompt_cache[prompt]
             answer: list[str | None] = []
             done = threading.Event()
 
@@ -162,13 +166,7 @@ class GlintApp(App[int]):
 
             self.call_from_thread(show)
             done.wait()
-            value = answer[0] if answer else None
-            if value and not prompt.startswith(("New", "Repeat")):
-                self._prompt_cache[prompt] = value
-            return value
-
-    def forget_secret_answers(self) -> None:
-        self._prompt_cache.clear()
+            return answer[0] if answer else None
 
 
 def run(read_only: bool = False) -> int:
