@@ -23,6 +23,7 @@ from glint_tui.core.clouds import open_session
 from glint_tui.core.clouds.base import ImageSpec
 from glint_tui.core.errors import ConfigError
 from glint_tui.core.model import Credential, Repository
+from glint_tui.core.timeouts import Timeouts
 from tests.helpers import random_bytes, unique, upload_image
 
 pytestmark = pytest.mark.sandbox
@@ -271,13 +272,13 @@ def test_a_hung_glance_times_out_instead_of_hanging(sandbox, c3) -> None:
     """SIGSTOP freezes the real Glance: connections are accepted, nothing answers."""
     alice = sandbox.session("c3:alpha")
     alice.check()
-    alice.timeouts = (5.0, 3.0)
+    alice.timeouts = Timeouts(connect=5.0, api=3.0)
     master = psutil.Process(c3.pid("glance"))
     frozen = [master, *master.children(recursive=True)]
     for p in frozen:
         p.suspend()
     try:
-        with pytest.raises(errors.Unreachable, match="did not answer in time") as info:
+        with pytest.raises(errors.Unreachable, match="did not answer within 3 s") as info:
             list(alice.list_images())
         assert info.value.transient
     finally:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from glint_tui.core.model import Credential, ImageRecord, Repository
+from glint_tui.core.timeouts import Timeouts
 
 
 @dataclass(frozen=True)
@@ -111,5 +112,10 @@ class CloudSession(Protocol):
 
 class SessionFactory(Protocol):
     def __call__(
-        self, repository: Repository, credential: Credential, secret: str
+        self,
+        repository: Repository,
+        credential: Credential,
+        secret: str,
+        *,
+        timeouts: Timeouts | None = None,
     ) -> CloudSession: ...
