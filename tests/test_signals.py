@@ -3,11 +3,16 @@ aborted, their half-made images and partial spool files removed, exit 130."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
+import psutil
 import pytest
 
 from glint_tui.core.journal import TRANSFER_PROPERTY
@@ -15,6 +20,7 @@ from glint_tui.core.spool import Spool
 from tests.helpers import random_bytes, unique, wait_for
 from tests.test_cli_transfer import Terminal, put
 from tests.test_crash_recovery import _created_entries
+from tests.test_ui_tmux_e2e import Tmux
 
 pytestmark = pytest.mark.sandbox
 MiB = 1 << 20
@@ -82,3 +88,61 @@ def test_sigterm_in_the_terminal_ui_exits_130(sandbox):
     code = term.finish(60)
     assert code == 130, term.text
     assert "Traceback" not in term.text
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_sigterm_during_a_ui_run_cancels_it_cleans_up_and_exits_130(sandbox):
+    """The terminal UI, mid-run: SIGTERM cancels the run like X + q, the half-made image is
+    deleted, then glint exits 130. The destination Glance is frozen while the run starts,
+    so the copy is certainly still in flight when the signal lands."""
+    name = unique("sigterm-ui")
+    put(sandbox, "c1:alpha", name)
+    env = sandbox.env()
+    env["TERM"] = "xterm-256color"
+    exports = " ".join(
+        f"{k}={shlex.quote(v)}"
+        for k, v in env.items()
+        if k.startswith(("GLINT_", "PATH", "HOME", "TERM", "LANG", "LC_"))
+    )
+    glint = Path(sys.executable).parent / "glint"
+    tmux = Tmux(f"env {exports} {glint}; echo GLINT-EXIT=$?; sleep 30")
+    frozen = _glance_processes(sandbox.cloud("c2"))
+    try:
+        tmux.wait_for("image  (", 60)
+        tmux.keys("/")
+        tmux.wait_for("contains", 10)
+        tmux.text(name)
+        tmux.keys("Enter")
+        tmux.wait_for("(1 of", 10)
+        tmux.keys("l", "l")  # columns: c1 (alpha), c1 (beta), c2 (alpha)
+        tmux.wait_for("c2 (alpha): absent", 10)
+        tmux.keys("Space", "a")
+        tmux.wait_for("Review the plan", 30)
+        for p in frozen:
+            p.suspend()
+        tmux.keys("y")
+        tmux.wait_for("c2 (alpha): queued", 30)
+        pane = int(tmux._run("display", "-p", "-t", "e2e", "#{pane_pid}").stdout)
+        [app] = [p for p in psutil.Process(pane).children() if "glint" in " ".join(p.cmdline())]
+        app.send_signal(signal.SIGTERM)
+        for p in frozen:
+            p.resume()
+        screen = tmux.wait_for("GLINT-EXIT=", 180)
+        assert "GLINT-EXIT=130" in screen, screen
+        assert "Traceback" not in screen
+    finally:
+        for p in frozen:
+            with contextlib.suppress(psutil.Error):
+                p.resume()
+        tmux.close()
+    s = sandbox.session("c2:alpha")
+    try:
+        left = [f"{i.id} ({i.status})" for i in s.list_images() if i.name == name]
+    finally:
+        s.close()
+    assert left == [], "the cancelled copy left a half-made image"
+
+
+def _glance_processes(cloud) -> list[psutil.Process]:
+    master = psutil.Process(cloud.pid("glance"))
+    return [master, *master.children(recursive=True)]
