@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shlex
 import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import psutil
 import pytest
@@ -20,7 +18,7 @@ from glint_tui.core.spool import Spool
 from tests.helpers import random_bytes, unique, wait_for
 from tests.test_cli_transfer import Terminal, put
 from tests.test_crash_recovery import _created_entries
-from tests.test_ui_tmux_e2e import Tmux
+from tests.test_ui_tmux_e2e import review_copy_to_c2_alpha, start_glint
 
 pytestmark = pytest.mark.sandbox
 MiB = 1 << 20
@@ -97,33 +95,16 @@ def test_sigterm_during_a_ui_run_cancels_it_cleans_up_and_exits_130(sandbox):
     so the copy is certainly still in flight when the signal lands."""
     name = unique("sigterm-ui")
     put(sandbox, "c1:alpha", name)
-    env = sandbox.env()
-    env["TERM"] = "xterm-256color"
-    exports = " ".join(
-        f"{k}={shlex.quote(v)}"
-        for k, v in env.items()
-        if k.startswith(("GLINT_", "PATH", "HOME", "TERM", "LANG", "LC_"))
-    )
-    glint = Path(sys.executable).parent / "glint"
-    tmux = Tmux(f"env {exports} {glint}; echo GLINT-EXIT=$?; sleep 30")
+    tmux = start_glint(sandbox)
     frozen = _glance_processes(sandbox.cloud("c2"))
     try:
-        tmux.wait_for("image  (", 60)
-        tmux.keys("/")
-        tmux.wait_for("contains", 10)
-        tmux.text(name)
-        tmux.keys("Enter")
-        tmux.wait_for("(1 of", 10)
-        tmux.keys("l", "l")  # columns: c1 (alpha), c1 (beta), c2 (alpha)
-        tmux.wait_for("c2 (alpha): absent", 10)
-        tmux.keys("Space", "a")
-        tmux.wait_for("Review the plan", 30)
+        review_copy_to_c2_alpha(tmux, name)
         for p in frozen:
             p.suspend()
         tmux.keys("y")
         tmux.wait_for("c2 (alpha): queued", 30)
-        pane = int(tmux._run("display", "-p", "-t", "e2e", "#{pane_pid}").stdout)
-        [app] = [p for p in psutil.Process(pane).children() if "glint" in " ".join(p.cmdline())]
+        pane = psutil.Process(tmux.pane_pid)
+        [app] = [p for p in pane.children() if "glint" in " ".join(p.cmdline())]
         app.send_signal(signal.SIGTERM)
         for p in frozen:
             p.resume()
