@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -32,10 +33,25 @@ def glint(sandbox, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def _half_made(sandbox) -> dict[str, str]:
+@pytest.fixture
+def half_made(sandbox) -> Iterator[dict[str, str]]:
     """At c2:alpha: a `queued` image (created, no data), an `uploading` one (data staged
     for an import that never came) and a `deactivated` one (active, then deactivated by an
-    admin). Returns name -> Glance status."""
+    admin), as name -> Glance status; deleted afterwards (the seed checks expect only
+    active images)."""
+    names = _make_half_made(sandbox)
+    try:
+        yield names
+    finally:
+        s = sandbox.session(REF)
+        try:
+            for image in [i for i in s.list_images() if i.name in names]:
+                s.delete_image(image.id)
+        finally:
+            s.close()
+
+
+def _make_half_made(sandbox) -> dict[str, str]:
     names = {unique("half-queued"): "queued", unique("half-uploading"): "uploading",
              unique("half-deactivated"): "deactivated"}  # fmt: skip
     queued, uploading, deactivated = names
@@ -70,11 +86,11 @@ def _half_made(sandbox) -> dict[str, str]:
     return names
 
 
-def test_images_shows_half_made_images_as_in_progress(sandbox):
+def test_images_shows_half_made_images_as_in_progress(sandbox, half_made):
     """Reproduced: queued/saving/importing images were shown ● present, as if they were
     copies. Only an `active` image is present; the others are ○ incomplete, in the table
     and in the JSON (which also says each image's status)."""
-    names = _half_made(sandbox)
+    names = half_made
     doc = json.loads(glint(sandbox, "images", "--json", "--project", REF).stdout)
     for name, status in names.items():
         [row] = [r for r in doc["rows"] if r["name"] == name]

@@ -630,6 +630,7 @@ class _CopyJob:
         self.source_reads = 0
         self.spool_reads = 0
         self.from_spool = False  # the stream being read comes from the local spool
+        self.refunded = False  # a damaged spool entry gave its attempts back once
 
     # -- events
     def cell(self, d: _Dest, state: CellState, message: str = "", image_id: str | None = None):
@@ -665,9 +666,10 @@ class _CopyJob:
             except Cancelled:
                 for d in pending:
                     d.error = d.error or Cancelled()
-            for d in pending:
-                if isinstance(d.error, SpoolDamaged):
-                    d.attempts -= 1  # not the destination's fault: it does not cost a retry
+            if any(isinstance(d.error, SpoolDamaged) for d in pending) and not self.refunded:
+                self.refunded = True  # the local disk's fault, once: it costs no retry
+                for d in pending:
+                    d.attempts -= isinstance(d.error, SpoolDamaged)
             retry = [
                 d
                 for d in self._live(pending)
