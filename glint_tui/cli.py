@@ -4,14 +4,25 @@ Each command group lives in ``glint_tui.commands.<group>`` and registers itself 
 ``register(subparsers)``; a handler returns the process exit code. Every glint error is
 reported as one line (``glint: …``, text from a cloud escaped) with its documented exit
 code, never a traceback.
+
+Signals: SIGTERM is SIGINT (``kill``, systemd, a container stop): a command in flight is
+interrupted the same way — transfers aborted, half-made images deleted, exit 130. The UI
+handles SIGTERM itself (``GlintApp(handle_signals=True)``). ``run`` (the console entry)
+then ends the process without waiting for threads still stuck in a call to a cloud that
+never answered: every result has been printed by then.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from importlib import import_module
+from typing import NoReturn
 
 from glint_tui import __version__
 from glint_tui.core.errors import GlintError
@@ -56,6 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_sigint() -> Iterator[None]:
+    """While a command runs, SIGTERM lands where Ctrl-C would: as KeyboardInterrupt in
+    the main thread, so one cleanup path serves both."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run glint; the exit code. A reader that goes away (``glint images | head -1``)
     ends glint quietly: no traceback, no "Exception ignored" from Python at exit."""
@@ -95,7 +124,8 @@ def _main(argv: list[str] | None) -> int:
     try:
         if args.command is None:
             return _open_ui(args)
-        return int(args.func(args) or 0)
+        with _sigterm_as_sigint():
+            return int(args.func(args) or 0)
     except GlintError as e:  # one line per line glint meant; foreign text shown escaped
         print(f"glint: {escape_lines(e)}", file=sys.stderr)
         return e.exit_code
@@ -111,4 +141,24 @@ def _open_ui(args: argparse.Namespace) -> int:
         ensure_sandbox_running(progress=lambda s: print(s, file=sys.stderr))
     from glint_tui.ui.app import run
 
-    return run(read_only=args.read_only)
+    return run(read_only=args.read_only, handle_signals=True)
+
+
+def _stuck_threads() -> list[threading.Thread]:
+    """Non-daemon threads still running: a call to a cloud that never answered (bounded
+    by the call timeouts, but the answer is no longer wanted)."""
+    me = threading.current_thread()
+    return [t for t in threading.enumerate() if t is not me and not t.daemon and t.is_alive()]
+
+
+def run(argv: list[str] | None = None) -> NoReturn:
+    """The console entry point: ``main``, then exit without waiting for stuck threads."""
+    code = main(argv)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    if _stuck_threads():
+        os._exit(code)
+    sys.exit(code)

@@ -1,4 +1,9 @@
-"""``glint images [--project REPO:PROJECT] [--json]``: the image matrix in a terminal.
+"""``glint images [--project REPO:PROJECT]... [--json]``: the image matrix in a terminal.
+
+``--project`` limits the matrix to those columns: only their clouds are asked, and only
+images there are shown. A cell shows ``present`` only for an ``active`` image; one holding
+only half-made or unusable images (queued, saving, importing, killed, deactivated) is
+``incomplete`` (the JSON also gives each image's status).
 
 Exit codes: 0 every column listed; 3 some columns could not be listed (their error is
 shown, the rest of the matrix still is); 1 no column could be listed; 2 bad arguments
@@ -28,10 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list images across every repository:project (the matrix)",
         description="List every image in every configured REPO:PROJECT. Rows are "
         "(name, content hash); ● present and owned, ◐ present but not owned "
-        "(shared/public from elsewhere), · absent, ! column could not be listed, "
+        "(shared/public from elsewhere), ○ incomplete (half-made or unusable: not a copy), "
+        "· absent, ! column could not be listed, "
         "≡ column of a repository that is the same cloud as another.",
     )
-    p.add_argument("--project", metavar="REPO:PROJECT", help="only images present there")
+    p.add_argument(
+        "--project",
+        action="append",
+        metavar="REPO:PROJECT",
+        help="only this column (repeat for more): only its cloud is asked",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd)
 
@@ -40,8 +51,9 @@ def _cmd(args: argparse.Namespace) -> int:
     return print_inventory(args.project, args.json)
 
 
-def load_matrix(project: ProjectRef | None = None) -> Matrix:
-    """Refresh the matrix over every configured credential (shared by the CLI commands)."""
+def load_matrix(columns: list[ProjectRef] | None = None) -> Matrix:
+    """Refresh the matrix over every configured credential, or only *columns* (shared by
+    the CLI commands)."""
     from glint_tui.core.sessions import SessionProvider
 
     provider = SessionProvider(paths_for())
@@ -51,29 +63,28 @@ def load_matrix(project: ProjectRef | None = None) -> Matrix:
             "no credentials configured: add a repository and a credential first "
             "(glint repository add, glint credentials add)"
         )
-    if project is not None and project not in refs:
-        raise UsageError(f"{project} is not a configured REPO:PROJECT")
+    for ref in columns or ():
+        if ref not in refs:
+            raise UsageError(f"{ref} is not a configured REPO:PROJECT")
+    provider.timeouts  # noqa: B018 - a bad "timeouts" setting is exit 2, not a column error
     provider.secrets.unlock(create=False)  # one master password prompt; wrong: exit 2
-    return refresh(provider, refs)
+    return refresh(provider, sorted(set(columns)) if columns else refs)
 
 
-def print_inventory(project: str | None, as_json: bool) -> int:
+def print_inventory(projects: list[str] | None, as_json: bool) -> int:
     """Print the matrix (or JSON) and return the exit code (0, 3 or 1 as documented)."""
-    ref = None
-    if project:
+    columns = []
+    for text in projects or ():
         try:
-            ref = ProjectRef.parse(project)
+            columns.append(ProjectRef.parse(text))
         except ValueError as e:
             raise UsageError(str(e)) from None
-    matrix = load_matrix(ref)
-    rows = matrix.filtered(ref) if ref else matrix.rows
+    matrix = load_matrix(columns)  # only those columns: every row is present in one of them
     if as_json:
-        doc = matrix.to_dict()
-        doc["rows"] = [r.to_dict() for r in rows]
-        json.dump(doc, sys.stdout, indent=2, sort_keys=True)
+        json.dump(matrix.to_dict(), sys.stdout, indent=2, sort_keys=True)
         print()
     else:
-        for line in render_table(matrix, rows):
+        for line in render_table(matrix, matrix.rows):
             print(line)
     return _exit_code(matrix)
 

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from glint_tui.core.cloudid import CloudIdentity, group_clouds
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.errors import GlintError, SecretsError
-from glint_tui.core.model import CellState, ImageRecord, ProjectRef
+from glint_tui.core.model import USABLE_STATUSES, CellState, ImageRecord, ProjectRef
 
 VISIBILITY_FILTERS = ("all", "project", "shared", "public")
 
@@ -405,6 +405,17 @@ def _identity(session: CloudSession) -> CloudIdentity | None:
         return None
 
 
+def cell_state(images: list[ImageRecord], project_id: str | None) -> CellState:
+    """PRESENT (or LOCKED, not owned) only for an image whose bytes are there (``active``);
+    a cell holding only half-made or unusable images (queued, saving, importing, killed,
+    deactivated …) is INCOMPLETE: it must never read as a copy."""
+    usable = [i for i in images if i.status in USABLE_STATUSES]
+    if not usable:
+        return CellState.INCOMPLETE
+    owned = project_id is not None and any(i.owner == project_id for i in usable)
+    return CellState.PRESENT if owned else CellState.LOCKED
+
+
 def build_matrix(listings: Iterable[_Listing]) -> Matrix:
     """Group listed images into rows (name, content key) and flag name conflicts."""
     listings = list(listings)
@@ -422,8 +433,7 @@ def build_matrix(listings: Iterable[_Listing]) -> Matrix:
             owned = pid is not None and any(i.owner == pid for i in images)
             # owned images first, so Cell.image is the one this project may act on
             images.sort(key=lambda i, pid=pid: (i.owner != pid, i.status != "active", i.id))
-            state = CellState.PRESENT if owned else CellState.LOCKED
-            row.cells[ref] = Cell(ref, state, tuple(images), owned)
+            row.cells[ref] = Cell(ref, cell_state(images, pid), tuple(images), owned)
             sample = images[0]
             row.size = row.size or sample.size
             row.disk_format = row.disk_format or sample.disk_format

@@ -4,6 +4,8 @@ no subcommand.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -48,8 +50,11 @@ class GlintApp(App[int]):
         read_only: bool = False,
         now: Callable[[], float] = time.time,
         refresh_interval: float | None = 120.0,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
+        self.handle_signals = handle_signals  # SIGTERM -> terminate() (the real app only)
+        self._terminating = False
         self._prompt_lock = threading.Lock()
         self.backend: Backend = backend or LiveBackend(
             paths, prompt=self.ask_secret, warn=self.warn
@@ -61,6 +66,8 @@ class GlintApp(App[int]):
         self._scrollbar_renderer = ScrollBar.renderer
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.terminate)
         if self.ascii:
             # Textual has no per-app scrollbar glyph setting; swap the class renderer for
             # this app's lifetime (restored on unmount) and style borders as ASCII.
@@ -110,6 +117,18 @@ class GlintApp(App[int]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def terminate(self) -> None:
+        """SIGTERM, as ``glint`` handles it everywhere: a run in flight is cancelled (its
+        half-made images removed) and the app exits with its code, 130; otherwise exit
+        130 now. A second SIGTERM exits at once (then ``glint reconcile`` cleans up)."""
+        main = self.main
+        if self._terminating or main is None or not main.model.running:
+            self.exit(130)
+            return
+        self._terminating = True
+        main.quit_after_run = True
+        main.action_cancel_run()
 
     def action_quit_app(self) -> None:
         main = self.main
@@ -169,7 +188,7 @@ class GlintApp(App[int]):
             return answer[0] if answer else None
 
 
-def run(read_only: bool = False) -> int:
+def run(read_only: bool = False, handle_signals: bool = False) -> int:
     """Open the UI on the current profile (``GLINT_PROFILE``/``GLINT_HOME``); exit code."""
-    result = GlintApp(read_only=read_only).run()
+    result = GlintApp(read_only=read_only, handle_signals=handle_signals).run()
     return int(result or 0)

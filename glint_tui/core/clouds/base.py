@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from glint_tui.core.cloudid import CloudIdentity
 from glint_tui.core.model import Credential, ImageRecord, Repository
+from glint_tui.core.timeouts import Timeouts
 
 
 @dataclass(frozen=True)
@@ -119,5 +120,10 @@ class CloudSession(Protocol):
 
 class SessionFactory(Protocol):
     def __call__(
-        self, repository: Repository, credential: Credential, secret: str
+        self,
+        repository: Repository,
+        credential: Credential,
+        secret: str,
+        *,
+        timeouts: Timeouts | None = None,
     ) -> CloudSession: ...
