@@ -611,6 +611,10 @@ class OpenStackSession:
             access = self._session.auth.get_access(self._session)
         return "admin" in (access.role_names or [])
 
+    def is_admin(self) -> bool:
+        """Whether the login carries Keystone's admin role (Glance then lists every project)."""
+        return self._is_admin()
+
     def check(self) -> None:
         """Log in and reach the image service now; the error says precisely what is wrong."""
         conn = self.conn
