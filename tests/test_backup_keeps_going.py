@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import stat
 import subprocess
 import uuid
 from pathlib import Path
@@ -185,6 +186,8 @@ def test_sigterm_during_backup_leaves_no_partial_files_and_exits_130(
             return any(p.stat().st_size > 0 for p in (store / "tmp").glob("*.part"))
 
         wait_for(partial, timeout=60, what="a partial download in tmp/", every=0.005)
+        for part in (store / "tmp").glob("*.part"):  # image data is private while in flight
+            assert stat.S_IMODE(part.stat().st_mode) == 0o600
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
