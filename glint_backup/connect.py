@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,12 @@ from glint_tui.core.errors import AuthenticationFailed, ProjectNotFound
 from glint_tui.core.model import Credential, Repository
 
 REPOSITORY_NAME = "glint-backup"
+# (connect, read) seconds. A Keystone or Glance that accepts connections and never answers
+# must end the run, and free its lock, within about a minute: the login gets a short read
+# timeout, later calls a longer one (for a download it is the longest pause between two
+# reads of the stream, not a limit on the whole transfer).
+LOGIN_TIMEOUTS = (10.0, 20.0)
+CALL_TIMEOUTS = (10.0, 60.0)
 
 
 def clouds_yaml_files() -> list[Path]:
@@ -80,16 +87,24 @@ def session_parts(config: BackupConfig) -> tuple[Repository, Credential, str | N
     return repo, cred, yaml_password
 
 
-def open_admin_session(config: BackupConfig):  # -> CloudSession
-    """Resolve the password, open the session and log in now (AuthFailed -> exit 6)."""
+def open_admin_session(config: BackupConfig, project: str | None = None):  # -> CloudSession
+    """Resolve the password, open the session and log in now (AuthFailed -> exit 6).
+
+    *project* scopes the login to another project than the configured one (a non-admin
+    account covering several projects logs in to each).
+    """
     from glint_tui.core.clouds import open_session
 
     repo, cred, yaml_password = session_parts(config)
+    if project:
+        cred = dataclasses.replace(cred, project=project)
     secret = password.resolve(config, yaml_password)
     session = open_session(repo, cred, secret)
     del secret
     try:
+        session.timeouts = LOGIN_TIMEOUTS
         session.check()
+        session.timeouts = CALL_TIMEOUTS
     except (AuthenticationFailed, ProjectNotFound) as e:
         session.close()
         raise AuthFailed(

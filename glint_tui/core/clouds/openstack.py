@@ -693,6 +693,10 @@ class OpenStackSession:
             access = self._session.auth.get_access(self._session)
         return "admin" in (access.role_names or [])
 
+    def is_admin(self) -> bool:
+        """Whether the login carries Keystone's admin role (Glance then lists every project)."""
+        return self._is_admin()
+
     # -- identity -------------------------------------------------------------------------
     def cloud_identity(self) -> CloudIdentity:
         """Which physical cloud this is, from the token's catalog (no extra request)."""
