@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import queue
 import re
@@ -83,9 +82,6 @@ class Spool:
     def _ensure_dir(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.dir, 0o700)  # an older glint may have made it 0755
-
-    def usage(self) -> int:
-        return sum(p.stat().st_size for p in self._entries())
 
     def _entries(self) -> list[Path]:
         """Committed entries only (partials are ``clean``'s business)."""
@@ -252,12 +248,3 @@ class SpoolWriter:
             with contextlib.suppress(OSError):
                 self._f.close()
 
-
-def file_hashes(path: Path, chunk: int = 1 << 20) -> tuple[str, str]:
-    """(md5, sha512) of a file: used by tests and the bench to check what landed."""
-    md5, sha = hashlib.md5(), hashlib.sha512()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            md5.update(block)
-            sha.update(block)
-    return md5.hexdigest(), sha.hexdigest()
