@@ -60,6 +60,7 @@ class Cloud:
 
     # -- configuration ------------------------------------------------------------------
     def write_configs(self) -> None:
+        """Directories, then Keystone's, Glance's and both uWSGI configs."""
         d = self.data
         for sub in ("images", "staging", "tasks", "cache", "locks"):
             (d / sub).mkdir(parents=True, exist_ok=True)
@@ -67,7 +68,12 @@ class Cloud:
             (d / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
         for p in (self.etc("keystone"), self.etc("glance"), self.dir / "log", self.dir / "run"):
             p.mkdir(parents=True, exist_ok=True)
-        logs = self.dir / "log"
+        self._write_keystone_conf()
+        self._write_glance_conf()
+        self._write_uwsgi_confs()
+
+    def _write_keystone_conf(self) -> None:
+        d, logs = self.data, self.dir / "log"
         _write(
             self.etc("keystone") / "keystone.conf",
             f"""
@@ -95,6 +101,9 @@ class Cloud:
             driver = noop
             """,
         )
+
+    def _write_glance_conf(self) -> None:
+        d, logs = self.data, self.dir / "log"
         paste_src = self.venv / "etc" / "glance" / "glance-api-paste.ini"
         paste = self.etc("glance") / "glance-api-paste.ini"
         paste.write_text(
@@ -140,6 +149,8 @@ class Cloud:
             driver = noop
             """,
         )
+
+    def _write_uwsgi_confs(self) -> None:
         for service, port, module, env, extra in (
             ("keystone", self.keystone_port, "keystone.wsgi.api:application",
              f"OS_KEYSTONE_CONFIG_DIR={self.etc('keystone')}", ""),
