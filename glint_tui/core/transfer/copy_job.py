@@ -48,8 +48,12 @@ class CopyJob:
         self.cancel = control.scope()  # the whole run, or this action
         self.source = source_for(action, ctx.open)
         self.destinations = [
-            Destination(t, control.destination_cancel[t.ref], control.destination_scope(t.ref))
-            for t in action.targets
+            Destination(
+                target,
+                control.destination_cancel[target.ref],
+                control.destination_scope(target.ref),
+            )
+            for target in action.targets
         ]
         self.facts: ImageRecord | None = None  # the source, as checked at the start
         self.expect: Expectation | None = None
@@ -86,14 +90,14 @@ class CopyJob:
         except GlintError as e:
             for destination in self.destinations:
                 destination.error = e
-        pending = self._live([d for d in self.destinations if d.error is None])
+        pending = self._live([dest for dest in self.destinations if dest.error is None])
         backoff = self.options.backoff
         while pending and not self.cancel.is_set():
             for destination in pending:
                 destination.attempts += 1
                 self._clean_leftovers(destination)
             try:
-                refs = [d.ref for d in pending]
+                refs = [dest.ref for dest in pending]
                 with self._locked(pending), self.ctx.slots.take(refs, self.cancel):
                     self._attempt_round(pending)
             except Cancelled:
@@ -101,9 +105,9 @@ class CopyJob:
                     destination.error = destination.error or Cancelled()
             self._refund_spool_damage(pending)
             retry = [
-                d
-                for d in self._live(pending)
-                if not d.ok and _transient(d.error) and d.attempts <= self.options.retries
+                dest
+                for dest in self._live(pending)
+                if not dest.ok and _transient(dest.error) and dest.attempts <= self.options.retries
             ]
             if not retry or self.cancel.is_set():
                 break
@@ -121,7 +125,7 @@ class CopyJob:
 
     def _refund_spool_damage(self, pending: list[Destination]) -> None:
         """A damaged spool entry is the local disk's fault: once, it costs no retry."""
-        if self.refunded or not any(isinstance(d.error, SpoolDamaged) for d in pending):
+        if self.refunded or not any(isinstance(dest.error, SpoolDamaged) for dest in pending):
             return
         self.refunded = True
         for destination in pending:
@@ -136,7 +140,7 @@ class CopyJob:
             return
         assert self.facts is not None and self.expect is not None
         expect = self.expect.fresh()
-        feeds = [Feed(Attempt(d), self.options.queue_depth) for d in destinations]
+        feeds = [Feed(Attempt(dest), self.options.queue_depth) for dest in destinations]
         threads = []
         for feed in feeds:
             method = StreamMethod(feed, expect, feed.attempt.destination.scope)
@@ -224,9 +228,9 @@ class CopyJob:
                 )
             )
         self.ctx.controls.finish(self.control)
-        ok = all(o.ok for o in outcomes)
-        failed = "; ".join(located(o.ref, o.message) for o in outcomes if not o.ok)
-        only_cancelled = not ok and all(o.ok or o.cancelled for o in outcomes)
+        ok = all(outcome.ok for outcome in outcomes)
+        failed = "; ".join(located(out.ref, out.message) for out in outcomes if not out.ok)
+        only_cancelled = not ok and all(out.ok or out.cancelled for out in outcomes)
         self.ctx.emit(
             ActionFinished(action.id, "copy", action.name, ok, failed, cancelled=only_cancelled)
         )
@@ -239,7 +243,9 @@ class CopyJob:
         failed. No network: the keys come from the plan. The upload then looks at the
         destination again before creating anything (``upload.already_there``)."""
         keys = sorted(
-            {(*d.target.lock_key, self.action.content_key): d for d in destinations}.items()
+            {
+                (*dest.target.lock_key, self.action.content_key): dest for dest in destinations
+            }.items()
         )
         waiting = "waiting for another glint run copying the same image there"
         with contextlib.ExitStack() as held:

@@ -88,7 +88,7 @@ class DeleteJob:
         action, ctx = self.action, self.ctx
         if not ctx.controls.start(self.control):
             return self._outcome(False, "cancelled", cancelled=True)
-        if action.after and not any(self.copies_ok.get(a) for a in action.after):
+        if action.after and not any(self.copies_ok.get(copy_id) for copy_id in action.after):
             if self.after_cancelled:  # its copy was cancelled: so is the move
                 return self._outcome(False, "cancelled", cancelled=True)
             return self._outcome(False, "not deleted: the copy it relied on did not complete")

@@ -97,11 +97,13 @@ class TransferEngine:
                     delete,
                     controls[delete.id],
                     copies_ok=copies_ok,
-                    after_cancelled=any(copies_cancelled.get(a) for a in delete.after),
+                    after_cancelled=any(copies_cancelled.get(copy_id) for copy_id in delete.after),
                 )
                 result.outcomes.append(job.run())
             # the run counts as cancelled if it was, or if every part of it was
-            everything = bool(result.outcomes) and all(o.cancelled for o in result.outcomes)
+            everything = bool(result.outcomes) and all(
+                outcome.cancelled for outcome in result.outcomes
+            )
             result.cancelled = cancel.is_set() or everything
         finally:
             self._controls.unregister(controls)
@@ -149,8 +151,8 @@ class TransferEngine:
                 result.outcomes.extend(outcomes)
                 result.source_reads += job.source_reads
                 result.spool_reads += job.spool_reads
-                copies_ok[action.id] = any(o.ok for o in outcomes)
-                copies_cancelled[action.id] = any(o.cancelled for o in outcomes)
+                copies_ok[action.id] = any(outcome.ok for outcome in outcomes)
+                copies_cancelled[action.id] = any(outcome.cancelled for outcome in outcomes)
 
         if plan.copies:
             with ThreadPoolExecutor(max_workers=max(1, self.options.max_images)) as pool:

@@ -151,7 +151,9 @@ class FanOut:
         started = time.monotonic()
         try:
             for chunk in stream.chunks:
-                if self.cancel.is_set() or all(f.attempt.destination.stop.is_set() for f in feeds):
+                if self.cancel.is_set() or all(
+                    feed.attempt.destination.stop.is_set() for feed in feeds
+                ):
                     raise Cancelled()  # the action, or each of its destinations, cancelled
                 hasher.update(chunk)
                 if writer is not None:
@@ -160,9 +162,9 @@ class FanOut:
                 if held is not None:
                     self._offer(held, feeds)
                 held = chunk
-                if all(f.attempt.ok and f.attempt.dead.is_set() for f in feeds):
+                if all(feed.attempt.ok and feed.attempt.dead.is_set() for feed in feeds):
                     raise AllDropped()  # every destination was already there: stop reading
-                if writer is None and all(f.attempt.dead.is_set() for f in feeds):
+                if writer is None and all(feed.attempt.dead.is_set() for feed in feeds):
                     raise AllDropped()  # nobody to feed and nothing to spool
                 self._throttle(total, started)
                 progress.tick(total)
