@@ -12,14 +12,14 @@ from glint_backup.config import BackupConfig, normalise_auth_url
 from glint_backup.errors import AuthFailed, BackupConfigError
 from glint_tui.core.errors import AuthenticationFailed, ProjectNotFound
 from glint_tui.core.model import Credential, Repository
+from glint_tui.core.timeouts import Timeouts
 
 REPOSITORY_NAME = "glint-backup"
-# (connect, read) seconds. A Keystone or Glance that accepts connections and never answers
-# must end the run, and free its lock, within about a minute: the login gets a short read
-# timeout, later calls a longer one (for a download it is the longest pause between two
-# reads of the stream, not a limit on the whole transfer).
-LOGIN_TIMEOUTS = (10.0, 20.0)
-CALL_TIMEOUTS = (10.0, 60.0)
+# A Keystone or Glance that accepts connections and never answers must end the run, and
+# free its lock, within about a minute: the login gets a short read timeout, other calls a
+# longer one, and a download fails once its stream made no progress for ``stream`` seconds
+# (a pause between two reads, not a limit on the whole transfer).
+BACKUP_TIMEOUTS = Timeouts(connect=10.0, auth=20.0, api=60.0, stream=120.0)
 
 
 def clouds_yaml_files() -> list[Path]:
@@ -99,12 +99,10 @@ def open_admin_session(config: BackupConfig, project: str | None = None):  # -> 
     if project:
         cred = dataclasses.replace(cred, project=project)
     secret = password.resolve(config, yaml_password)
-    session = open_session(repo, cred, secret)
+    session = open_session(repo, cred, secret, timeouts=BACKUP_TIMEOUTS)
     del secret
     try:
-        session.timeouts = LOGIN_TIMEOUTS
         session.check()
-        session.timeouts = CALL_TIMEOUTS
     except (AuthenticationFailed, ProjectNotFound) as e:
         session.close()
         raise AuthFailed(

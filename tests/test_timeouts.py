@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 from glint_tui.core.timeouts import Timeouts
-from tests.backup_helpers import backup_cmd, write_config
 
 DEADLINE = 110.0  # below the inventory's own 120 s cut-off: the call timeout must end it
 
@@ -104,23 +103,6 @@ def test_images_ends_promptly_when_keystone_accepts_and_never_answers(sandbox, s
         assert "did not answer" in errors["hung:alpha"] and errors["c1:alpha"] is None
     finally:
         glint(env, "repository", "delete", "hung", "--yes")
-
-
-@pytest.mark.sandbox
-def test_backup_login_ends_promptly_when_keystone_accepts_and_never_answers(
-    sandbox, silent_keystone, tmp_path: Path
-):
-    """glint-backup logs in through the same adapter: the same login timeout holds it
-    (reproduced: 301 s, with its lock held all along)."""
-    config = write_config(tmp_path, sandbox, glint_backup_auth_URL=silent_keystone.url)
-    done = subprocess.run(
-        backup_cmd(config), capture_output=True, text=True, timeout=DEADLINE, env=dict(os.environ)
-    )
-    assert done.returncode == 1, done.stderr
-    assert silent_keystone.accepted
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "did not answer within 30 s while trying to log in" in lines[0]
-    assert "Traceback" not in done.stderr
 
 
 def test_glint_exits_without_waiting_for_a_thread_stuck_in_a_cloud_call(tmp_path: Path):
