@@ -16,7 +16,8 @@ Faults (each affects ``times`` calls, then it is spent; ``times=None``: until re
 * ``cloud.drop(op, after)`` — a stream (``upload`` received / ``download`` sent) breaks
   after *after* bytes, as a dropped connection (``ServerError``);
 * ``cloud.stall(op, after, seconds)`` — a stream stops moving after *after* bytes until
-  ``fault.release()`` or *seconds* pass, then fails as a no-progress deadline would;
+  ``fault.release()`` or *seconds* pass, then fails as a no-progress deadline would (any
+  other op: the call hangs that way);
 * ``cloud.slow(op, rate)`` — a stream moves at *rate* bytes/s;
 * ``cloud.corrupt(op, at)`` — one byte at offset *at* is flipped in the stream;
 * ``cloud.rot(image_id)`` — one stored byte flips, the recorded hashes stay (disk rot);
@@ -301,6 +302,12 @@ class FakeSession:
         if fault is not None and fault.error is not None:
             fault.started.set()
             raise fault.error
+        if fault is not None and op not in STREAM_OPS and fault.stall_after is not None:
+            fault.started.set()  # a call that hangs (until released or its deadline)
+            if not fault.released.wait(fault.stall_seconds):
+                raise errors.Unreachable(
+                    f"no answer within {fault.stall_seconds:.1f} s (fake)", self.where
+                )
         return fault
 
     @property

@@ -276,6 +276,26 @@ def test_cancelling_one_destination_leaves_the_others_running(bed):
     assert engine.cancel_action(action_id) is False  # over
 
 
+def test_a_cancel_that_lands_while_a_copy_verifies_wins_and_removes_the_copy(bed):
+    data = random_bytes(256 << 10)
+    src = bed.put("c1:alpha", "late-cancel", data)
+    verifying = bed.cloud("c2").stall("get", after=0, seconds=30)  # Glance slow to answer
+    plan = bed.plan(src, ["c2:alpha", "c3:alpha"])
+    events: list = []
+    engine, thread, out = bed.start(plan, events)
+    try:
+        assert verifying.started.wait(30), "c2 never reached verification"
+        assert engine.cancel_action(plan.copies[0].id, ProjectRef.parse("c2:alpha")) is True
+    finally:
+        verifying.release()
+        thread.join(60)
+    by_ref = {str(o.ref): o for o in out["result"].outcomes}
+    assert by_ref["c2:alpha"].cancelled and not by_ref["c2:alpha"].ok
+    assert bed.cloud("c2").ever_active("late-cancel"), "the copy had been made"
+    assert bed.at("c2:alpha", "late-cancel") == []  # ... and the cancel removed it
+    assert_one_verified_copy(bed, "c3:alpha", "late-cancel", data)
+
+
 def test_cancelling_the_run_removes_every_half_image(bed):
     src = bed.put("c1:alpha", "cancel-all", random_bytes(4 * MiB))
     bed.cloud("c1").slow("download", rate=2 * MiB)
