@@ -9,43 +9,23 @@ long as the slowest cloud.
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.errors import GlintError
 from glint_tui.core.model import CellState, ImageRecord, ProjectRef
+
+# core/transfer.py still imports these two from here; they live in core.sessions (the
+# engine's split moves that import, then this module stops being a second address).
+from glint_tui.core.sessions import SessionSource, open_serialized
 
 VISIBILITY_FILTERS = ("all", "project", "shared", "public")
 
 RowKey = tuple[str, str]
 """(image name, content key). Images with no data yet use ``"none:<id>"`` as content key."""
-
-
-_OPEN_LOCK = threading.Lock()
-
-
-def open_serialized(source: SessionSource, ref: ProjectRef) -> CloudSession:
-    """Open a session with one secret lookup at a time.
-
-    Opening is cheap (sessions are lazy) but reads the keyring, which may derive a key
-    (scrypt: tens of MiB and a CPU burst) or prompt; done from many threads at once that
-    would multiply memory and CPU. The network calls that follow run in parallel.
-    """
-    with _OPEN_LOCK:
-        return source.open(ref)
-
-
-class SessionSource(Protocol):
-    """What inventory and transfer need from ``core.sessions.SessionProvider``."""
-
-    def refs(self) -> list[ProjectRef]: ...
-
-    def open(self, ref: ProjectRef) -> CloudSession: ...
 
 
 def row_key_of(image: ImageRecord) -> RowKey:

@@ -1,8 +1,10 @@
 """Turn ``REPO:PROJECT`` into a logged-in cloud session, from the config and the keyring.
 
-Every caller that needs a cloud (inventory, engine, TUI, backup) goes through
-``SessionProvider`` so "which credential, which secret, what if one is missing" is
-answered in one place with messages that say which command fixes it.
+Every caller that needs a configured cloud (inventory, engine, reconcile, the use cases
+in ``core.services``) goes through ``SessionProvider`` so "which credential, which secret,
+what if one is missing" is answered in one place with messages that say which command
+fixes it. ``SessionSource`` is what the engine and the inventory need of it, and
+``open_serialized`` is how they open sessions from many threads at once.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import json
 import ssl
 import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from typing import Protocol
 
 from glint_tui.core.clouds import open_session
 from glint_tui.core.clouds.base import CloudSession
@@ -23,6 +27,28 @@ from glint_tui.core.paths import Paths, paths_for
 from glint_tui.core.secrets import SecretStore
 
 _WARNED_INSECURE: set[str] = set()
+
+
+class SessionSource(Protocol):
+    """What inventory, transfer and reconcile need from a ``SessionProvider``."""
+
+    def refs(self) -> list[ProjectRef]: ...
+
+    def open(self, ref: ProjectRef) -> CloudSession: ...
+
+
+_OPEN_LOCK = threading.Lock()
+
+
+def open_serialized(source: SessionSource, ref: ProjectRef) -> CloudSession:
+    """Open a session with one secret lookup at a time.
+
+    Opening is cheap (sessions are lazy) but reads the keyring, which may derive a key
+    (scrypt: tens of MiB and a CPU burst) or prompt; done from many threads at once that
+    would multiply memory and CPU. The network calls that follow run in parallel.
+    """
+    with _OPEN_LOCK:
+        return source.open(ref)
 
 
 def _stderr(message: str) -> None:
