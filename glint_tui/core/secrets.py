@@ -45,6 +45,7 @@ from jaraco.classes import properties
 
 from glint_tui.core.errors import SecretsError
 from glint_tui.core.fsutil import atomic_write_json
+from glint_tui.core.notices import Notice, log_notice
 from glint_tui.core.paths import Paths
 
 SERVICE = "glint"
@@ -54,7 +55,6 @@ ENV_PASSWORD = "GLINT_KEYRING_PASSWORD"
 ENV_PASSWORD_FILE = "GLINT_KEYRING_PASSWORD_FILE"
 
 Prompt = Callable[[str], "str | None"]
-Notice = Callable[[str], None]
 
 _VERIFIER_PLAINTEXT = b"glint keyring v1"
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1}
@@ -75,10 +75,6 @@ HOW_TO_PROCEED = (
 def service_name(paths: Paths) -> str:
     """``glint`` for the operator's profile; other profiles get their own keyring service."""
     return SERVICE if paths.profile == "default" else f"{SERVICE}-{paths.profile}"
-
-
-def _stderr(message: str) -> None:
-    print(f"glint: {message}", file=sys.stderr)
 
 
 def _default_prompt(text: str) -> str | None:
@@ -213,7 +209,7 @@ class EncryptedFileKeyring(keyring.backend.KeyringBackend):
         super().__init__()
         self.path = Path(path)
         self._password_source = password_source  # (new_file) -> master password
-        self._notice = notice or _stderr
+        self._notice = notice or log_notice
         self._why = why
 
     # -- file ----------------------------------------------------------------------------
@@ -349,7 +345,7 @@ class SecretStore:
         self.paths = paths
         self.service = service_name(paths)
         self._prompt = prompt or _default_prompt
-        self._notice = notice or _stderr
+        self._notice = notice or log_notice
         self._backend: keyring.backend.KeyringBackend | None = None
         self._description = ""
 

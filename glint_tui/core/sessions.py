@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -23,6 +22,7 @@ from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.config import ConfigStore, insecure_warning
 from glint_tui.core.errors import CloudError, ConfigError, Unreachable
 from glint_tui.core.model import Credential, ProjectRef, Repository
+from glint_tui.core.notices import log_warning
 from glint_tui.core.paths import Paths, paths_for
 from glint_tui.core.secrets import SecretStore
 
@@ -51,10 +51,6 @@ def open_serialized(source: SessionSource, ref: ProjectRef) -> CloudSession:
         return source.open(ref)
 
 
-def _stderr(message: str) -> None:
-    print(f"glint: warning: {message}", file=sys.stderr)
-
-
 class SessionProvider:
     """Opens sessions for configured ``REPO:PROJECT`` refs (caller closes each session)."""
 
@@ -67,7 +63,7 @@ class SessionProvider:
         self.paths = paths or paths_for()
         self.secrets = secrets or SecretStore(self.paths)
         self.config = ConfigStore(self.paths, secrets=self.secrets, warn=warn)
-        self._warn = warn or _stderr
+        self._warn = warn or log_warning
 
     def refs(self) -> list[ProjectRef]:
         """Every configured repository:project credential, sorted."""
