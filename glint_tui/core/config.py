@@ -12,7 +12,6 @@ import fcntl
 import json
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields, replace
@@ -22,30 +21,34 @@ from urllib.parse import urlsplit
 
 from glint_tui.core.errors import ConfigError, GlintError
 from glint_tui.core.fsutil import atomic_write_json
-from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Credential, ProjectRef, Repository
+from glint_tui.core.model import (
+    AUTH_TYPES,
+    CLOUD_TYPES,
+    INTERFACES,
+    Credential,
+    ProjectRef,
+    Repository,
+)
+from glint_tui.core.notices import Warn, log_warning
 from glint_tui.core.paths import Paths
 
 if TYPE_CHECKING:
     from glint_tui.core.secrets import SecretStore
 
 VERSION = 1
-AUTH_TYPES = ("password", "application_credential")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-
-Warn = Callable[[str], None]
-
-
-def _stderr(message: str) -> None:
-    print(f"glint: warning: {message}", file=sys.stderr)
 
 
 # -- validation ----------------------------------------------------------------------------
 
 
 def check_repository_name(name: Any) -> str:
-    """Names appear in ``REPO:PROJECT`` refs and file names: keep them plain."""
+    """Names appear in ``REPO[/REGION]:PROJECT`` refs and file names: keep them plain.
+
+    ``/`` and ``:`` are the separators of a ref, so a name holding one would not parse back.
+    """
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise ValueError("must be letters, digits, '_', '.' or '-' (no ':' or spaces)")
+        raise ValueError("must be letters, digits, '_', '.' or '-' (no '/', ':' or spaces)")
     return name
 
 
@@ -220,7 +223,7 @@ class ConfigStore:
     def __init__(self, paths: Paths, secrets: SecretStore | None = None, warn: Warn | None = None):
         self.paths = paths
         self._secrets = secrets
-        self._warn = warn or _stderr
+        self._warn = warn or log_warning
 
     @property
     def secrets(self) -> SecretStore:
