@@ -8,12 +8,15 @@ reported as one line (``glint: …``) with its documented exit code, never a tra
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from importlib import import_module
 
 from glint_tui import __version__
+from glint_tui.core import exitcodes
 from glint_tui.core.errors import GlintError
+from glint_tui.core.notices import LOGGER, NOTICE_FLAG
 
 # command modules, in help order
 COMMAND_MODULES = (
@@ -24,13 +27,26 @@ COMMAND_MODULES = (
     "glint_tui.commands.sandbox",
 )
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every usage error
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"glint: error: {message}\n")
+        self.exit(exitcodes.USAGE, f"glint: error: {message}\n")
+
+
+class _CoreMessages(logging.Handler):
+    """Core warnings no callback took (``core.notices``): one stderr line each, worded
+    like the commands' own. Looks ``sys.stderr`` up per record, so the UI captures it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kind = "" if getattr(record, NOTICE_FLAG, False) else "warning: "
+        print(f"glint: {kind}{record.getMessage()}", file=sys.stderr)
+
+
+def _show_core_messages() -> None:
+    if not any(isinstance(h, _CoreMessages) for h in LOGGER.handlers):
+        LOGGER.addHandler(_CoreMessages())
+        LOGGER.propagate = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _show_core_messages()
     if args.sandbox:
         os.environ["GLINT_PROFILE"] = "sandbox"
     elif args.profile:
@@ -69,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         print("glint: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exitcodes.INTERRUPTED
     except BrokenPipeError:
-        return EXIT_OK
+        return exitcodes.OK
 
 
 def _open_ui(args: argparse.Namespace) -> int:

@@ -217,6 +217,37 @@ def test_login_failures_are_named_and_nothing_saved(
     assert ConfigStore(home.paths).credentials() == []
 
 
+def test_a_failed_replacement_keeps_the_working_secret_and_record(
+    home: Home, capsys, monkeypatch
+) -> None:
+    """The credential rule: a secret is written only after a login with it worked, so a
+    typo in a replacement never overwrites the one that works; --no-verify is the
+    operator's explicit "save without checking"."""
+    add_repo(capsys, monkeypatch, home)
+
+    def add(user: str, password: str, *extra: str) -> tuple[int, str, str]:
+        return glint(
+            capsys, monkeypatch, "credentials", "add", "c1:alpha", "--username", user,
+            "--password-stdin", *extra, stdin=password + "\n",
+        )  # fmt: skip
+
+    assert add("alice", "alice-pass")[0] == 0
+    code, out, err = add("alice", "alice-typo")  # same user: the same keyring key
+    assert code == 1 and "wrong user name or password" in err and "not saved" in err
+    code, out, err = add("bob", "bob-pass")  # another user, no role on alpha
+    assert code == 1 and "not saved" in err
+    secrets = SecretStore(home.paths)
+    assert secrets.get("c1:alpha:alice") == "alice-pass"
+    assert secrets.get("c1:alpha:bob") is None
+    [cred] = ConfigStore(home.paths).credentials()
+    assert (cred.username, cred.auth_type) == ("alice", "password")
+    with SessionProvider(home.paths).open("c1:alpha") as session:
+        session.check()  # still logs in
+    code, out, err = add("alice", "alice-typo", "--no-verify")
+    assert code == 0 and "credential for c1:alpha replaced" in out and "checked" not in out
+    assert SecretStore(home.paths).get("c1:alpha:alice") == "alice-typo"
+
+
 def test_unreachable_and_no_image_endpoint(home: Home, capsys, monkeypatch) -> None:
     url = f"http://127.0.0.1:{dead_port()}/v3"
     glint(capsys, monkeypatch, "repository", "add", "down", url, "--no-verify")

@@ -14,11 +14,11 @@ import sys
 
 import humanize
 
-from glint_tui.core.errors import ConfigError, UsageError, located
+from glint_tui.commands import common
+from glint_tui.core import exitcodes
+from glint_tui.core.errors import located
 from glint_tui.core.glyphs import COLUMN_FAILED, CONFLICT, glyph
-from glint_tui.core.inventory import Matrix, Row, refresh
-from glint_tui.core.model import ProjectRef
-from glint_tui.core.paths import paths_for
+from glint_tui.core.inventory import Matrix, Row
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,31 +38,10 @@ def _cmd(args: argparse.Namespace) -> int:
     return print_inventory(args.project, args.json)
 
 
-def load_matrix(project: ProjectRef | None = None) -> Matrix:
-    """Refresh the matrix over every configured credential (shared by the CLI commands)."""
-    from glint_tui.core.sessions import SessionProvider
-
-    provider = SessionProvider(paths_for())
-    refs = provider.refs()
-    if not refs:
-        raise ConfigError(
-            "no credentials configured: add a repository and a credential first "
-            "(glint repository add, glint credentials add)"
-        )
-    if project is not None and project not in refs:
-        raise UsageError(f"{project} is not a configured REPO:PROJECT")
-    return refresh(provider, refs)
-
-
 def print_inventory(project: str | None, as_json: bool) -> int:
     """Print the matrix (or JSON) and return the exit code (0, 3 or 1 as documented)."""
-    ref = None
-    if project:
-        try:
-            ref = ProjectRef.parse(project)
-        except ValueError as e:
-            raise UsageError(str(e)) from None
-    matrix = load_matrix(ref)
+    ref = common.parse_ref(project) if project else None
+    matrix = common.services().load_matrix(ref, need_columns=True)
     rows = matrix.filtered(ref) if ref else matrix.rows
     if as_json:
         doc = matrix.to_dict()
@@ -76,10 +55,8 @@ def print_inventory(project: str | None, as_json: bool) -> int:
 
 
 def _exit_code(matrix: Matrix) -> int:
-    failed = [s for s in matrix.status.values() if not s.ok]
-    if not failed:
-        return 0
-    return 1 if len(failed) == len(matrix.status) else 3
+    failed = sum(not s.ok for s in matrix.status.values())
+    return exitcodes.partial(failed, len(matrix.status))
 
 
 def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
