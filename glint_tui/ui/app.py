@@ -167,9 +167,6 @@ class GlintApp(App[int]):
                 self._prompt_cache[prompt] = value
             return value
 
-    def forget_secret_answers(self) -> None:
-        self._prompt_cache.clear()
-
 
 def run(read_only: bool = False) -> int:
     """Open the UI on the current profile (``GLINT_PROFILE``/``GLINT_HOME``); exit code."""
