@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import random
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -58,3 +60,23 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str, every: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(every)
+
+
+def free_port_base(count: int) -> int:
+    """A base whose 2×count ports (BASE+10N, BASE+10N+1) are all free on 127.0.0.1."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(30000, 60000, 100)
+        ports = [base + 10 * i + k for i in range(count + 1) for k in (0, 1)]
+        if all(_port_free(p) for p in ports):
+            return base
+    raise RuntimeError("no free port range on 127.0.0.1")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
