@@ -412,9 +412,6 @@ class ConfigStore:
     def credentials(self) -> list[Credential]:
         return self._load().credentials
 
-    def _credentials_of(self, repository: str) -> list[Credential]:
-        return [c for c in self.credentials() if c.repository == repository]
-
     def get_credential(self, ref: ProjectRef | str) -> Credential:
         ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
         for cred in self.credentials():

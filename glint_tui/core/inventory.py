@@ -62,10 +62,6 @@ class Cell:
         return self.images[0] if self.images else None
 
     @property
-    def owners(self) -> list[str]:
-        return sorted({i.owner or "" for i in self.images})
-
-    @property
     def visibility(self) -> str | None:
         return self.image.visibility if self.image else None
 
@@ -195,9 +191,6 @@ class Matrix:
                 if r.name == name and r.content_key.split(":", 1)[-1].startswith(prefix)
             ]
         return [r for r in self.rows if r.name == spec]
-
-    def rows_holding(self, content_key: str) -> list[Row]:
-        return [r for r in self.rows if r.content_key == content_key]
 
     def project_id(self, ref: ProjectRef) -> str | None:
         st = self.status.get(ref)

@@ -141,12 +141,6 @@ class ImageRecord:
             return f"md5:{self.checksum}"
         return None
 
-    def matches_content(self, other: ImageRecord) -> bool:
-        """True when both records describe the same bytes (by sha512, else md5)."""
-        if self.os_hash_value and other.os_hash_value and self.os_hash_algo == other.os_hash_algo:
-            return self.os_hash_value == other.os_hash_value
-        return bool(self.checksum) and self.checksum == other.checksum
-
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["tags"] = list(self.tags)

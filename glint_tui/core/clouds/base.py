@@ -59,6 +59,11 @@ class Download(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> CloudSession:
+        """``with open_session(...) as session:`` closes the session on the way out."""
+
+    def __exit__(self, *exc: object) -> None: ...
+
 
 @runtime_checkable
 class CloudSession(Protocol):
@@ -108,8 +113,7 @@ class CloudSession(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> CloudSession:
+        """``with open_session(...) as session:`` closes the session on the way out."""
 
-class SessionFactory(Protocol):
-    def __call__(
-        self, repository: Repository, credential: Credential, secret: str
-    ) -> CloudSession: ...
+    def __exit__(self, *exc: object) -> None: ...
