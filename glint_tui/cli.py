@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="glint",
         description="Keep the same VM images on many OpenStack clouds. "
         "Without a command, opens the terminal UI.",
+        epilog=exitcodes.summary() + " (README: Exit codes)",
     )
     parser.add_argument("--version", action="version", version=f"glint {__version__}")
     parser.add_argument(

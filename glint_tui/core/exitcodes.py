@@ -1,5 +1,5 @@
-"""The exit codes of ``glint``: one table for cli.py, the commands, the error types and
-the README (a test compares the README's table with ``MEANINGS``).
+"""The exit codes of ``glint``: one table for cli.py (``glint --help`` lists it), the
+commands, the error types and the README (a test compares the README's table with it).
 
 Scripts and cron act on these numbers alone, so each one means one thing to do next.
 """
@@ -14,13 +14,12 @@ INTERRUPTED = 130
 
 MEANINGS: dict[int, str] = {
     OK: "success",
-    FAILURE: "failure: a cloud refused, was unreachable, a login failed, a copy failed or was "
-    "refused, or the operator answered N to a confirmation (nothing done)",
-    USAGE: "usage or configuration error, an unknown or ambiguous IMAGE, a deletion with no "
-    "terminal to confirm on and no --yes, keyring locked",
-    PARTIAL: "partial success: some destinations, columns or clouds.yaml entries failed",
-    INTERRUPTED: "interrupted (Ctrl-C); run `glint reconcile` if glint could not clean up",
+    FAILURE: "failure",
+    USAGE: "usage or configuration error",
+    PARTIAL: "partial success",
+    INTERRUPTED: "interrupted",
 }
+"""Each code's name; the README's table starts each row's meaning with it (tested)."""
 
 
 def partial(failed: int, total: int) -> int:
@@ -28,3 +27,8 @@ def partial(failed: int, total: int) -> int:
     if not failed:
         return OK
     return FAILURE if failed >= total else PARTIAL
+
+
+def summary() -> str:
+    """One line for ``--help``: every code and its name."""
+    return "exit codes: " + ", ".join(f"{code} {name}" for code, name in MEANINGS.items())
