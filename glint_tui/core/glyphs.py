@@ -61,7 +61,10 @@ DONE = Glyph("✓", "ok", "done", "before a progress line: that copy or delete i
 FAILED = Glyph("✗", "FAILED", "failed", "before a progress line: that place or action failed")
 """Starts the CLI's line for a failed destination or action."""
 
-MARKS: tuple[Glyph, ...] = (CONFLICT, COLUMN_FAILED, ELLIPSIS, DONE, FAILED)
+SEPARATOR = Glyph("·", "|", "separator", "between the items of a status line or hint")
+"""Separates items in the UI's status lines, hints and details."""
+
+MARKS: tuple[Glyph, ...] = (CONFLICT, COLUMN_FAILED, ELLIPSIS, DONE, FAILED, SEPARATOR)
 """Every glyph that is not a cell state (the tests check both sets for ``?`` and ASCII)."""
 
 

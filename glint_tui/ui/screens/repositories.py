@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from glint_tui.core.errors import GlintError
 from glint_tui.core.model import Credential, Repository
 from glint_tui.ui.backend import LiveBackend
+from glint_tui.ui.glyphs import dot
 from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.forms import CredentialForm, RepositoryForm
 from glint_tui.ui.widgets.footer import GlintFooter
@@ -79,8 +80,13 @@ class RepositoriesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "[b]Repositories[/b] · a add · e edit · d delete · t test · "
-            "c credential · i import clouds.yaml · Esc back",
+            "[b]Repositories[/b]"
+            + dot()
+            + dot().join(
+                ("a add", "e edit", "d delete", "t test", "c credential", "i import clouds.yaml")
+            )
+            + dot()
+            + "Esc back",
             id="status",
         )
         table: DataTable[str] = DataTable(id="repo-table", cursor_type="row", zebra_stripes=True)

@@ -12,7 +12,7 @@ from textual.widgets import Static
 from glint_tui.core.glyphs import label
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
-from glint_tui.ui.glyphs import ellipsis
+from glint_tui.ui.glyphs import dot, ellipsis
 from glint_tui.ui.state import MatrixModel
 from glint_tui.ui.widgets.matrix_view import column_label
 
@@ -57,7 +57,8 @@ class DetailsPane(Static):
         t.append("\n")
         fmt = f"{row.disk_format or '?'}/{row.container_format or '?'}"
         age = age_text(model.created(row), model.now())
-        t.append(f"{size_text(row.size)} · {age} · {fmt} · ")
+        sep = dot()
+        t.append(f"{size_text(row.size)}{sep}{age}{sep}{fmt}{sep}")
         if row.has_data:
             algo, _, digest = row.content_key.partition(":")
             t.append(f"{algo}:{digest[:24]}{ellipsis()}\n", style="dim")
@@ -77,11 +78,13 @@ class DetailsPane(Static):
             if cell.present and cell.image is not None:
                 img = cell.image
                 owner = "owned" if cell.owned else f"owner {img.owner or '?'}"
-                extra = " · protected" if cell.protected else ""
-                t.append(f" · {img.visibility} · {owner} · {img.status}{extra} · id {img.id}")
+                extra = f"{sep}protected" if cell.protected else ""
+                t.append(
+                    f"{sep}{img.visibility}{sep}{owner}{sep}{img.status}{extra}{sep}id {img.id}"
+                )
             if not listed:
                 t.append(f"\ncannot list this column: {status.error}", style="red")
             if live is not None and live.state is CellState.ERROR:
                 t.append(f"\nerror: {live.message or 'failed'}", style="bold red")
-                t.append("  (R retry · c clear)", style="dim")
+                t.append(f"  (R retry{sep}c clear)", style="dim")
         return t
