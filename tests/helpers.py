@@ -1,4 +1,5 @@
-"""Small helpers shared by the integration tests."""
+"""Helpers shared by the tests (test files never import each other's): the one poller
+(``wait_for``, and ``wait_until`` for Pilot tests), images, ports, processes."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any, TypeVar
+
+import psutil
 
 from glint_tui.core.clouds.base import CloudSession, ImageSpec
 from glint_tui.core.model import ImageRecord
@@ -50,16 +53,62 @@ def _active(session: CloudSession, image_id: str) -> ImageRecord | None:
     return rec if rec.status == "active" else None
 
 
-def wait_for(check: Callable[[], T | None], timeout: float, what: str, every: float = 0.1) -> T:
-    """Poll *check* until it returns something truthy; fail with *what* after *timeout*."""
+def _polls(
+    check: Callable[[], T | None], timeout: float, what: str, detail: Callable[[], str] | None
+) -> Generator[None, None, T]:
+    """The one polling loop of the tests: yields between tries until *check* returns
+    something truthy (its value is the generator's return value), and fails naming
+    *what* (and *detail*, e.g. the screen) once *timeout* seconds have passed."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
+            more = f":\n{detail()}" if detail is not None else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{more}")
+        yield
+
+
+def wait_for(
+    check: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    every: float = 0.1,
+    detail: Callable[[], str] | None = None,
+) -> T:
+    """Poll *check* until it returns something truthy; fail with *what* after *timeout*."""
+    polls = _polls(check, timeout, what, detail)
+    try:
+        while True:
+            next(polls)
+            time.sleep(every)
+    except StopIteration as done:
+        return done.value
+
+
+async def wait_until(
+    pilot: Any, check: Callable[[], T | None], timeout: float, what: str, every: float = 0.05
+) -> T:
+    """``wait_for`` for a Textual Pilot test: the app keeps running between tries."""
+    polls = _polls(check, timeout, what, None)
+    try:
+        while True:
+            next(polls)
+            await pilot.pause(every)
+    except StopIteration as done:
+        return done.value
+
+
+def images_named(session: CloudSession, name: str) -> list[ImageRecord]:
+    """Every image called *name* that *session*'s project can see."""
+    return [i for i in session.list_images() if i.name == name]
+
+
+def service_pids(cloud: Any, service: str) -> list[int]:
+    """A sandbox service's master process and all of its workers (to stop or freeze)."""
+    master = psutil.Process(cloud.pid(service))
+    return [master.pid, *(p.pid for p in master.children(recursive=True))]
 
 
 def free_port_base(count: int) -> int:

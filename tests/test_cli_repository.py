@@ -162,11 +162,8 @@ def test_password_stdin_subprocess_saves_and_never_leaks(home: Home, capsys, mon
     assert "c1:alpha" in listing.stdout and "alice-pass" not in listing.stdout
     assert "encrypted keyring file" in listing.stdout
     # what the rest of glint does with it: a real session from config + keyring
-    session = SessionProvider(home.paths).open("c1:alpha")
-    try:
+    with SessionProvider(home.paths).open("c1:alpha") as session:
         session.check()
-    finally:
-        session.close()
 
 
 def test_there_is_no_password_option(home: Home, capsys, monkeypatch) -> None:
@@ -364,11 +361,8 @@ def test_original_glint_syntax(home: Home, capsys, monkeypatch) -> None:
     )
     assert code == 0, err
     # the rename carried the credential AND its secret: a real login still works
-    session = SessionProvider(home.paths).open("renamed:beta")
-    try:
+    with SessionProvider(home.paths).open("renamed:beta") as session:
         session.check()
-    finally:
-        session.close()
     code, _, _ = glint(
         capsys, monkeypatch, "credentials-delete", "--name", "renamed", "--tenant", "beta", "--yes"
     )
@@ -515,11 +509,8 @@ def test_import_clouds_yaml_with_app_credential(
     for secret in ("alice-pass", "bob-pass", app_secret):
         assert secret not in home.files_text() and secret not in out + err
     for ref in refs:  # each imported credential really logs in
-        session = SessionProvider(home.paths).open(ref)
-        try:
+        with SessionProvider(home.paths).open(ref) as session:
             session.check()
-        finally:
-            session.close()
     # importing again changes nothing
     code, out, _ = glint(capsys, monkeypatch, "repository", "import", "--cloud", "one-alice")
     assert code == 0 and "already configured" in out
@@ -593,8 +584,5 @@ def test_failed_rename_onto_a_taken_name_keeps_both_secrets(
     secrets = SecretStore(home.paths)
     assert secrets.get("c2:alpha:alice") == "alice-pass"
     assert secrets.get("extra2:alpha:alice") == "alice-pass"
-    session = SessionProvider(home.paths).open("c2:alpha")
-    try:
+    with SessionProvider(home.paths).open("c2:alpha") as session:
         session.check()  # c2 still logs in
-    finally:
-        session.close()

@@ -15,7 +15,8 @@ from glint_tui.ui.app import GlintApp
 from glint_tui.ui.backend import StaticBackend
 from glint_tui.ui.sample_data import FIXED_NOW, sample_matrix
 from glint_tui.ui.screens.help import HelpScreen
-from tests.ui_helpers import run_app, screen_text, wait_until
+from tests.helpers import wait_until
+from tests.ui_helpers import run_app, screen_text
 
 
 def _our_classes_with_bindings() -> list[type]:

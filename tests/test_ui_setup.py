@@ -15,7 +15,8 @@ from glint_tui.ui.screens.forms import CredentialForm, RepositoryForm
 from glint_tui.ui.screens.master_password import MasterPasswordModal
 from glint_tui.ui.screens.repositories import RepositoriesScreen
 from glint_tui.ui.screens.welcome import WelcomeScreen
-from tests.ui_helpers import run_app, screen_text, type_text, wait_until
+from tests.helpers import wait_until
+from tests.ui_helpers import run_app, screen_text, type_text
 
 pytestmark = pytest.mark.sandbox
 

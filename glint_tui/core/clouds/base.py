@@ -51,7 +51,8 @@ class Reader(Protocol):
 
 
 class Download(Protocol):
-    """An open, streamed image download. Iterating yields chunks; always ``close()`` it."""
+    """An open, streamed image download. Iterating yields chunks; always close it
+    (``close()``, or use it as a context manager)."""
 
     size: int | None
 
@@ -59,8 +60,7 @@ class Download(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> CloudSession:
-        """``with open_session(...) as session:`` closes the session on the way out."""
+    def __enter__(self) -> Download: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
