@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
 import random
+import signal
 import socket
 import time
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
 
 import psutil
@@ -109,6 +112,20 @@ def service_pids(cloud: Any, service: str) -> list[int]:
     """A sandbox service's master process and all of its workers (to stop or freeze)."""
     master = psutil.Process(cloud.pid(service))
     return [master.pid, *(p.pid for p in master.children(recursive=True))]
+
+
+@contextlib.contextmanager
+def frozen(cloud: Any, service: str = "glance") -> Iterator[list[int]]:
+    """A real hung server: SIGSTOP the service's master and workers (connections are
+    accepted, nothing answers, nothing fails), SIGCONT on the way out."""
+    pids = service_pids(cloud, service)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield pids
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
 
 
 def free_port_base(count: int) -> int:

@@ -94,6 +94,16 @@ def add_repo(capsys, monkeypatch, home: Home, name: str = "c1", *extra: str) -> 
     assert code == 0, err
 
 
+def add_credential(
+    capsys, monkeypatch, ref: str, user: str, password: str, *extra: str
+) -> tuple[int, str, str]:
+    """`glint credentials add REF --username USER --password-stdin [EXTRA]`, fed *password*."""
+    return glint(
+        capsys, monkeypatch, "credentials", "add", ref, "--username", user, "--password-stdin",
+        *extra, stdin=password + "\n",
+    )  # fmt: skip
+
+
 # -- repositories ---------------------------------------------------------------------------
 
 
@@ -199,17 +209,7 @@ def test_login_failures_are_named_and_nothing_saved(
     home: Home, capsys, monkeypatch, ref: str, user: str, password: str, words: str
 ) -> None:
     add_repo(capsys, monkeypatch, home)
-    code, out, err = glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        ref,
-        "--username",
-        user,
-        "--password-stdin",
-        stdin=password + "\n",
-    )
+    code, out, err = add_credential(capsys, monkeypatch, ref, user, password)
     assert code == 1 and words in err and "not saved" in err and password not in out + err
     assert ConfigStore(home.paths).credentials() == []
 
@@ -223,10 +223,7 @@ def test_a_failed_replacement_keeps_the_working_secret_and_record(
     add_repo(capsys, monkeypatch, home)
 
     def add(user: str, password: str, *extra: str) -> tuple[int, str, str]:
-        return glint(
-            capsys, monkeypatch, "credentials", "add", "c1:alpha", "--username", user,
-            "--password-stdin", *extra, stdin=password + "\n",
-        )  # fmt: skip
+        return add_credential(capsys, monkeypatch, "c1:alpha", user, password, *extra)
 
     assert add("alice", "alice-pass")[0] == 0
     code, out, err = add("alice", "alice-typo")  # same user: the same keyring key
@@ -248,43 +245,14 @@ def test_a_failed_replacement_keeps_the_working_secret_and_record(
 def test_unreachable_and_no_image_endpoint(home: Home, capsys, monkeypatch) -> None:
     url = f"http://127.0.0.1:{dead_port()}/v3"
     glint(capsys, monkeypatch, "repository", "add", "down", url, "--no-verify")
-    code, _, err = glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "down:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        stdin="alice-pass\n",
-    )
+    code, _, err = add_credential(capsys, monkeypatch, "down:alpha", "alice", "alice-pass")
     assert code == 1 and "cannot connect" in err and "not saved" in err
     add_repo(capsys, monkeypatch, home, "noregion", "--region", "Atlantis")
-    code, _, err = glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "noregion:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        stdin="alice-pass\n",
-    )
+    code, _, err = add_credential(capsys, monkeypatch, "noregion:alpha", "alice", "alice-pass")
     assert code == 1 and "catalog has no" in err and "Atlantis" in err
     assert ConfigStore(home.paths).credentials() == []
-    code, out, _ = glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "noregion:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        "--no-verify",
-        stdin="alice-pass\n",
+    code, out, _ = add_credential(
+        capsys, monkeypatch, "noregion:alpha", "alice", "alice-pass", "--no-verify"
     )
     assert code == 0 and "added" in out
 
@@ -294,17 +262,7 @@ def test_missing_credential_or_secret_names_the_fix(home: Home, capsys, monkeypa
     provider = SessionProvider(home.paths)
     with pytest.raises(ConfigError, match=r"no credential for c1:alpha .*glint credentials add"):
         provider.open("c1:alpha")
-    glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "c1:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        stdin="alice-pass\n",
-    )
+    add_credential(capsys, monkeypatch, "c1:alpha", "alice", "alice-pass")
     SecretStore(home.paths).delete("c1:alpha:alice")
     with pytest.raises(ConfigError, match=r"c1:alpha: no secret in the keyring.*--username alice"):
         provider.open("c1:alpha")
@@ -373,17 +331,7 @@ def test_original_glint_syntax(home: Home, capsys, monkeypatch) -> None:
 
 def test_delete_needs_confirmation(home: Home, capsys, monkeypatch) -> None:
     add_repo(capsys, monkeypatch, home)
-    glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "c1:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        stdin="alice-pass\n",
-    )
+    add_credential(capsys, monkeypatch, "c1:alpha", "alice", "alice-pass")
     code, _, err = glint(capsys, monkeypatch, "repository", "delete", "c1")
     assert code == 2 and "--yes" in err
     assert len(ConfigStore(home.paths).credentials()) == 1
@@ -541,17 +489,7 @@ def test_credentials_add_app_credential(
 def test_column_error_names_its_place_once(home: Home, capsys, monkeypatch) -> None:
     """Regression: `glint images` printed `! c1:alpha: c1:alpha: no secret in the keyring`."""
     add_repo(capsys, monkeypatch, home)
-    glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "c1:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        stdin="alice-pass\n",
-    )
+    add_credential(capsys, monkeypatch, "c1:alpha", "alice", "alice-pass")
     SecretStore(home.paths).delete("c1:alpha:alice")
     code, out, _ = glint(capsys, monkeypatch, "images")
     assert code == 1  # no column could be listed
@@ -567,17 +505,7 @@ def test_failed_rename_onto_a_taken_name_keeps_both_secrets(
     for name, cloud in (("c2", "c2"), ("extra2", "c2")):
         code, _, err = glint(capsys, monkeypatch, "repository", "add", name, home.url(cloud))
         assert code == 0, err
-        code, _, err = glint(
-            capsys,
-            monkeypatch,
-            "credentials",
-            "add",
-            f"{name}:alpha",
-            "--username",
-            "alice",
-            "--password-stdin",
-            stdin="alice-pass\n",
-        )
+        code, _, err = add_credential(capsys, monkeypatch, f"{name}:alpha", "alice", "alice-pass")
         assert code == 0, err
     code, _, err = glint(capsys, monkeypatch, "repository", "edit", "extra2", "--rename", "c2")
     assert code == 2 and "repository 'c2' already exists" in err

@@ -7,8 +7,6 @@ see (the bytes' sha512 at each destination, the metadata, no half images left be
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
 import threading
 from pathlib import Path
 
@@ -30,9 +28,9 @@ from glint_tui.core.plan import Plan, build_plan
 from glint_tui.core.sessions import SessionProvider
 from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
 from tests.helpers import (
+    frozen,
     images_named,
     random_bytes,
-    service_pids,
     sha512,
     unique,
     upload_image,
@@ -197,17 +195,14 @@ def test_destination_glance_stopped_mid_transfer_is_retried_from_the_spool(sandb
 def test_a_frozen_destination_is_dropped_without_stalling_the_others(sandbox):
     src, data = source_image(sandbox, "c1:alpha", 24 * MiB, "frozen")
     plan = copy_plan(sandbox, src, ["c2:alpha", "c3:alpha"])
-    pids = service_pids(sandbox.cloud("c3"), "glance")
     events: list = []
     out: dict = {}
-    for p in pids:
-        os.kill(p, signal.SIGSTOP)
     t = threading.Thread(
         target=lambda: out.setdefault(
             "result", run_engine(sandbox, plan, events, stall_timeout=3.0, backoff=1.0)
         )
     )
-    try:
+    with frozen(sandbox.cloud("c3")):
         t.start()
         # c2 completes although c3 accepts nothing (its queue fills and it is dropped)
         wait_for(lambda: CellState.PRESENT in states(events, "c2:alpha"), 120, "c2 done")
@@ -216,9 +211,6 @@ def test_a_frozen_destination_is_dropped_without_stalling_the_others(sandbox):
             60,
             "c3 dropped",
         )
-    finally:
-        for p in pids:
-            os.kill(p, signal.SIGCONT)
     t.join(300)
     assert not t.is_alive()
     result = out["result"]

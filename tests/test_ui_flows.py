@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-
 import pytest
 from textual.widgets import LoadingIndicator, ProgressBar
 
@@ -12,9 +9,9 @@ from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.screens.confirm import TypedConfirmModal
 from tests.helpers import (
+    frozen,
     images_named,
     random_bytes,
-    service_pids,
     sha512,
     unique,
     upload_image,
@@ -249,10 +246,7 @@ def test_cancel_a_running_transfer(sandbox):
         async with app.run_test(size=(120, 40)) as pilot:
             await _open_on(pilot, name)
             screen = app.main
-            pids = service_pids(c3, "glance")
-            for pid in pids:  # master and workers: nothing answers, nothing fails
-                os.kill(pid, signal.SIGSTOP)
-            try:
+            with frozen(c3):
                 await cursor_to(pilot, C3A)
                 await pilot.press("space", "a")
                 await wait_for_review(pilot)
@@ -263,9 +257,6 @@ def test_cancel_a_running_transfer(sandbox):
                     panel.query_one(".action-line .action-name").render()
                 )
                 await pilot.press("x")
-            finally:
-                for pid in pids:
-                    os.kill(pid, signal.SIGCONT)
             await wait_until(pilot, lambda: not screen.model.running, 90, "cancelled run")
             assert screen.model.run.cancelled
             await wait_until(pilot, lambda: not screen.refreshing, 60, "refresh after the run")
@@ -291,10 +282,7 @@ def test_refresh_keeps_the_matrix_on_screen(sandbox):
         async with app.run_test(size=(100, 30)) as pilot:
             await _open_on(pilot, name)
             screen = app.main
-            pids = service_pids(c3, "glance")
-            for pid in pids:
-                os.kill(pid, signal.SIGSTOP)
-            try:
+            with frozen(c3):
                 await pilot.press("r")
                 await wait_until(pilot, lambda: screen.refreshing, 5, "the refresh to start")
                 await pilot.pause(0.3)
@@ -302,9 +290,6 @@ def test_refresh_keeps_the_matrix_on_screen(sandbox):
                 assert not screen.query(LoadingIndicator)
                 text = screen_text(app)
                 assert name in text and "refreshing" in text
-            finally:
-                for pid in pids:
-                    os.kill(pid, signal.SIGCONT)
             await wait_until(pilot, lambda: not screen.refreshing, 120, "the refresh to end")
             assert "refreshing" not in screen_text(app)
 

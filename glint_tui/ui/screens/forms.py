@@ -9,6 +9,8 @@ echoed, logged or kept in the form after saving.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -28,6 +30,7 @@ from glint_tui.ui.backend import (
 )
 
 NO_VERIFY = "no-verify"  # id of the "save without checking" checkbox of both forms
+ResultType = TypeVar("ResultType")
 
 
 def _row(label: str, widget: Input | Select | Checkbox) -> Horizontal:
@@ -42,7 +45,48 @@ class Saved(Message):
         self.ok, self.message, self.saved = ok, message, saved
 
 
-class RepositoryForm(ModalScreen["tuple[Repository, str] | None"]):
+class _Form(ModalScreen[ResultType]):
+    """What both forms share: Save/Cancel buttons, Enter saves, a line for errors and
+    progress, the "save without checking" box, and a Save that waits for its worker."""
+
+    def _footer(self, save_label: str) -> ComposeResult:
+        yield Label("", id="form-error", classes="error-text")
+        with Horizontal(classes="buttons"):
+            yield Button("Cancel", id="cancel")
+            yield Button(f"{save_label} (ctrl+s)", id="save", variant="primary")
+
+    def text(self, wid: str) -> str:
+        return self.query_one(f"#{wid}", Input).value.strip()
+
+    def say(self, text: str) -> None:
+        self.query_one("#form-error", Label).update(text)
+
+    def start_saving(self, checking: str) -> bool:
+        """Disable Save until the worker answers and say what it does (*checking* first,
+        unless "save without checking" is ticked). True: check before saving."""
+        verify = not self.query_one(f"#{NO_VERIFY}", Checkbox).value
+        self.say(checking if verify else "Saving without checking…")
+        self.query_one("#save", Button).disabled = True
+        return verify
+
+    def saved(self, message: Saved) -> bool:
+        """The worker's answer: Save works again; an error stays on the form."""
+        self.query_one("#save", Button).disabled = False
+        if not message.ok:
+            self.say(message.message)
+        return message.ok
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self) -> None:
+        self.action_save()
+
+
+class RepositoryForm(_Form["tuple[Repository, str] | None"]):
     """Add (``repo=None``) or edit a repository. Dismisses with (what was saved, a line
     for the operator) once saved, or None when cancelled."""
 
@@ -87,27 +131,13 @@ class RepositoryForm(ModalScreen["tuple[Repository, str] | None"]):
                 yield _row(
                     "Check", Checkbox("save without checking that Keystone answers", id=NO_VERIFY)
                 )
-            yield Label("", id="form-error", classes="error-text")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
+            yield from self._footer("Save")
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.action_cancel()
-
-    def on_input_submitted(self) -> None:
-        self.action_save()
-
     def action_save(self) -> None:
-        def text(wid: str) -> str:
-            return self.query_one(f"#{wid}", Input).value.strip()
-
+        text = self.text
         try:
             repo = validate_repository(
                 Repository(
@@ -121,12 +151,9 @@ class RepositoryForm(ModalScreen["tuple[Repository, str] | None"]):
                 )
             )
         except GlintError as e:
-            self.query_one("#form-error", Label).update(str(e))
+            self.say(str(e))
             return
-        verify = not self.query_one(f"#{NO_VERIFY}", Checkbox).value
-        self.query_one("#form-error", Label).update("Checking and saving…" if verify else "Saving…")
-        self.query_one("#save", Button).disabled = True
-        self._save_worker(repo, verify)
+        self._save_worker(repo, self.start_saving("Checking that Keystone answers…"))
 
     @work(thread=True, exclusive=True, group="repository")
     def _save_worker(self, repo: Repository, verify: bool) -> None:
@@ -141,17 +168,14 @@ class RepositoryForm(ModalScreen["tuple[Repository, str] | None"]):
         self.post_message(Saved(True, message, repo))
 
     def on_saved(self, message: Saved) -> None:
-        self.query_one("#save", Button).disabled = False
-        if message.ok:
+        if self.saved(message):
             self.dismiss((message.saved, message.message))
-        else:
-            self.query_one("#form-error", Label).update(message.message)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
-class CredentialForm(ModalScreen[bool]):
+class CredentialForm(_Form[bool]):
     """Username + masked password (or application credential) for REPO:PROJECT.
 
     Saving logs in once first, so a typo is caught now and never replaces a working
@@ -194,27 +218,13 @@ class CredentialForm(ModalScreen[bool]):
                 yield _row("User domain", Input(c.user_domain, id="user_domain"))
                 yield _row("Project domain", Input(c.project_domain, id="project_domain"))
                 yield _row("Check", Checkbox("save without checking the login first", id=NO_VERIFY))
-            yield Label("", id="form-error", classes="error-text")
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Save and test (ctrl+s)", id="save", variant="primary")
+            yield from self._footer("Save and test")
 
     def on_mount(self) -> None:
         self.query_one("#project" if not self.cred else "#secret", Input).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.action_cancel()
-
-    def on_input_submitted(self) -> None:
-        self.action_save()
-
     def action_save(self) -> None:
-        def text(wid: str) -> str:
-            return self.query_one(f"#{wid}", Input).value.strip()
-
+        text = self.text
         secret_input = self.query_one("#secret", Input)
         secret = secret_input.value
         try:
@@ -229,15 +239,12 @@ class CredentialForm(ModalScreen[bool]):
                 )
             )
         except GlintError as e:
-            self.query_one("#form-error", Label).update(str(e))
+            self.say(str(e))
             return
         if not secret:
-            self.query_one("#form-error", Label).update("The password / secret is empty.")
+            self.say("The password / secret is empty.")
             return
-        verify = not self.query_one(f"#{NO_VERIFY}", Checkbox).value
-        self.query_one("#form-error", Label).update("Logging in…" if verify else "Saving…")
-        self.query_one("#save", Button).disabled = True
-        self._save_worker(cred, secret, verify)
+        self._save_worker(cred, secret, self.start_saving("Logging in…"))
 
     @work(thread=True, exclusive=True, group="credential")
     def _save_worker(self, cred: Credential, secret: str, verify: bool) -> None:
@@ -253,12 +260,9 @@ class CredentialForm(ModalScreen[bool]):
 
     def on_saved(self, message: Saved) -> None:
         self.query_one("#secret", Input).value = ""
-        self.query_one("#save", Button).disabled = False
-        if message.ok:
+        if self.saved(message):
             self.app.notify(message.message)
             self.dismiss(True)
-        else:
-            self.query_one("#form-error", Label).update(message.message)
 
     def action_cancel(self) -> None:
         self.dismiss(False)
