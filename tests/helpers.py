@@ -10,6 +10,8 @@ import os
 import random
 import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
@@ -18,7 +20,11 @@ from typing import Any, TypeVar
 import psutil
 
 from glint_tui.core.clouds.base import CloudSession, ImageSpec
+from glint_tui.core.events import Event
 from glint_tui.core.model import ImageRecord
+from glint_tui.core.plan import Plan
+from glint_tui.core.sessions import SessionProvider
+from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
 
 T = TypeVar("T")
 
@@ -126,6 +132,50 @@ def frozen(cloud: Any, service: str = "glance") -> Iterator[list[int]]:
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
+
+
+KiB = 1024
+
+
+def glint(sandbox: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `glint` command on the test bed's sandbox profile, as a subprocess with no
+    terminal (so nothing can be deleted without --yes)."""
+    return subprocess.run(
+        [sys.executable, "-m", "glint_tui", *args],
+        env=sandbox.env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def put(sandbox: Any, ref: str, name: str, data: bytes | None = None, **kw: Any) -> ImageRecord:
+    """Upload an image (random 256 KiB unless *data* is given) to *ref*, active."""
+    with sandbox.session(ref) as s:
+        return upload_image(s, name, data or random_bytes(256 * KiB), **kw)
+
+
+def at(sandbox: Any, ref: str, name: str) -> list[ImageRecord]:
+    """The images called *name* that *ref* sees."""
+    with sandbox.session(ref) as s:
+        return images_named(s, name)
+
+
+def run_engine(
+    sandbox: Any, plan: Plan, events: list | None = None, cancel: Any = None, **opts: Any
+) -> RunResult:
+    """Run *plan* with the real engine on the test bed (events appended to *events*)."""
+
+    def on_event(e: Event) -> None:
+        if events is not None:
+            events.append(e)
+
+    engine = TransferEngine(
+        SessionProvider(sandbox.paths), sandbox.paths, on_event=on_event,
+        options=TransferOptions(**opts),
+    )  # fmt: skip
+    return engine.run(plan, cancel)
 
 
 def free_port_base(count: int) -> int:

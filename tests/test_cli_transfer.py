@@ -13,31 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import images_named, random_bytes, sha512, unique, upload_image, wait_for
+from tests.helpers import (
+    at,
+    glint,
+    put,
+    random_bytes,
+    sha512,
+    unique,
+    wait_for,
+)
 
 pytestmark = pytest.mark.sandbox
 KiB = 1024
-
-
-def glint(sandbox, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "glint_tui", *args],
-        env=sandbox.env(),
-        stdin=subprocess.DEVNULL,  # no terminal: nothing may be deleted without --yes
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def put(sandbox, ref: str, name: str, data: bytes | None = None, **kw):
-    with sandbox.session(ref) as s:
-        return upload_image(s, name, data or random_bytes(256 * KiB), **kw)
-
-
-def at(sandbox, ref: str, name: str):
-    with sandbox.session(ref) as s:
-        return images_named(s, name)
 
 
 def test_copy_by_name_with_json_result(sandbox):

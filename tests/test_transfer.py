@@ -17,7 +17,6 @@ from glint_tui.core.events import (
     ActionFinished,
     CellChanged,
     CopyProgress,
-    Event,
     Notice,
     RunFinished,
 )
@@ -31,6 +30,7 @@ from tests.helpers import (
     frozen,
     images_named,
     random_bytes,
+    run_engine,
     sha512,
     unique,
     upload_image,
@@ -61,18 +61,6 @@ def copy_plan(sandbox, image: ImageRecord, dests: list[str], **kw) -> Plan:
     for d in refs(*dests):
         desired.want(rows[0].key, d, True)
     return build_plan(matrix, desired, **kw)
-
-
-def run_engine(sandbox, plan: Plan, events: list | None = None, cancel=None, **opts) -> RunResult:
-    def on_event(e: Event) -> None:
-        if events is not None:
-            events.append(e)
-
-    provider = SessionProvider(sandbox.paths)
-    engine = TransferEngine(
-        provider, sandbox.paths, on_event=on_event, options=TransferOptions(**opts)
-    )
-    return engine.run(plan, cancel)
 
 
 def download_sha512(session, image_id: str) -> str:

@@ -17,7 +17,7 @@ import humanize
 from glint_tui.commands import common
 from glint_tui.core import exitcodes
 from glint_tui.core.errors import located
-from glint_tui.core.glyphs import COLUMN_FAILED, CONFLICT, glyph
+from glint_tui.core.glyphs import COLUMN_FAILED, CONFLICT, SAME_CLOUD, glyph
 from glint_tui.core.inventory import Matrix, Row
 
 
@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list images across every repository:project (the matrix)",
         description="List every image in every configured REPO:PROJECT. Rows are "
         "(name, content hash); ● present and owned, ◐ present but not owned "
-        "(shared/public from elsewhere), · absent, ! column could not be listed.",
+        "(shared/public from elsewhere), · absent, ! column could not be listed, "
+        "≡ column of a repository that is the same cloud as another.",
     )
     p.add_argument("--project", metavar="REPO:PROJECT", help="only images present there")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -62,7 +63,7 @@ def _exit_code(matrix: Matrix) -> int:
 def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
     """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath."""
     cols = matrix.columns
-    headers = [str(c) for c in cols]
+    headers = [(SAME_CLOUD.text() if matrix.same_cloud(c) else "") + str(c) for c in cols]
     labels = [r.label + (" " + CONFLICT.text() if r.conflict else "") for r in rows]
     name_w = max([len("IMAGE"), *(len(x) for x in labels)])
     width = shutil.get_terminal_size((120, 24)).columns
@@ -81,4 +82,22 @@ def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
         st = matrix.status[ref]
         if not st.ok:
             out.append(f"! {located(ref, st.error or '')}")
+    out.extend(same_cloud_legend(matrix))
     return out
+
+
+def same_cloud_legend(matrix: Matrix) -> list[str]:
+    """One line per cloud registered under several repository names."""
+    groups: dict[str, set[str]] = {}
+    for ref in matrix.columns:
+        if matrix.same_cloud(ref):
+            key = matrix.cloud_of(ref) or ""
+            groups.setdefault(key, set()).add(ref.repository)
+    lines = []
+    for endpoint, names in sorted(groups.items()):
+        *first, last = sorted(names)
+        lines.append(
+            f"{SAME_CLOUD.text()} {', '.join(first)} and {last} are the same cloud (image "
+            f"endpoint {endpoint}): an image seen through both is one copy"
+        )
+    return lines

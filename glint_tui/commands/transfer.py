@@ -34,7 +34,7 @@ from glint_tui.core.events import (
 )
 from glint_tui.core.glyphs import DONE, FAILED, glyph
 from glint_tui.core.inventory import Matrix, Row
-from glint_tui.core.model import VISIBILITIES, CellState, ProjectRef
+from glint_tui.core.model import VISIBILITIES, CellState, ImageRecord, ProjectRef
 from glint_tui.core.plan import ON_CONFLICT, Plan
 from glint_tui.core.transfer import RunResult, TransferOptions
 
@@ -57,11 +57,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "delete",
         help="delete an image from one repository:project (safety rules apply)",
-        description="Delete IMAGE at --from. Refused for protected images, images the "
-        "project does not own, and the last copy of its content glint can see.",
+        description="Delete IMAGE at --from: an image id deletes exactly that image; a "
+        "name (or name@hash) that matches several images there lists them and asks for "
+        "an id, or --all-matching. Refused for protected images, images the project does "
+        "not own (shared or public from elsewhere), and the last copy of its content glint "
+        "can see (one image seen from several projects or repositories is one copy).",
     )
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--from", dest="source", required=True, metavar="REPO:PROJECT")
+    p.add_argument(
+        "--all-matching",
+        action="store_true",
+        help="delete every image IMAGE matches at --from (the review lists each id)",
+    )
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -146,13 +154,67 @@ def _resolve_image(matrix: Matrix, spec: str, at: ProjectRef | None = None) -> R
     if at is not None:
         rows = [r for r in rows if r.cell(at).present]
         if not rows:
-            raise UsageError(f"no image {spec!r} at {at} (see `glint images --project {at}`)")
+            raise _not_at(spec, at)
     if len(rows) > 1:
-        lines = "\n".join(
-            f"  {r.label}  in {', '.join(str(c.ref) for c in r.cells.values())}" for r in rows
-        )
-        raise UsageError(f"{spec!r} is ambiguous; say which one with name@hash or an id:\n{lines}")
+        lines = "\n".join(_candidate(r, img) for r in rows for img in _images_of(r))
+        raise UsageError(f"{spec!r} is ambiguous; say which one with its image id:\n{lines}")
     return rows[0]
+
+
+def _delete_selection(
+    matrix: Matrix, spec: str, at: ProjectRef, all_matching: bool
+) -> list[tuple[Row, frozenset[str]]]:
+    """The exact images ``glint delete IMAGE --from AT`` deletes, grouped by row.
+
+    An image id means that image only. Each reading of IMAGE (id, name, name@hash) is
+    taken at AT; readings that disagree are ambiguous, and one reading matching several
+    images needs ``--all-matching``: both are usage errors listing the candidates.
+    """
+    lk = matrix.lookup(spec)
+    if not lk.rows:
+        raise UsageError(f"no image named {spec!r} (see `glint images`)")
+    readings = []
+    for rows, exact_id in ((lk.by_id, True), (lk.by_name, False), (lk.by_label, False)):
+        found = [
+            (r, img) for r in rows for img in r.cell(at).images if not exact_id or img.id == spec
+        ]
+        if found:
+            readings.append(found)
+    if not readings:
+        raise _not_at(spec, at)
+    if len({frozenset(img.id for _, img in f) for f in readings}) > 1:
+        seen = {img.id: (r, img) for f in readings for r, img in f}
+        lines = "\n".join(_candidate(r, img, at) for r, img in seen.values())
+        raise UsageError(f"{spec!r} is ambiguous at {at}; name one by its image id:\n{lines}")
+    found = readings[0]
+    if len(found) > 1 and not all_matching:
+        lines = "\n".join(_candidate(r, img, at) for r, img in found)
+        raise UsageError(
+            f"{spec!r} matches {len(found)} images at {at}; name one by its image id, "
+            f"or add --all-matching to delete them all:\n{lines}"
+        )
+    out: dict[tuple[str, str], tuple[Row, set[str]]] = {}
+    for r, img in found:
+        out.setdefault(r.key, (r, set()))[1].add(img.id)
+    return [(r, frozenset(ids)) for r, ids in out.values()]
+
+
+def _not_at(spec: str, at: ProjectRef) -> UsageError:
+    return UsageError(f"no image {spec!r} at {at} (see `glint images --project {at}`)")
+
+
+def _images_of(row: Row) -> list[ImageRecord]:
+    """Each image of *row* once (an image shared into several columns is one image)."""
+    seen: dict[str, ImageRecord] = {}
+    for cell in row.cells.values():
+        for img in cell.images:
+            seen.setdefault(img.id, img)
+    return list(seen.values())
+
+
+def _candidate(row: Row, img: ImageRecord, at: ProjectRef | None = None) -> str:
+    where = str(at) if at else ", ".join(str(c.ref) for c in row.cells.values() if img in c.images)
+    return f"  {img.id}  {row.label}  {img.status}  in {where}"
 
 
 def _err(text: str) -> None:
@@ -374,17 +436,19 @@ def cmd_delete(args: argparse.Namespace) -> int:
         raise UsageError(f"{at} is not a configured REPO:PROJECT")
     if not matrix.status[at].ok:
         raise GlintError(f"cannot list {located(at, matrix.status[at].error or '')}")
-    row = _resolve_image(matrix, args.image, at)
+    selection = _delete_selection(matrix, args.image, at, args.all_matching)
     desired = Desired()
-    desired.want(row.key, at, False)
+    for row, ids in selection:
+        desired.want(row.key, at, False, image_ids=ids)
     plan = use_cases.make_plan(matrix, desired)
     if not plan.deletes:
         return _refused_only(plan, args)
+    what = ", ".join(d.image_id for d in plan.deletes)
     return _review_and_run(
         plan,
         args,
         f"delete {args.image} --from {at}",
-        f"Delete {row.label} from {at}?",
+        f"Delete {len(plan.deletes)} image(s) from {at} ({what})?",
         declined="glint: nothing deleted",
     )
 

@@ -52,6 +52,12 @@ CONFLICT = Glyph("≠", "!=", "name conflict", "after a name: same name, other b
 COLUMN_FAILED = Glyph("!", "!", "not listed", "before a column: it could not be listed")
 """Marks a column (repository:project) whose listing failed; its cells are unknown."""
 
+SAME_CLOUD = Glyph(
+    "≡", "=", "same cloud", "before a column: its repository is the same cloud as another"
+)
+"""Marks a column whose repository is the same physical cloud as another repository's
+(one image seen through both is one copy, and deleting it removes it from both)."""
+
 ELLIPSIS = Glyph("…", "~", "truncated", "text cut to fit")
 """Ends a name cut to fit its column."""
 
@@ -64,7 +70,7 @@ FAILED = Glyph("✗", "FAILED", "failed", "before a progress line: that place or
 SEPARATOR = Glyph("·", "|", "separator", "between the items of a status line or hint")
 """Separates items in the UI's status lines, hints and details."""
 
-MARKS: tuple[Glyph, ...] = (CONFLICT, COLUMN_FAILED, ELLIPSIS, DONE, FAILED, SEPARATOR)
+MARKS: tuple[Glyph, ...] = (CONFLICT, COLUMN_FAILED, SAME_CLOUD, ELLIPSIS, DONE, FAILED, SEPARATOR)
 """Every glyph that is not a cell state (the tests check both sets for ``?`` and ASCII)."""
 
 

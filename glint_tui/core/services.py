@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from glint_tui.core.cloudid import same_cloud_warning, same_keystone
 from glint_tui.core.clouds import open_session
 from glint_tui.core.cloudsyaml import (
     CloudEntry,
@@ -38,7 +39,7 @@ from glint_tui.core.errors import ConfigError, UsageError
 from glint_tui.core.events import Event
 from glint_tui.core.inventory import ColumnStatus, Matrix, refresh
 from glint_tui.core.model import Credential, ProjectRef, Repository
-from glint_tui.core.notices import Notice, Warn
+from glint_tui.core.notices import Notice, Warn, log_warning
 from glint_tui.core.paths import Paths, paths_for
 from glint_tui.core.plan import Plan, build_plan
 from glint_tui.core.reconcile import ReconcileReport, reconcile
@@ -72,6 +73,7 @@ class Services:
         notice: Notice | None = None,
     ) -> None:
         self.paths = paths or paths_for()
+        self._warn = warn or log_warning
         self.secrets = SecretStore(self.paths, prompt=prompt, notice=notice or warn)
         self.config = ConfigStore(self.paths, secrets=self.secrets, warn=warn)
         self.sessions = SessionProvider(self.paths, secrets=self.secrets, warn=warn)
@@ -119,7 +121,14 @@ class Services:
             )
         version = probe_keystone(repo) if verify else None
         self.config.add_repository(repo)
+        self._warn_same_cloud(repo)
         return version
+
+    def _warn_same_cloud(self, repo: Repository) -> None:
+        """Tell the operator when *repo* is a cloud glint already knows under another name."""
+        twins = same_keystone(repo, self.config.repositories())
+        if twins:
+            self._warn(same_cloud_warning(repo, twins))
 
     def edit_repository(
         self, name: str, changes: dict[str, Any], *, verify: bool = True
@@ -179,6 +188,7 @@ class Services:
                 self._login(repo, cred, secret)
             if new_repository:
                 self.config.add_repository(repo)
+                self._warn_same_cloud(repo)
             self._store_credential(cred, secret)
 
         return path, import_entries(entries, self.config, save, ask_secret)

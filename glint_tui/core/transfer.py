@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glint_tui.core import journal as jn
+from glint_tui.core import locks
 from glint_tui.core.clouds.base import CloudSession, ImageSpec
 from glint_tui.core.errors import (
     Conflict,
@@ -286,6 +287,7 @@ class _Dest:
     ok: bool = False
     error: GlintError | None = None
     image_id: str | None = None
+    note: str = ""  # "already present": another run made this copy, none was created
     leftovers: list[tuple[str, str]] = field(default_factory=list)  # (transfer id, image id)
 
     @property
@@ -564,22 +566,54 @@ class TransferEngine:
         except GlintError as e:
             return outcome(False, str(e))
         try:
-            why = _undeletable(session, d.image_id, d.content_key)
-            if why:
-                return outcome(False, why)
-            session.delete_image(d.image_id)
+            # one glint run at a time checks the copies a delete of this content relies on
+            with locks.hold(locks.lock_path(self.paths, "content", d.content_key), cancel.wait):
+                why = _undeletable(session, d.image_id, d.content_key)
+                if why is None and not d.after:
+                    why = self._no_other_copy(d)
+                if why:
+                    return outcome(False, why)
+                session.delete_image(d.image_id)
             return outcome(True, "")
+        except locks.LockCancelled:
+            return outcome(False, "cancelled", cancelled=True)
         except GlintError as e:
             return outcome(False, str(e))
         finally:
             session.close()
+
+    def _no_other_copy(self, d: DeleteAction) -> str | None:
+        """None when one of the copies the plan relied on (``keeps``) is still there and
+        active with this content, now; else why the delete is refused."""
+        if not d.content_key or d.content_key.startswith("none:"):
+            return None  # no data: no last-copy rule
+        if not d.keeps:
+            return "refused: the plan names no other copy of this content; nothing deleted"
+        problems = []
+        for ref, image_id in d.keeps:
+            try:
+                s = open_serialized(self.sessions, ref)
+                try:
+                    rec = s.get_image(image_id)
+                finally:
+                    s.close()
+            except GlintError as e:
+                problems.append(located(ref, str(e)))
+                continue
+            if rec.status == "active" and rec.content_key == d.content_key:
+                return None
+            problems.append(f"{ref}: {image_id} is {rec.status}")
+        return (
+            "refused: the other copy this delete relied on is gone or cannot be checked "
+            f"({'; '.join(problems)}); nothing deleted"
+        )
 
 
 def _undeletable(session: CloudSession, image_id: str, content_key: str | None) -> str | None:
     """Re-check the safety rules on the image as it is *now* (the plan may be stale)."""
     rec = session.get_image(image_id)
     if rec.owner != session.project_id:
-        return f"refused: {image_id} is owned by another project ({rec.owner})"
+        return f"refused: not owned: {image_id} is owned by another project ({rec.owner})"
     if rec.protected:
         return f"refused: {image_id} is protected"
     known = content_key and rec.content_key and not content_key.startswith("none:")
@@ -650,7 +684,7 @@ class _CopyJob:
                 d.attempts += 1
                 self._clean_leftovers(d)
             try:
-                with self.slots.take([d.ref for d in pending], self.cancel):
+                with self._locked(pending), self.slots.take([d.ref for d in pending], self.cancel):
                     self._fan_out(pending)
             except Cancelled:
                 for d in pending:
@@ -677,10 +711,9 @@ class _CopyJob:
         for d in self.dests:
             self._clean_leftovers(d)
             if d.ok:
+                sent = 0 if d.note else self.a.size
                 outs.append(
-                    Outcome(
-                        self.a.id, "copy", self.a.name, d.ref, True, d.image_id, "", self.a.size
-                    )
+                    Outcome(self.a.id, "copy", self.a.name, d.ref, True, d.image_id, d.note, sent)
                 )
                 continue
             # asked to stop (even if it also failed meanwhile): a cancel, not a failure
@@ -702,6 +735,44 @@ class _CopyJob:
             ActionFinished(self.a.id, "copy", self.a.name, ok, failed, cancelled=only_cancelled)
         )
         return outs
+
+    @contextlib.contextmanager
+    def _locked(self, dests: list[_Dest]) -> Iterator[None]:
+        """Hold each destination's lock (cloud, project, content) against other glint
+        runs, taken in one global order (no deadlock), until the copies verified or
+        failed. No network: the keys come from the plan. The uploader then looks at the
+        destination again before creating anything (``_already_there``)."""
+        keys = sorted({(*d.target.lock_key, self.a.content_key): d for d in dests}.items())
+        with contextlib.ExitStack() as held:
+            for key, d in keys:
+                wait = "waiting for another glint run copying the same image there"
+                try:
+                    held.enter_context(
+                        locks.hold(
+                            locks.lock_path(self.e.paths, *key),
+                            self.cancel.wait,
+                            lambda d=d, wait=wait: self._note(d, wait),
+                        )
+                    )
+                except locks.LockCancelled:
+                    raise Cancelled() from None
+            yield
+
+    def _note(self, d: _Dest, text: str) -> None:
+        self.e.emit(Notice(f"{self.a.name} -> {d.ref}: {text}", self.a.id))
+
+    def _already_there(self, s: CloudSession, d: _Dest) -> ImageRecord | None:
+        """An active image of this name and content that the destination project owns
+        (another glint run made it while this one waited for the lock)."""
+        pid = s.project_id
+        for rec in s.list_images(name=d.target.name):
+            if (
+                rec.status == "active"
+                and rec.owner == pid
+                and rec.content_key == self.a.content_key
+            ):
+                return rec
+        return None
 
     def _check_source(self) -> ImageRecord:
         s = open_serialized(self.e.sessions, self.a.source)
@@ -836,6 +907,8 @@ class _CopyJob:
                 if held is not None:
                     self._offer(held, attempts)
                 held = chunk
+                if all(a.ok and a.dead.is_set() for a in attempts):
+                    raise _AllDropped()  # every destination was already there: stop reading
                 if writer is None and all(a.dead.is_set() for a in attempts):
                     raise _AllDropped()  # nobody to feed and nothing to spool
                 now = time.monotonic()
@@ -959,6 +1032,14 @@ class _CopyJob:
         tid = ""
         try:
             session = open_serialized(self.e.sessions, d.ref)
+            found = self._already_there(session, d)
+            if found is not None:  # made by another run meanwhile: nothing to create
+                d.image_id, d.note, a.ok = found.id, "already present", True
+                a.dead.set()  # the reader stops feeding this destination
+                self.e._settle(self.a.id, d.ref)
+                self.cell(d, CellState.PRESENT, "already present", found.id)
+                self._note(d, f"already present (image {found.id}), not copied again")
+                return
             tid = self.journal.transfer_id()
             self.journal.record(
                 jn.CREATING,

@@ -42,6 +42,7 @@ from openstack import exceptions as os_exc
 from openstack.image.v2 import image as os_image
 
 from glint_tui.core import errors
+from glint_tui.core.cloudid import CloudIdentity, identity_from_catalog
 from glint_tui.core.clouds.base import ImageSpec, Member, ProjectInfo, Reader
 from glint_tui.core.errors import CloudError, ConfigError, GlintError
 from glint_tui.core.model import Credential, ImageRecord, Repository
@@ -611,18 +612,32 @@ class OpenStackSession:
             access = self._session.auth.get_access(self._session)
         return "admin" in (access.role_names or [])
 
-    def check(self) -> None:
-        """Log in and reach the image service now; the error says precisely what is wrong."""
-        conn = self.conn
+    # -- identity -------------------------------------------------------------------------
+    def cloud_identity(self) -> CloudIdentity:
+        """Which physical cloud this is, from the token's catalog (no extra request)."""
+        url = self._catalog_image_url()
+        with self._calls("read the service catalog"):
+            access = self._session.auth.get_access(self._session)
+        return identity_from_catalog(access.service_catalog.catalog or [], url)
+
+    def _catalog_image_url(self) -> str:
+        """The catalog's image endpoint for this repository's interface and region."""
+        self.conn  # noqa: B018 - logs in
         with self._calls("find the image endpoint"):
-            catalog_url = self._session.get_endpoint(
+            url = self._session.get_endpoint(
                 service_type="image",
                 interface=self.repository.interface,
                 region_name=self.repository.region,
                 skip_discovery=True,
             )
-        if not catalog_url:
+        if not url:
             raise errors.NoImageEndpoint(f"the catalog has no {self._endpoint}", self.where)
+        return url
+
+    def check(self) -> None:
+        """Log in and reach the image service now; the error says precisely what is wrong."""
+        conn = self.conn
+        catalog_url = self._catalog_image_url()
         try:
             with self._calls("reach the image service"):
                 next(iter(conn.image.images(limit=1)), None)
@@ -656,7 +671,7 @@ class OpenStackSession:
         )
 
     def list_images(
-        self, *, all_projects: bool = False, member_status: str = "all"
+        self, *, all_projects: bool = False, member_status: str = "all", name: str | None = None
     ) -> Iterator[ImageRecord]:
         """Every image the project sees: all pages, ``visibility=all``, hidden ones too.
 
@@ -664,18 +679,20 @@ class OpenStackSession:
         ``member_status=all`` includes shares not yet accepted. An admin's plain listing
         covers every project in Glance, so without *all_projects* it is narrowed to what
         the project owns plus public and community images (shares to an admin's project
-        are not listed then).
+        are not listed then). ``name`` lists only images of exactly that name.
         """
         narrow = not all_projects and self._is_admin()
         project_id = self.project_id if narrow else None
         query: dict[str, Any] = {"visibility": "all", "member_status": member_status}
+        if name is not None and not name.startswith("in:"):  # Glance reads "in:a,b" as a list
+            query["name"] = name
         if self.page_size:
             query["limit"] = self.page_size
         seen: set[str] = set()
         for hidden in (False, True):
             for raw in self._image_pages({**query, "os_hidden": hidden}):
                 record = image_record(raw)
-                if record.id in seen:
+                if record.id in seen or (name is not None and record.name != name):
                     continue
                 if narrow and record.owner != project_id and record.visibility not in PUBLIC_ISH:
                     continue

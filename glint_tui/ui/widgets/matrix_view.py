@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from glint_tui.core.glyphs import SAME_CLOUD
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.ui.glyphs import conflict_mark, ellipsis, looks
@@ -285,6 +286,8 @@ class MatrixView(ScrollView, can_focus=True):
             status = model.matrix.status.get(ref)
             text = column_label(ref)
             parts = [HEADER]
+            if model.matrix.same_cloud(ref):  # another repository is this same cloud
+                text = SAME_CLOUD.text() + text
             if status is not None and not status.ok:
                 text, parts = "!" + text, [HEADER_ERROR]
             if c == self.cursor_col:
