@@ -148,6 +148,12 @@ def test_mistyped_password_in_the_ui_leaves_the_working_secret_untouched(
             await wait_until(pilot, lambda: _ready(app, RepositoriesScreen), 10, "repositories")
             table = app.screen.query_one("#repo-table")
             await wait_until(pilot, lambda: table.row_count == 1, 10, "the credential row")
+            result = app.screen.query_one("#repo-result")
+            await pilot.press("t")  # the working credential: the test logs in and lists
+            await wait_until(
+                pilot, lambda: "login works" in str(result.render()), 60, "the connection test"
+            )
+            assert "site1:alpha: login works" in str(result.render())
             await pilot.press("c")
             await wait_until(pilot, lambda: _ready(app, CredentialForm, "secret"), 10, "form")
             form = app.screen

@@ -11,7 +11,6 @@ Every method may block (network, keyring, disk). Nothing here prints: warnings g
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -219,7 +218,7 @@ class Services:
     @staticmethod
     def _login(repo: Repository, cred: Credential, secret: str) -> None:
         """Log in once; the adapter raises the precise CloudError when it does not work."""
-        with contextlib.closing(open_session(repo, cred, secret)) as session:
+        with open_session(repo, cred, secret) as session:
             session.check()
 
     def _store_credential(self, cred: Credential, secret: str) -> bool:
@@ -246,7 +245,7 @@ class Services:
         repo = self.config.get_repository(repository)
         if ref is None:
             return f"{repo.name}: Keystone {probe_keystone(repo)} answers"
-        with contextlib.closing(self.sessions.open(ref)) as session:
+        with self.sessions.open(ref) as session:
             session.check()
             count = sum(1 for _ in session.list_images())
         return f"{ref}: login works, {count} images visible"
