@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from glint_backup import logsetup, snapshots
+from glint_backup import coverage, logsetup, snapshots
 from glint_backup.config import BackupConfig
 from glint_backup.errors import (
     EXIT_OK,
@@ -46,6 +46,7 @@ class Summary:
     reused: int = 0
     metadata_only: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
+    coverage: list[str] = field(default_factory=list)  # projects left out (exit 3)
     disk_full: bool = False
     fetch_seconds: float = 0.0  # time spent downloading + storing (the data path)
     seconds: float = 0.0
@@ -129,20 +130,26 @@ def run(
 def _run(config: BackupConfig, store: ObjectStore, open_session, dry_run: bool) -> Summary:
     log = logsetup.get()
     summary = Summary(dry_run=dry_run)
-    last = snapshots.latest(store) if store.snapshots.is_dir() else None
+    last = snapshots.latest(store, move_aside=not dry_run)
     previous = {e["id"]: e for e in (last or {}).get("images", [])}
 
     session = open_session(config)
+    listing = None
     try:
         if config.page_size:
             session.page_size = config.page_size
-        records = sorted(session.list_images(all_projects=True), key=lambda r: r.id)
-        try:
-            projects = {p.id: p.name for p in session.list_projects()}
-        except CloudError:
-            projects = {}
+
+        def open_more(conf: BackupConfig, project: str):
+            extra = open_session(conf, project=project)
+            extra.page_size = session.page_size
+            return extra
+
+        listing = coverage.list_all(config, session, open_more, config.username or "?")
+        summary.coverage = list(listing.problems)
+        records = sorted(listing.records, key=lambda r: r.id)
+        projects = listing.projects
         with ThreadPoolExecutor(MEMBER_THREADS) as pool:
-            members = list(pool.map(lambda r: _members(session, r), records))
+            members = list(pool.map(lambda r: _members(listing.reader[r.id], r), records))
         summary.images = len(records)
         log.info("listed %d image(s)", len(records))
 
@@ -172,7 +179,7 @@ def _run(config: BackupConfig, store: ObjectStore, open_session, dry_run: bool) 
             try:
                 store.ensure_space(record.size or 0, config.min_free_bytes)
                 t0 = time.monotonic()
-                entry["object"] = _fetch(session, store, record)
+                entry["object"] = _fetch(listing.reader[record.id], store, record)
                 summary.fetch_seconds = round(summary.fetch_seconds + time.monotonic() - t0, 3)
                 summary.downloaded += 1
                 summary.downloaded_bytes += record.size or 0
@@ -185,6 +192,8 @@ def _run(config: BackupConfig, store: ObjectStore, open_session, dry_run: bool) 
                 log.error("image %s (%s): %s", record.id, record.name, e)
                 _carry_forward(entry, previous, str(e), summary)
     finally:
+        if listing is not None:
+            listing.close()
         session.close()
 
     if dry_run:
@@ -204,6 +213,7 @@ def _run(config: BackupConfig, store: ObjectStore, open_session, dry_run: bool) 
             "user": config.username,
             "project": config.project,
             "cloud": config.cloud,
+            "scope": listing.scope,
         }
         counts = {
             k: getattr(summary, k)
@@ -217,7 +227,7 @@ def _run(config: BackupConfig, store: ObjectStore, open_session, dry_run: bool) 
         )  # fmt: skip
     if summary.disk_full:
         summary.exit_code = DiskFull.exit_code
-    elif summary.errors:
+    elif summary.errors or summary.coverage:
         summary.exit_code = EXIT_PARTIAL
     return summary
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -178,11 +180,10 @@ def cmd_snapshots(args: argparse.Namespace, config) -> int:
 
     store = _store(config)
     rows = []
-    for sid in snapshots.list_ids(store):
-        m = snapshots.load(store, sid)
+    for m in snapshots.readable(store):
         images = m["images"]
         rows.append({
-            "id": sid,
+            "id": m["id"],
             "created": m["created"],
             "images": len(images),
             "with_data": sum(1 for e in images if e.get("object")),
@@ -318,15 +319,19 @@ def _dispatch(args: argparse.Namespace) -> int:
     command = args.command or "run"
     if not hasattr(args, "dry_run"):
         args.dry_run = False
+    seconds = None
+    if args.every is not None:  # a usage error is reported before the config is read
+        from glint_backup.daemon import parse_interval
+
+        if command != "run":
+            raise BackupConfigError("--every only applies to the backup run")
+        seconds = parse_interval(args.every)
     config = config_mod.load(args.config)
     logsetup.setup(config.logfile, verbose=args.verbose)
     handler = HANDLERS[command]
-    if args.every:
-        if command != "run":
-            raise BackupConfigError("--every only applies to the backup run")
-        from glint_backup.daemon import loop, parse_interval
+    if seconds is not None:
+        from glint_backup.daemon import loop
 
-        seconds = parse_interval(args.every)
         return loop(seconds, lambda: _guarded(handler, args, config))
     return handler(args, config)
 
@@ -340,28 +345,39 @@ def _guarded(handler, args: argparse.Namespace, config) -> int:
         return e.exit_code
 
 
+def _on_terminate(signum: int, _frame: object) -> None:
+    """SIGTERM (systemd stop, kill) ends a run like Ctrl-C: cleanup on the way out, 130."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the cleanup itself is not interrupted
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_terminate) if in_main else None
     try:
         return _dispatch(args)
     except GlintError as e:
-        log = logsetup.get()
-        if log.handlers:
-            log.error("%s", e)
-        else:
-            print(f"glint-backup: {e}", file=sys.stderr)
+        _report(str(e))
         return e.exit_code
     except KeyboardInterrupt:
-        print("glint-backup: interrupted", file=sys.stderr)
+        _report("interrupted (temporary files removed)")
         return EXIT_INTERRUPTED
     except Exception as e:  # a bug: one line for cron, never a traceback with local data
-        msg = f"unexpected error: {type(e).__name__}: {e}"
-        log = logsetup.get()
-        if log.handlers:
-            log.error("%s", msg)
-        else:
-            print(f"glint-backup: {msg}", file=sys.stderr)
+        _report(f"unexpected error: {type(e).__name__}: {e}")
         return EXIT_FATAL
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _report(message: str) -> None:
+    """One line on stderr (through the log once it is set up, so the file has it too)."""
+    log = logsetup.get()
+    if log.handlers:
+        log.error("%s", message)
+    else:
+        print(f"glint-backup: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

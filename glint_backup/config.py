@@ -6,12 +6,13 @@ cron mail says exactly what to fix. An original Glint config drops in unchanged.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from glint_backup import safejson
 from glint_backup.errors import BackupConfigError
 
 PREFIX = "glint_backup_"
@@ -35,6 +36,7 @@ KEYS: dict[str, tuple[tuple[type, ...], bool, str]] = {
     "glint_backup_admin_pw_file": ((str,), False, "mode-0600 file holding the password"),
     "glint_backup_page_size": ((int,), False, "images per listing request"),
     "glint_backup_min_free_mb": ((int,), False, "free space kept on the backup disk (MiB)"),
+    "glint_backup_projects": ((list,), False, "projects a non-admin account is meant to cover"),
 }
 CONNECTION_KEYS = (
     "glint_backup_auth_URL",
@@ -64,6 +66,7 @@ class BackupConfig:
     testing: bool = False
     page_size: int | None = None
     min_free_bytes: int = 64 << 20
+    projects: tuple[str, ...] = ()
 
 
 def default_path() -> Path:
@@ -97,8 +100,71 @@ def normalise_auth_url(url: str) -> str:
     return url + "/v3"
 
 
-def validate(doc: Any, source: Path) -> BackupConfig:
-    """Check every key of *doc* and build the config; raise naming all problems at once."""
+def check_auth_url(url: str) -> str | None:
+    """Why *url* cannot be a Keystone URL (None when it can): scheme, host, no spaces."""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as e:
+        return f"not a URL ({e})"
+    if parts.scheme not in ("http", "https"):
+        return f"expected an http:// or https:// URL, got {url!r}"
+    if not parts.hostname:
+        return f"no host in {url!r}"
+    return None
+
+
+def check_logfile(path: Path) -> str | None:
+    """Why the log file cannot be written (None when it can): checked before any work."""
+    parent = path.parent
+    if path.is_dir():
+        return f"{path} is a directory"
+    if not parent.is_dir():
+        return f"directory {parent} does not exist"
+    if not os.access(parent, os.W_OK | os.X_OK) and not os.access(path, os.W_OK):
+        return f"directory {parent} is not writable by this user"
+    return None
+
+
+def _check_projects(value: list[Any]) -> str | None:
+    if not value:
+        return "must name at least one project"
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            return "expected a list of project names or ids (non-empty strings)"
+        if any(ord(c) < 32 for c in item) or len(item) > 255:
+            return f"not a project name or id: {item[:40]!r}"
+    return None
+
+
+def _value_problems(doc: dict[str, Any], check_paths: bool) -> list[str]:
+    """Checks on well-typed values (each message starts with its key)."""
+    problems = []
+    url = doc.get("glint_backup_auth_URL")
+    if isinstance(url, str) and url.strip() and (why := check_auth_url(url)):
+        problems.append(f"glint_backup_auth_URL: {why}")
+    log = doc.get("glint_backup_logfile")
+    if (
+        check_paths
+        and isinstance(log, str)
+        and log.strip()
+        and (why := check_logfile(Path(log).expanduser()))
+    ):
+        problems.append(f"glint_backup_logfile: {why}")
+    projects = doc.get("glint_backup_projects")
+    if isinstance(projects, list) and (why := _check_projects(projects)):
+        problems.append(f"glint_backup_projects: {why}")
+    return problems
+
+
+def validate(doc: Any, source: Path, check_paths: bool = True) -> BackupConfig:
+    """Check every key of *doc* and build the config; raise naming all problems at once.
+
+    *check_paths* False skips what depends on this host's files (the log directory), to
+    check an example config written for another host.
+    """
     if not isinstance(doc, dict):
         raise BackupConfigError(f"{source}: expected a JSON object at the top level")
     problems: list[str] = []
@@ -131,6 +197,7 @@ def validate(doc: Any, source: Path) -> BackupConfig:
     for key in ("glint_backup_page_size", "glint_backup_min_free_mb"):
         if isinstance(doc.get(key), int) and not isinstance(doc[key], bool) and doc[key] < 0:
             problems.append(f"{key}: must not be negative")
+    problems += _value_problems(doc, check_paths)
     testing = False
     if "glint_backup_testing" in doc and isinstance(doc["glint_backup_testing"], (bool, str)):
         try:
@@ -162,22 +229,21 @@ def validate(doc: Any, source: Path) -> BackupConfig:
         testing=testing,
         page_size=doc.get("glint_backup_page_size") or None,
         min_free_bytes=int(doc.get("glint_backup_min_free_mb", 64)) << 20,
+        projects=tuple(doc.get("glint_backup_projects") or ()),
     )
 
 
-def load(path: Path | None = None) -> BackupConfig:
+def load(path: Path | None = None, check_paths: bool = True) -> BackupConfig:
     """Read and validate the config file (default location when *path* is None)."""
     source = Path(path).expanduser() if path else default_path()
     try:
-        text = source.read_text(encoding="utf-8")
+        doc = safejson.load(source)
     except FileNotFoundError:
         raise BackupConfigError(
             f"{source}: config file not found (create it, or pass -c FILE)"
         ) from None
     except OSError as e:
         raise BackupConfigError(f"{source}: cannot read: {e.strerror}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise BackupConfigError(f"{source}: not valid JSON (line {e.lineno}: {e.msg})") from None
-    return validate(doc, source)
+    except safejson.BadJSON as e:
+        raise BackupConfigError(f"{source}: {e}") from None
+    return validate(doc, source, check_paths)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,14 @@ from glint_backup.config import BackupConfig, normalise_auth_url
 from glint_backup.errors import AuthFailed, BackupConfigError
 from glint_tui.core.errors import AuthenticationFailed, ProjectNotFound
 from glint_tui.core.model import Credential, Repository
+from glint_tui.core.timeouts import Timeouts
 
 REPOSITORY_NAME = "glint-backup"
+# A Keystone or Glance that accepts connections and never answers must end the run, and
+# free its lock, within about a minute: the login gets a short read timeout, other calls a
+# longer one, and a download fails once its stream made no progress for ``stream`` seconds
+# (a pause between two reads, not a limit on the whole transfer).
+BACKUP_TIMEOUTS = Timeouts(connect=10.0, auth=20.0, api=60.0, stream=120.0)
 
 
 def clouds_yaml_files() -> list[Path]:
@@ -80,13 +87,19 @@ def session_parts(config: BackupConfig) -> tuple[Repository, Credential, str | N
     return repo, cred, yaml_password
 
 
-def open_admin_session(config: BackupConfig):  # -> CloudSession
-    """Resolve the password, open the session and log in now (AuthFailed -> exit 6)."""
+def open_admin_session(config: BackupConfig, project: str | None = None):  # -> CloudSession
+    """Resolve the password, open the session and log in now (AuthFailed -> exit 6).
+
+    *project* scopes the login to another project than the configured one (a non-admin
+    account covering several projects logs in to each).
+    """
     from glint_tui.core.clouds import open_session
 
     repo, cred, yaml_password = session_parts(config)
+    if project:
+        cred = dataclasses.replace(cred, project=project)
     secret = password.resolve(config, yaml_password)
-    session = open_session(repo, cred, secret)
+    session = open_session(repo, cred, secret, timeouts=BACKUP_TIMEOUTS)
     del secret
     try:
         session.check()

@@ -64,9 +64,7 @@ def select(items: list[tuple[str, datetime]], policy: Policy) -> dict[str, list[
 
 
 def forget(store: ObjectStore, policy: Policy, dry_run: bool) -> dict[str, Any]:
-    items = [
-        (sid, snapshots.created(snapshots.load(store, sid))) for sid in snapshots.list_ids(store)
-    ]
+    items = [(m["id"], snapshots.created(m)) for m in snapshots.readable(store)]
     keep = select(items, policy)
     removed = [sid for sid, _ in items if sid not in keep]
     if not dry_run:

@@ -5,22 +5,40 @@ killed at any point leaves the previous snapshots exactly as they were. Each ima
 entry is the full ``ImageRecord`` dict plus ``members``, ``object`` (the sha512 naming
 its data in the store, or null for metadata-only images) and ``error`` (a failed
 download, carried forward instead of being mistaken for a deletion).
+
+A manifest that cannot be read back (not UTF-8, not JSON, nested too deeply, the wrong
+shape, an object name that is not a sha512) is *damaged*: it is reported with its file
+name, moved to ``damaged/`` like a damaged object, and every command goes on with the
+snapshots that remain. verify keeps reporting it (and prune stays refused, since the lost
+manifest may have been the only one naming some objects) until the operator deletes it.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from glint_backup.errors import BackupConfigError
+from glint_backup import logsetup, safejson
+from glint_backup.errors import BackupConfigError, Damaged
 from glint_backup.store import READ_ONLY, ObjectStore
 from glint_tui.core.fsutil import atomic_write_json
 
 FORMAT = 1
 ID_FORMAT = "%Y-%m-%dT%H-%M-%S"
+DAMAGED_PREFIX = "snapshot-"
+_SHA512 = re.compile(r"[0-9a-f]{128}")
+
+
+class DamagedManifest(Damaged):
+    """A manifest that cannot be read; it has been moved aside (``moved_to``)."""
+
+    def __init__(self, message: str, moved_to: Path | None):
+        super().__init__(message)
+        self.moved_to = moved_to
 
 
 def new_id(now: float | None = None) -> str:
@@ -45,23 +63,98 @@ def path(store: ObjectStore, snapshot_id: str) -> Path:
     return store.snapshots / f"{snapshot_id}.json"
 
 
-def load(store: ObjectStore, snapshot_id: str) -> dict[str, Any]:
-    with open(path(store, snapshot_id), encoding="utf-8") as f:
-        return json.load(f)
+def _shape_problem(doc: Any) -> str | None:
+    """Why *doc* is not a manifest glint-backup can trust (None when it is)."""
+    if not isinstance(doc, dict):
+        return "not a JSON object"
+    if not isinstance(doc.get("images"), list) or not isinstance(doc.get("created"), str):
+        return "no 'images' list or 'created' time"
+    try:
+        created(doc)
+    except ValueError:
+        return f"'created' is not a time: {doc['created'][:40]!r}"
+    for entry in doc["images"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            return "an image entry without an id"
+        for key in ("object", "previous_object"):
+            obj = entry.get(key)
+            if obj is not None and not (isinstance(obj, str) and _SHA512.fullmatch(obj)):
+                return f"image {entry['id'][:40]!r}: {key} is not a sha512"
+    return None
 
 
-def latest(store: ObjectStore) -> dict[str, Any] | None:
+def _move_aside(store: ObjectStore, snapshot_id: str) -> Path | None:
+    """Move a damaged manifest to damaged/ (None if even that failed, e.g. read-only)."""
+    target = store.damaged / f"{DAMAGED_PREFIX}{snapshot_id}.json.{int(time.time())}"
+    try:
+        store.damaged.mkdir(mode=0o700, exist_ok=True)
+        path(store, snapshot_id).rename(target)
+    except OSError:
+        return None
+    return target
+
+
+def load(store: ObjectStore, snapshot_id: str, move_aside: bool = True) -> dict[str, Any]:
+    """Read one manifest; a damaged one is moved aside and raises DamagedManifest (exit 8)."""
+    file = path(store, snapshot_id)
+    try:
+        doc = safejson.load(file)
+        problem = _shape_problem(doc)
+    except safejson.BadJSON as e:
+        problem = str(e)
+    except FileNotFoundError:
+        raise BackupConfigError(f"snapshot {snapshot_id}: {file} does not exist") from None
+    except OSError as e:
+        problem = f"cannot be read ({e.strerror})"
+    if problem is None:
+        doc["id"] = snapshot_id  # the file name is what every command refers to
+        return doc
+    moved = _move_aside(store, snapshot_id) if move_aside else None
+    where = (
+        f"moved to {moved}"
+        if moved
+        else "left in place"
+        if not move_aside
+        else ("could not be moved aside")
+    )
+    logsetup.get().warning("damaged snapshot manifest %s: %s; %s", file, problem, where)
+    raise DamagedManifest(f"snapshot manifest {file} is damaged ({problem}); {where}", moved)
+
+
+def readable(
+    store: ObjectStore, newest_first: bool = False, move_aside: bool = True
+) -> Iterator[dict[str, Any]]:
+    """Every manifest that can be read; damaged ones are reported, moved aside, skipped."""
     ids = list_ids(store)
-    return load(store, ids[-1]) if ids else None
+    for sid in reversed(ids) if newest_first else ids:
+        try:
+            yield load(store, sid, move_aside)
+        except DamagedManifest:
+            continue
+
+
+def damaged_manifests(store: ObjectStore) -> list[Path]:
+    """Manifests moved aside earlier (kept until the operator deletes them)."""
+    if not store.damaged.is_dir():
+        return []
+    return sorted(store.damaged.glob(f"{DAMAGED_PREFIX}*"))
+
+
+def latest(store: ObjectStore, move_aside: bool = True) -> dict[str, Any] | None:
+    """The newest readable manifest (damaged newer ones are moved aside on the way)."""
+    return next(readable(store, newest_first=True, move_aside=move_aside), None)
 
 
 def resolve(store: ObjectStore, wanted: str | None) -> str:
     """``None``/``latest`` -> newest; otherwise an exact id or a unique prefix of one."""
+    if wanted in (None, "latest"):
+        newest = latest(store)
+        if newest is None:
+            raise BackupConfigError(f"no snapshots in {store.root} yet")
+        return newest["id"]
     ids = list_ids(store)
     if not ids:
         raise BackupConfigError(f"no snapshots in {store.root} yet")
-    if wanted in (None, "latest"):
-        return ids[-1]
     if wanted in ids:
         return wanted
     matches = [i for i in ids if i.startswith(wanted)]
@@ -105,9 +198,9 @@ def write(
 def referenced_objects(store: ObjectStore) -> dict[str, list[str]]:
     """sha512 -> the snapshot ids that reference it."""
     refs: dict[str, list[str]] = {}
-    for sid in list_ids(store):
-        for entry in load(store, sid)["images"]:
+    for manifest in readable(store):
+        for entry in manifest["images"]:
             for key in ("object", "previous_object"):
                 if entry.get(key):
-                    refs.setdefault(entry[key], []).append(sid)
+                    refs.setdefault(entry[key], []).append(manifest["id"])
     return refs

@@ -21,6 +21,7 @@ def write_config(tmp: Path, sandbox, cloud: str = "c1", store: Path | None = Non
         pw.chmod(0o600)
     store = store or tmp / "store"
     store.mkdir(exist_ok=True)
+    (tmp / "log").mkdir(exist_ok=True)
     doc = {
         "glint_backup_auth_URL": sandbox.cloud(cloud).keystone_url + "/v3",
         "glint_backup_admin_user": "admin",
@@ -36,6 +37,23 @@ def write_config(tmp: Path, sandbox, cloud: str = "c1", store: Path | None = Non
     path = tmp / f"glint-backup-{cloud}.json"
     path.write_text(json.dumps(doc))
     return path
+
+
+DEAD_URL = "http://127.0.0.1:9/v2.0"  # discard port: any network call would fail loudly
+
+
+def offline_doc(store: Path, **extra: Any) -> dict[str, Any]:
+    """A valid dry-run config that never reaches a cloud (for tests without one)."""
+    doc = {
+        "glint_backup_auth_URL": DEAD_URL,
+        "glint_backup_admin_user": "admin",
+        "glint_backup_admin_tenant": "admin",
+        "glint_backup_admin_pw_key": "k",
+        "glint_backup_dir": str(store),
+        "glint_backup_testing": "True",
+    }
+    doc.update(extra)
+    return doc
 
 
 def backup_cmd(config: Path, *args: str) -> list[str]:

@@ -398,23 +398,36 @@ def test_password_from_fake_hiera_command(sandbox, tmp_path: Path) -> None:
 
 
 def test_daemon_survives_a_failed_run(sandbox, tmp_path: Path) -> None:
+    """The daemon's loop, in-process with a 1 s tick (the command line allows 1 min at least):
+    the first tick fails (locked), a later one succeeds, and the loop never ended between."""
+    import threading
+
+    from glint_backup.daemon import loop
+
     conf = write_config(tmp_path, sandbox)
     store = tmp_path / "store"
     lock_fd = os.open(store / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(lock_fd, fcntl.LOCK_EX)  # the first tick fails: locked
-    proc = subprocess.Popen(backup_cmd(conf, "--every", "1s"), stderr=subprocess.PIPE, text=True)
+    codes: list[int] = []
+    stop = threading.Event()
+
+    def job() -> int:
+        codes.append(cli.main(["-c", str(conf), "--allow-root"]))
+        if codes[-1] == 4:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+        if codes[-1] == 0:
+            stop.set()
+        return codes[-1]
+
+    watchdog = threading.Timer(120, stop.set)
+    watchdog.start()
     try:
-        log = tmp_path / "log" / "glint-backup.log"
-        wait_for(lambda: log.exists() and "holds the lock" in log.read_text(), 60, "a failed run")
-        assert proc.poll() is None  # still looping
-        fcntl.flock(lock_fd, fcntl.LOCK_UN)
-        wait_for(lambda: list((store / "snapshots").glob("*.json")), 120, "a later good run")
+        assert loop(1, job, stop) == 0
     finally:
+        watchdog.cancel()
         os.close(lock_fd)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        proc.stderr.close()
-    assert proc.returncode in (0, 4)
+    assert codes[0] == 4 and codes[-1] == 0
+    assert list((store / "snapshots").glob("*.json"))
 
 
 def test_a_real_run_never_loads_the_ui(sandbox, tmp_path: Path) -> None:

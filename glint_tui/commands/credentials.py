@@ -87,13 +87,15 @@ def cmd_add(args: argparse.Namespace) -> int:
     services = common.services()
     repo = services.repository(ref.repository)
     app = args.app_credential is not None
-    cred = Credential(
-        repository=repo.name,
-        project=ref.project,
-        username=args.app_credential if app else args.username,
-        auth_type="application_credential" if app else "password",
-        user_domain=args.user_domain,
-        project_domain=args.project_domain,
+    cred = services.check_credential(  # before any password is asked or login tried
+        Credential(
+            repository=repo.name,
+            project=ref.project,
+            username=args.app_credential if app else args.username,
+            auth_type="application_credential" if app else "password",
+            user_domain=args.user_domain,
+            project_domain=args.project_domain,
+        )
     )
     services.unlock_secrets()  # master password first (if any), before the cloud password
     what = "application credential secret" if app else f"password for {cred.username}"

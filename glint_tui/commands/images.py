@@ -1,4 +1,9 @@
-"""``glint images [--project REPO:PROJECT] [--json]``: the image matrix in a terminal.
+"""``glint images [--project REPO:PROJECT]... [--json]``: the image matrix in a terminal.
+
+``--project`` limits the matrix to those columns: only their clouds are asked, and only
+images there are shown. A cell shows ``present`` only for an ``active`` image; one holding
+only half-made or unusable images (queued, saving, importing, killed, deactivated) is
+``incomplete`` (the JSON also gives each image's status).
 
 Exit codes: 0 every column listed; 3 some columns could not be listed (their error is
 shown, the rest of the matrix still is); 1 no column could be listed; 2 bad arguments
@@ -19,6 +24,7 @@ from glint_tui.core import exitcodes
 from glint_tui.core.errors import located
 from glint_tui.core.glyphs import COLUMN_FAILED, CONFLICT, SAME_CLOUD, glyph
 from glint_tui.core.inventory import Matrix, Row
+from glint_tui.core.safetext import escape
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,10 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list images across every repository:project (the matrix)",
         description="List every image in every configured REPO:PROJECT. Rows are "
         "(name, content hash); ● present and owned, ◐ present but not owned "
-        "(shared/public from elsewhere), · absent, ! column could not be listed, "
+        "(shared/public from elsewhere), ○ incomplete (half-made or unusable: not a copy), "
+        "· absent, ! column could not be listed, "
         "≡ column of a repository that is the same cloud as another.",
     )
-    p.add_argument("--project", metavar="REPO:PROJECT", help="only images present there")
+    p.add_argument(
+        "--project",
+        action="append",
+        metavar="REPO:PROJECT",
+        help="only this column (repeat for more): only its cloud is asked",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd)
 
@@ -39,18 +51,16 @@ def _cmd(args: argparse.Namespace) -> int:
     return print_inventory(args.project, args.json)
 
 
-def print_inventory(project: str | None, as_json: bool) -> int:
+def print_inventory(projects: list[str] | None, as_json: bool) -> int:
     """Print the matrix (or JSON) and return the exit code (0, 3 or 1 as documented)."""
-    ref = common.parse_ref(project) if project else None
-    matrix = common.services().load_matrix(ref, need_columns=True)
-    rows = matrix.filtered(ref) if ref else matrix.rows
+    columns = [common.parse_ref(text) for text in projects or ()]
+    # only those columns: every row is present in one of them
+    matrix = common.services().load_matrix(columns, need_columns=True)
     if as_json:
-        doc = matrix.to_dict()
-        doc["rows"] = [r.to_dict() for r in rows]
-        json.dump(doc, sys.stdout, indent=2, sort_keys=True)
+        json.dump(matrix.to_dict(), sys.stdout, indent=2, sort_keys=True)
         print()
     else:
-        for line in render_table(matrix, rows):
+        for line in render_table(matrix, matrix.rows):
             print(line)
     return _exit_code(matrix)
 
@@ -61,10 +71,14 @@ def _exit_code(matrix: Matrix) -> int:
 
 
 def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
-    """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath."""
+    """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath.
+
+    Names and errors come from the clouds: escaped (``core.safetext``), so a name holding
+    ESC or a newline can neither colour the terminal nor forge a row.
+    """
     cols = matrix.columns
     headers = [(SAME_CLOUD.text() if matrix.same_cloud(c) else "") + str(c) for c in cols]
-    labels = [r.label + (" " + CONFLICT.text() if r.conflict else "") for r in rows]
+    labels = [escape(r.label) + (" " + CONFLICT.text() if r.conflict else "") for r in rows]
     name_w = max([len("IMAGE"), *(len(x) for x in labels)])
     width = shutil.get_terminal_size((120, 24)).columns
     name_w = min(name_w, max(20, width - 12 - sum(len(h) + 2 for h in headers)))
@@ -81,7 +95,7 @@ def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
     for ref in cols:
         st = matrix.status[ref]
         if not st.ok:
-            out.append(f"! {located(ref, st.error or '')}")
+            out.append(f"! {escape(located(ref, st.error or ''))}")
     out.extend(same_cloud_legend(matrix))
     return out
 

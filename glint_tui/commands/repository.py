@@ -16,6 +16,7 @@ from glint_tui.commands import common
 from glint_tui.core import exitcodes
 from glint_tui.core.cloudsyaml import CloudEntry
 from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Repository
+from glint_tui.core.safetext import escape
 
 
 def register(subparsers: Any) -> None:
@@ -122,7 +123,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         insecure=bool(args.insecure),
     )
     version = common.services().add_repository(repo, verify=not args.no_verify)
-    print(f"repository {repo.name} added" + (f" (Keystone {version} answers)" if version else ""))
+    found = f" (Keystone {escape(version)} answers)" if version else ""
+    print(f"repository {repo.name} added{found}")
     print(f"next: glint credentials add {repo.name}:PROJECT --username USER")
     return exitcodes.OK
 

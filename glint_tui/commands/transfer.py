@@ -1,4 +1,4 @@
-"""``glint copy | delete | plan | apply | reconcile``: the engine from a shell.
+"""``glint copy | delete | plan | apply``: the engine from a shell.
 
 Copies never delete anything and run without asking; a plan that deletes (``delete``,
 ``--on-conflict replace``, ``apply --prune``) asks y/N on a terminal, or needs ``--yes``.
@@ -16,7 +16,6 @@ import argparse
 import json
 import sys
 import threading
-import time
 from typing import Any, TextIO
 
 import humanize
@@ -36,6 +35,7 @@ from glint_tui.core.glyphs import DONE, FAILED, glyph
 from glint_tui.core.inventory import Matrix, Row
 from glint_tui.core.model import VISIBILITIES, CellState, ImageRecord, ProjectRef
 from glint_tui.core.plan import ON_CONFLICT, Plan
+from glint_tui.core.safetext import escape
 from glint_tui.core.transfer import RunResult, TransferOptions
 
 
@@ -93,15 +93,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     _plan_flags(p)
     _common_run_flags(p)
     p.set_defaults(func=cmd_apply)
-
-    p = sub.add_parser(
-        "reconcile",
-        help="delete half-done images left by a glint run that died",
-        description="Looks at the journal of finished/dead runs and deletes only images "
-        "those runs created and never completed (queued, saving, killed).",
-    )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=cmd_reconcile)
 
 
 def _plan_flags(p: argparse.ArgumentParser) -> None:
@@ -214,15 +205,16 @@ def _images_of(row: Row) -> list[ImageRecord]:
 
 def _candidate(row: Row, img: ImageRecord, at: ProjectRef | None = None) -> str:
     where = str(at) if at else ", ".join(str(c.ref) for c in row.cells.values() if img in c.images)
-    return f"  {img.id}  {row.label}  {img.status}  in {where}"
+    return f"  {img.id}  {escape(row.label)}  {escape(img.status)}  in {where}"
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    """One line for the operator on stderr; what came from a cloud in it is escaped."""
+    print(escape(text), file=sys.stderr)
 
 
 def _show_plan(plan: Plan, out: TextIO = sys.stderr) -> None:
-    for line in plan.describe():
+    for line in plan.describe():  # already escaped
         print(line, file=out)
 
 
@@ -258,7 +250,7 @@ class ProgressPrinter:
         if self.live:
             self.out.write("\r\x1b[2K")
             self.live = False
-        self.out.write(text + "\n")
+        self.out.write(escape(text) + "\n")  # names and errors come from clouds
         self.out.flush()
 
     def _handle(self, ev: Event) -> None:
@@ -281,7 +273,7 @@ class ProgressPrinter:
                     f"{ref}{glyph(st)}" for ref, st in self.states.get(ev.action_id, {}).items()
                 )
                 line = f"{ev.name} {_bar(ev.fraction)} {pct:3d}% {rate}{eta}  {cells}"
-                self.out.write("\r\x1b[2K" + line[:200])
+                self.out.write("\r\x1b[2K" + escape(line)[:200])
                 self.out.flush()
                 self.live = True
             elif pct // 10 != self.last_pct.get(ev.action_id, -1) // 10:
@@ -500,23 +492,3 @@ def cmd_apply(args: argparse.Namespace) -> int:
     # copies never delete anything: only a plan with deletions needs a yes
     question = "Apply this plan (it deletes images)?" if plan.has_deletes else None
     return _review_and_run(plan, args, f"apply {args.desired}", question)
-
-
-def cmd_reconcile(args: argparse.Namespace) -> int:
-    started = time.monotonic()
-    report = services().reconcile()
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-    else:
-        for ref, image_id, status in report.removed:
-            print(f"deleted {image_id} at {ref} (left {status} by a dead run)")
-        for ref, image_id in report.kept:
-            print(f"kept {image_id} at {ref} (a completed copy)")
-        for ref, tid, why in report.unresolved:
-            print(f"could not check {ref} (transfer {tid}): {why}")
-        took = time.monotonic() - started
-        print(
-            f"reconciled {report.runs_checked} run(s) in {took:.1f} s: "
-            f"{len(report.removed)} removed, {len(report.unresolved)} unresolved"
-        )
-    return exitcodes.OK if report.ok else exitcodes.FAILURE

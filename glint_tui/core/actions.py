@@ -13,6 +13,7 @@ from typing import Any
 import humanize
 
 from glint_tui.core.model import ProjectRef
+from glint_tui.core.safetext import escape
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,8 @@ class Plan:
 
     # --- display -------------------------------------------------------------------------
     def describe(self) -> list[str]:
-        """Human-readable lines (the CLI prints them; the TUI may show them in a dialog)."""
+        """Human-readable lines, one per action (the CLI prints them). Names and reasons
+        come from clouds: each line is escaped (``core.safetext``), safe to print."""
         lines: list[str] = []
         for c in self.copies:
             for t in c.targets:
@@ -281,7 +283,7 @@ class Plan:
         for r in self.refusals:
             lines.append(f"REFUSED {r.kind} {_label(r.name, r.content_key)} at {r.ref}: {r.reason}")
         lines.append(self.summary())
-        return lines
+        return [escape(line) for line in lines]
 
     def summary(self) -> str:
         s = (

@@ -36,6 +36,9 @@ GLYPHS: Mapping[CellState, Glyph] = {
     CellState.ABSENT: Glyph("·", ".", "absent", "absent"),
     CellState.PRESENT: Glyph("●", "#", "present", "present, owned here"),
     CellState.LOCKED: Glyph("◐", "o", "present, not owned", "not owned (shared): never deleted"),
+    CellState.INCOMPLETE: Glyph(
+        "○", "_", "incomplete", "not a copy: half-made (queued, saving…), killed or deactivated"
+    ),
     CellState.WANTED: Glyph("+", "+", "copy planned", "copy planned"),
     CellState.UNWANTED: Glyph("×", "x", "delete planned", "delete planned"),
     CellState.QUEUED: Glyph("…", "~", "queued", "queued"),

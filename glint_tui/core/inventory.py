@@ -24,8 +24,8 @@ from typing import Any
 
 from glint_tui.core.cloudid import CloudIdentity, group_clouds
 from glint_tui.core.clouds.base import CloudSession
-from glint_tui.core.errors import GlintError
-from glint_tui.core.model import CellState, ImageRecord, ProjectRef
+from glint_tui.core.errors import GlintError, SecretsError
+from glint_tui.core.model import USABLE_STATUSES, CellState, ImageRecord, ProjectRef
 
 # core/transfer.py still imports these two from here; they live in core.sessions (the
 # engine's split moves that import, then this module stops being a second address).
@@ -341,6 +341,7 @@ class _Listing:
     error: str | None = None
     seconds: float = 0.0
     cloud: CloudIdentity | None = None
+    fatal: SecretsError | None = None  # the keyring failed: no column can be listed
 
 
 Listing = _Listing
@@ -356,6 +357,8 @@ def _list_one(source: SessionSource, ref: ProjectRef) -> _Listing:
         out.images = list(session.list_images())
         out.project_id = session.project_id
         out.cloud = _identity(session)
+    except SecretsError as e:  # locked keyring / wrong master password: exit 2, not a column
+        out.error, out.fatal = str(e), e
     except GlintError as e:
         out.error = str(e)
     except Exception as e:  # a column must never take the whole matrix down
@@ -376,6 +379,17 @@ def _identity(session: CloudSession) -> CloudIdentity | None:
         return None
 
 
+def cell_state(images: list[ImageRecord], project_id: str | None) -> CellState:
+    """PRESENT (or LOCKED, not owned) only for an image whose bytes are there (``active``);
+    a cell holding only half-made or unusable images (queued, saving, importing, killed,
+    deactivated …) is INCOMPLETE: it must never read as a copy."""
+    usable = [i for i in images if i.status in USABLE_STATUSES]
+    if not usable:
+        return CellState.INCOMPLETE
+    owned = project_id is not None and any(i.owner == project_id for i in usable)
+    return CellState.PRESENT if owned else CellState.LOCKED
+
+
 def build_matrix(listings: Iterable[_Listing]) -> Matrix:
     """Group listed images into rows (name, content key) and flag name conflicts."""
     listings = list(listings)
@@ -393,8 +407,7 @@ def build_matrix(listings: Iterable[_Listing]) -> Matrix:
             owned = pid is not None and any(i.owner == pid for i in images)
             # owned images first, so Cell.image is the one this project may act on
             images.sort(key=lambda i, pid=pid: (i.owner != pid, i.status != "active", i.id))
-            state = CellState.PRESENT if owned else CellState.LOCKED
-            row.cells[ref] = Cell(ref, state, tuple(images), owned)
+            row.cells[ref] = Cell(ref, cell_state(images, pid), tuple(images), owned)
             sample = images[0]
             row.size = row.size or sample.size
             row.disk_format = row.disk_format or sample.disk_format
@@ -441,6 +454,9 @@ def refresh(
     for f in not_done:
         listings.append(_Listing(futures[f], error=f"no answer within {timeout:.0f} s"))
     pool.shutdown(wait=False, cancel_futures=True)
+    fatal = next((lst.fatal for lst in listings if lst.fatal is not None), None)
+    if fatal is not None:
+        raise fatal
     return build_matrix(listings)
 
 

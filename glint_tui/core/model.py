@@ -100,10 +100,13 @@ class ProjectRef:
         """``REPO:PROJECT`` or ``REPO/REGION:PROJECT`` -> ProjectRef; ValueError otherwise.
 
         The project is everything after the first ``:`` (project names may hold one).
+        Control and invisible characters are refused, so a parsed ref is safe to print
+        (the error shows *text* as a repr: escaped).
         """
         where, sep, project = text.partition(":") if isinstance(text, str) else ("", "", "")
         repo, slash, region = where.partition("/")
-        if not sep or not repo or not project or (slash and not region):
+        malformed = not sep or not repo or not project or (slash and not region)
+        if malformed or not text.isprintable():
             raise ValueError(f"expected {REF_SYNTAX} (e.g. mycloud:alpha), got {text!r}")
         return cls(repo, project, region if slash else None)
 
@@ -165,6 +168,7 @@ class CellState(str, Enum):
     ABSENT = "absent"
     PRESENT = "present"
     LOCKED = "locked"  # present but not owned by the column's project (shared/public/community)
+    INCOMPLETE = "incomplete"  # only half-made or unusable images here: not a copy (see below)
     WANTED = "wanted"  # copy planned
     UNWANTED = "unwanted"  # delete planned
     QUEUED = "queued"
@@ -172,3 +176,9 @@ class CellState(str, Enum):
     VERIFYING = "verifying"
     DELETING = "deleting"
     ERROR = "error"
+
+
+USABLE_STATUSES = frozenset({"active"})
+"""Glance statuses of an image whose bytes are there to download: only ``active``. Every
+other one is half-made (``queued``, ``saving``, ``uploading``, ``importing``: an upload in
+progress, or one that died and stays so) or unusable (``killed``, ``deactivated``)."""

@@ -105,9 +105,11 @@ class Services:
     def describe_secrets(self) -> str:
         return self.secrets.describe()
 
-    def unlock_secrets(self) -> None:
-        """Ask for the keyring's master password now (before a cloud password is typed)."""
-        self.secrets.unlock()
+    def unlock_secrets(self, *, create: bool = True) -> None:
+        """Ask for the keyring's master password now (before a cloud password is typed, or
+        before many workers need a secret at once); a wrong one is a SecretsError (exit 2).
+        Without *create*, a keyring file that does not exist yet stays uncreated."""
+        self.secrets.unlock(create)
 
     # -- repositories ----------------------------------------------------------------------
     def add_repository(self, repo: Repository, *, verify: bool = True) -> str | None:
@@ -202,7 +204,7 @@ class Services:
         (wrong password, unknown project, unreachable, no image endpoint) is raised with
         nothing written; ``verify=False`` is the operator's explicit "save without checking".
         """
-        cred = validate_credential(cred)
+        cred = self.check_credential(cred)
         repo = self.config.get_repository(cred.repository)
         if not secret:
             raise UsageError("the password / secret is empty; nothing saved")
@@ -211,14 +213,21 @@ class Services:
         replaced = self._store_credential(cred, secret)
         return CredentialSaved(cred, replaced, verify)
 
+    def check_credential(self, cred: Credential) -> Credential:
+        """*cred* with every field checked and its repository known: callers check before
+        they ask for a secret, so a typo never costs the operator a typed password."""
+        cred = validate_credential(cred)
+        self.config.get_repository(cred.repository)
+        return cred
+
     def delete_credential(self, ref: ProjectRef) -> Credential:
         """Remove the credential of *ref* and its secret."""
         return self.config.remove_credential(ref)
 
-    @staticmethod
-    def _login(repo: Repository, cred: Credential, secret: str) -> None:
-        """Log in once; the adapter raises the precise CloudError when it does not work."""
-        with open_session(repo, cred, secret) as session:
+    def _login(self, repo: Repository, cred: Credential, secret: str) -> None:
+        """Log in once (with the profile's timeouts); the adapter raises the precise
+        CloudError when it does not work."""
+        with open_session(repo, cred, secret, timeouts=self.sessions.timeouts) as session:
             session.check()
 
     def _store_credential(self, cred: Credential, secret: str) -> bool:
@@ -253,15 +262,18 @@ class Services:
     # -- the matrix, plans and runs ----------------------------------------------------------
     def load_matrix(
         self,
-        project: ProjectRef | None = None,
+        columns: list[ProjectRef] | None = None,
         *,
         on_column: Callable[[ColumnStatus], None] | None = None,
         need_columns: bool = False,
     ) -> Matrix:
-        """List every configured column concurrently (``on_column`` hears each one finish).
+        """List every configured column, or only *columns*, concurrently (``on_column``
+        hears each one finish): only their clouds are asked.
 
-        *project*, when given, must be a configured column; *need_columns* makes "nothing
-        configured" an error rather than an empty matrix (the CLI has nothing to show).
+        Each of *columns* must be configured; *need_columns* makes "nothing configured"
+        an error rather than an empty matrix (the CLI has nothing to show). A bad
+        ``"timeouts"`` setting or a wrong master password fails the whole load once
+        (ConfigError / SecretsError, exit 2), before any column is asked.
         """
         refs = self.columns()
         if need_columns and not refs:
@@ -269,9 +281,16 @@ class Services:
                 "no credentials configured: add a repository and a credential first "
                 "(glint repository add, glint credentials add)"
             )
-        if project is not None and project not in refs:
-            raise UsageError(f"{project} is not a configured REPO:PROJECT")
-        return refresh(self.sessions, refs, on_column=on_column)
+        for ref in columns or ():
+            if ref not in refs:
+                raise UsageError(f"{ref} is not a configured REPO:PROJECT")
+        if not refs:
+            return refresh(self.sessions, [], on_column=on_column)
+        self.sessions.timeouts  # noqa: B018 - read (and checked) once, not per column
+        self.secrets.unlock(create=False)  # one master password prompt, not one per column
+        return refresh(
+            self.sessions, sorted(set(columns)) if columns else refs, on_column=on_column
+        )
 
     def make_plan(
         self,

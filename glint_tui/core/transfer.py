@@ -70,7 +70,7 @@ from glint_tui.core.journal import TRANSFER_PROPERTY, Journal
 from glint_tui.core.model import CellState, ImageRecord, ProjectRef
 from glint_tui.core.paths import Paths
 from glint_tui.core.plan import CopyAction, CopyTarget, DeleteAction, Plan
-from glint_tui.core.spool import Spool, SpoolWriter
+from glint_tui.core.spool import DEFAULT_CAP, DEFAULT_MAX_AGE, Spool, SpoolWriter
 
 MiB = 1 << 20
 
@@ -92,7 +92,8 @@ class TransferOptions:
     max_images: int = 2  # copy actions running at once
     uploads_per_cloud: int = 2  # concurrent uploads into one repository
     use_spool: bool = True  # tee the stream to the local cache so retries skip the source
-    spool_cap: int = 20 * 1024 * MiB  # bytes the spool may hold; larger images are not spooled
+    spool_cap: int = DEFAULT_CAP  # bytes the spool may hold; larger images are not spooled
+    spool_max_age: float = DEFAULT_MAX_AGE  # seconds a spool entry may go unused
     retries: int = 3  # attempts per destination after the first, transient errors only
     backoff: float = 2.0  # seconds before the first retry, doubled each time
     stall_timeout: float = 60.0  # a destination that takes no data this long is dropped
@@ -187,6 +188,11 @@ class Cancelled(GlintError):
 
 class _AllDropped(Exception):
     """Every destination failed mid-stream and there is no spool to finish."""
+
+
+class SpoolDamaged(ServerError):
+    """The spooled copy did not hash to its key: the local disk's fault, never the
+    source's. The entry is gone by the time this is raised; the retry reads the source."""
 
 
 class _Aborted(Exception):
@@ -460,7 +466,10 @@ class TransferEngine:
         try:
             if opts.reconcile_first:
                 self._reconcile_bounded()
-            spool = Spool(self.paths.spool_dir, opts.spool_cap) if opts.use_spool else None
+            spool: Spool | None = Spool(self.paths.spool_dir, opts.spool_cap, opts.spool_max_age)
+            with contextlib.suppress(OSError):
+                spool.clean()  # partials of killed runs, entries past their age, the cap
+            spool = spool if opts.use_spool else None
             slots = _Slots(opts.uploads_per_cloud)
             for c in plan.copies:
                 for t in c.targets:
@@ -654,6 +663,8 @@ class _CopyJob:
         self.digest: str | None = None  # ours, once the whole stream went by
         self.source_reads = 0
         self.spool_reads = 0
+        self.from_spool = False  # the stream being read comes from the local spool
+        self.refunded = False  # a damaged spool entry gave its attempts back once
 
     # -- events
     def cell(self, d: _Dest, state: CellState, message: str = "", image_id: str | None = None):
@@ -689,6 +700,10 @@ class _CopyJob:
             except Cancelled:
                 for d in pending:
                     d.error = d.error or Cancelled()
+            if any(isinstance(d.error, SpoolDamaged) for d in pending) and not self.refunded:
+                self.refunded = True  # the local disk's fault, once: it costs no retry
+                for d in pending:
+                    d.attempts -= isinstance(d.error, SpoolDamaged)
             retry = [
                 d
                 for d in self._live(pending)
@@ -710,8 +725,11 @@ class _CopyJob:
         outs = []
         for d in self.dests:
             self._clean_leftovers(d)
+            left = self._left_behind(d)
             if d.ok:
                 sent = 0 if d.note else self.a.size
+                if left:
+                    self.e.emit(Notice(located(d.ref, left), self.a.id))
                 outs.append(
                     Outcome(self.a.id, "copy", self.a.name, d.ref, True, d.image_id, d.note, sent)
                 )
@@ -720,7 +738,7 @@ class _CopyJob:
             cancelled = isinstance(d.error, Cancelled) or d.scope.is_set()
             if cancelled:
                 d.error = Cancelled()
-            msg = str(d.error or "not copied")
+            msg = str(d.error or "not copied") + (f"; {left}" if left else "")
             self.e.emit(CellChanged(self.a.id, d.ref, CellState.ERROR, msg, cancelled=cancelled))
             outs.append(
                 Outcome(self.a.id, "copy", self.a.name, d.ref, False, None, msg, 0, cancelled)
@@ -774,6 +792,19 @@ class _CopyJob:
                 return rec
         return None
 
+    @staticmethod
+    def _left_behind(d: _Dest) -> str:
+        """What a failed attempt left at *d* (its Glance could not be reached to delete it)
+        and what cleans it: the journal has it, so reconcile (or the next run) will."""
+        if not d.leftovers:
+            return ""
+        ids = ", ".join(image_id for _, image_id in d.leftovers)
+        return (
+            f"left behind: half-made image {ids} (its Glance did not answer the delete); "
+            f"`glint reconcile` deletes it once {d.ref} answers again, and so does the "
+            "next copy or apply"
+        )
+
     def _check_source(self) -> ImageRecord:
         s = open_serialized(self.e.sessions, self.a.source)
         try:
@@ -809,6 +840,7 @@ class _CopyJob:
         size = self.a.size
         if self.spool is not None:
             path = self.spool.get(self.a.content_key, size)
+            self.from_spool = path is not None
             if path is not None:
                 self.spool_reads += 1
                 f = open(path, "rb")  # noqa: SIM115 - closed by the returned closer
@@ -943,6 +975,14 @@ class _CopyJob:
         src = self.source
         assert src is not None
         where = str(self.a.source)
+        if self.from_spool and (total != self.a.size or self.digest != self.expected):
+            assert self.spool is not None
+            self.spool.remove(self.a.content_key)
+            raise SpoolDamaged(
+                f"the local spool copy of {self.a.name} was damaged (deleted it); "
+                "reading the source again",
+                "spool",
+            )
         if total != self.a.size:
             raise DataMismatch(f"source sent {total} of {self.a.size} bytes", where)
         if self.digest != self.expected:

@@ -21,6 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from glint_tui.core.errors import GlintError
 from glint_tui.core.model import Credential, Repository
+from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import (
     AUTH_TYPES,
     INTERFACES,
@@ -28,6 +29,7 @@ from glint_tui.ui.backend import (
     validate_credential,
     validate_repository,
 )
+from glint_tui.ui.safe import plain
 
 NO_VERIFY = "no-verify"  # id of the "save without checking" checkbox of both forms
 ResultType = TypeVar("ResultType")
@@ -58,8 +60,9 @@ class _Form(ModalScreen[ResultType]):
     def text(self, wid: str) -> str:
         return self.query_one(f"#{wid}", Input).value.strip()
 
-    def say(self, text: str) -> None:
-        self.query_one("#form-error", Label).update(text)
+    def say(self, text: object) -> None:
+        """One line on the form; it may quote a cloud or a typed value, so never markup."""
+        self.query_one("#form-error", Label).update(plain(text))
 
     def start_saving(self, checking: str) -> bool:
         """Disable Save until the worker answers and say what it does (*checking* first,
@@ -261,7 +264,7 @@ class CredentialForm(_Form[bool]):
     def on_saved(self, message: Saved) -> None:
         self.query_one("#secret", Input).value = ""
         if self.saved(message):
-            self.app.notify(message.message)
+            self.app.notify(escape(message.message), markup=False)
             self.dismiss(True)
 
     def action_cancel(self) -> None:

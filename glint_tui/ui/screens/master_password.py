@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from glint_tui.ui.glyphs import dot
+from glint_tui.ui.safe import plain
 
 
 class MasterPasswordModal(ModalScreen["str | None"]):
@@ -23,7 +24,7 @@ class MasterPasswordModal(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="master-dialog"):
             yield Static("Keyring locked", classes="dialog-title")
-            yield Static(self.prompt.rstrip(": "), classes="dialog-text")
+            yield Static(plain(self.prompt.rstrip(": ")), classes="dialog-text")
             yield Input(password=True, id="master-password", placeholder="master password")
             yield Label(f"Enter unlocks{dot()}Esc cancels", classes="hint")
 
