@@ -29,8 +29,6 @@ from glint_backup.errors import (
 )
 from glint_tui.core.errors import GlintError
 
-COMMANDS = ("run", "verify", "snapshots", "list", "restore", "forget", "prune", "set-password")
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -25,7 +26,9 @@ from importlib import import_module
 from typing import NoReturn
 
 from glint_tui import __version__
+from glint_tui.core import exitcodes
 from glint_tui.core.errors import GlintError
+from glint_tui.core.notices import LOGGER, NOTICE_FLAG
 from glint_tui.core.safetext import escape_lines
 
 # command modules, in help order
@@ -38,13 +41,26 @@ COMMAND_MODULES = (
     "glint_tui.commands.sandbox",
 )
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every usage error
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"glint: error: {message}\n")
+        self.exit(exitcodes.USAGE, f"glint: error: {message}\n")
+
+
+class _CoreMessages(logging.Handler):
+    """Core warnings no callback took (``core.notices``): one stderr line each, worded
+    like the commands' own. Looks ``sys.stderr`` up per record, so the UI captures it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        kind = "" if getattr(record, NOTICE_FLAG, False) else "warning: "
+        print(f"glint: {kind}{escape_lines(record.getMessage())}", file=sys.stderr)
+
+
+def _show_core_messages() -> None:
+    if not any(isinstance(h, _CoreMessages) for h in LOGGER.handlers):
+        LOGGER.addHandler(_CoreMessages())
+        LOGGER.propagate = False
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="glint",
         description="Keep the same VM images on many OpenStack clouds. "
         "Without a command, opens the terminal UI.",
+        epilog=exitcodes.summary() + " (README: Exit codes)",
     )
     parser.add_argument("--version", action="version", version=f"glint {__version__}")
     parser.add_argument(
@@ -88,7 +105,7 @@ def _sigterm_as_sigint() -> Iterator[None]:
 def main(argv: list[str] | None = None) -> int:
     """Run glint; the exit code. A reader that goes away (``glint images | head -1``)
     ends glint quietly: no traceback, no "Exception ignored" from Python at exit."""
-    code = EXIT_OK
+    code = exitcodes.OK
     try:
         code = _main(argv)
         sys.stdout.flush()  # a closed pipe shows up here, not in Python's shutdown
@@ -117,6 +134,7 @@ def _detach_stdout() -> None:
 def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _show_core_messages()
     if args.sandbox:
         os.environ["GLINT_PROFILE"] = "sandbox"
     elif args.profile:
@@ -131,7 +149,7 @@ def _main(argv: list[str] | None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         print("glint: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return exitcodes.INTERRUPTED
 
 
 def _open_ui(args: argparse.Namespace) -> int:

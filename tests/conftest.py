@@ -7,9 +7,7 @@ sandbox and configuration are never touched. The server venv is shared (built on
 from __future__ import annotations
 
 import os
-import random
 import shutil
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,26 +20,15 @@ from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import SANDBOX_PROFILE, paths_for
 from glint_tui.sandbox.cloud import Cloud
 from glint_tui.sandbox.manager import Sandbox
+from tests.helpers import free_port_base
 
 
-def _free_port_base(count: int) -> int:
-    """A base whose 2×count ports (BASE+10N, BASE+10N+1) are all free on 127.0.0.1."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(30000, 60000, 100)
-        ports = [base + 10 * i + k for i in range(count + 1) for k in (0, 1)]
-        if all(_port_free(p) for p in ports):
-            return base
-    raise RuntimeError("no free port range on 127.0.0.1")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the ``sandbox`` fixture (directly or through another fixture)
+    is a sandbox test, marked or not: ``pytest -m "not sandbox"`` never starts a cloud."""
+    for item in items:
+        if "sandbox" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.sandbox)
 
 
 class TestBed:
@@ -94,7 +81,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBed]:
     saved = {k: os.environ.get(k) for k in ("GLINT_HOME", "GLINT_PROFILE")}
     os.environ["GLINT_HOME"] = str(home)
     os.environ["GLINT_PROFILE"] = SANDBOX_PROFILE
-    sb = Sandbox(paths_for(SANDBOX_PROFILE), port_base=_free_port_base(3))
+    sb = Sandbox(paths_for(SANDBOX_PROFILE), port_base=free_port_base(3))
     try:
         sb.up(3, progress=lambda line: print(line, file=sys.stderr))
         yield TestBed(sb, home)

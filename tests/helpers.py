@@ -1,16 +1,30 @@
-"""Small helpers shared by the integration tests."""
+"""Helpers shared by the tests (test files never import each other's): the one poller
+(``wait_for``, and ``wait_until`` for Pilot tests), images, ports, processes."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, TypeVar
 
+import psutil
+
 from glint_tui.core.clouds.base import CloudSession, ImageSpec
+from glint_tui.core.events import Event
 from glint_tui.core.model import ImageRecord
+from glint_tui.core.plan import Plan
+from glint_tui.core.sessions import SessionProvider
+from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
 
 T = TypeVar("T")
 
@@ -48,13 +62,137 @@ def _active(session: CloudSession, image_id: str) -> ImageRecord | None:
     return rec if rec.status == "active" else None
 
 
-def wait_for(check: Callable[[], T | None], timeout: float, what: str, every: float = 0.1) -> T:
-    """Poll *check* until it returns something truthy; fail with *what* after *timeout*."""
+def _polls(
+    check: Callable[[], T | None], timeout: float, what: str, detail: Callable[[], str] | None
+) -> Generator[None, None, T]:
+    """The one polling loop of the tests: yields between tries until *check* returns
+    something truthy (its value is the generator's return value), and fails naming
+    *what* (and *detail*, e.g. the screen) once *timeout* seconds have passed."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
+            more = f":\n{detail()}" if detail is not None else ""
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}{more}")
+        yield
+
+
+def wait_for(
+    check: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    every: float = 0.1,
+    detail: Callable[[], str] | None = None,
+) -> T:
+    """Poll *check* until it returns something truthy; fail with *what* after *timeout*."""
+    polls = _polls(check, timeout, what, detail)
+    try:
+        while True:
+            next(polls)
+            time.sleep(every)
+    except StopIteration as done:
+        return done.value
+
+
+async def wait_until(
+    pilot: Any, check: Callable[[], T | None], timeout: float, what: str, every: float = 0.05
+) -> T:
+    """``wait_for`` for a Textual Pilot test: the app keeps running between tries."""
+    polls = _polls(check, timeout, what, None)
+    try:
+        while True:
+            next(polls)
+            await pilot.pause(every)
+    except StopIteration as done:
+        return done.value
+
+
+def images_named(session: CloudSession, name: str) -> list[ImageRecord]:
+    """Every image called *name* that *session*'s project can see."""
+    return [i for i in session.list_images() if i.name == name]
+
+
+def service_pids(cloud: Any, service: str) -> list[int]:
+    """A sandbox service's master process and all of its workers (to stop or freeze)."""
+    master = psutil.Process(cloud.pid(service))
+    return [master.pid, *(p.pid for p in master.children(recursive=True))]
+
+
+@contextlib.contextmanager
+def frozen(cloud: Any, service: str = "glance") -> Iterator[list[int]]:
+    """A real hung server: SIGSTOP the service's master and workers (connections are
+    accepted, nothing answers, nothing fails), SIGCONT on the way out."""
+    pids = service_pids(cloud, service)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield pids
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+
+
+KiB = 1024
+
+
+def glint(sandbox: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `glint` command on the test bed's sandbox profile, as a subprocess with no
+    terminal (so nothing can be deleted without --yes)."""
+    return subprocess.run(
+        [sys.executable, "-m", "glint_tui", *args],
+        env=sandbox.env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def put(sandbox: Any, ref: str, name: str, data: bytes | None = None, **kw: Any) -> ImageRecord:
+    """Upload an image (random 256 KiB unless *data* is given) to *ref*, active."""
+    with sandbox.session(ref) as s:
+        return upload_image(s, name, data or random_bytes(256 * KiB), **kw)
+
+
+def at(sandbox: Any, ref: str, name: str) -> list[ImageRecord]:
+    """The images called *name* that *ref* sees."""
+    with sandbox.session(ref) as s:
+        return images_named(s, name)
+
+
+def run_engine(
+    sandbox: Any, plan: Plan, events: list | None = None, cancel: Any = None, **opts: Any
+) -> RunResult:
+    """Run *plan* with the real engine on the test bed (events appended to *events*)."""
+
+    def on_event(e: Event) -> None:
+        if events is not None:
+            events.append(e)
+
+    engine = TransferEngine(
+        SessionProvider(sandbox.paths), sandbox.paths, on_event=on_event,
+        options=TransferOptions(**opts),
+    )  # fmt: skip
+    return engine.run(plan, cancel)
+
+
+def free_port_base(count: int) -> int:
+    """A base whose 2×count ports (BASE+10N, BASE+10N+1) are all free on 127.0.0.1."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(30000, 60000, 100)
+        ports = [base + 10 * i + k for i in range(count + 1) for k in (0, 1)]
+        if all(_port_free(p) for p in ports):
+            return base
+    raise RuntimeError("no free port range on 127.0.0.1")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -131,9 +131,8 @@ def test_garbage_token(sandbox) -> None:
 def test_revoked_token(sandbox) -> None:
     token = _keystone_token(sandbox, "alice", "alice-pass", "alpha")
     cred = Credential("c1", "alpha", "alice", auth_type="token")
-    working = open_session(_repo(sandbox), cred, token)
-    working.check()  # a valid token works as a credential
-    working.close()
+    with open_session(_repo(sandbox), cred, token) as working:
+        working.check()  # a valid token works as a credential
     url = _repo(sandbox).auth_url.rstrip("/") + "/auth/tokens"
     r = requests.delete(url, headers={"X-Auth-Token": token, "X-Subject-Token": token}, timeout=30)
     assert r.status_code == 204
@@ -157,10 +156,9 @@ def test_application_credential(sandbox) -> None:
     app_id = r.json()["application_credential"]["id"]
     cred = Credential("c1", "alpha", app_id, auth_type="application_credential")
 
-    session = open_session(_repo(sandbox), cred, secret)
-    session.check()
-    assert [p.name for p in session.list_projects()] == ["alpha"]
-    session.close()
+    with open_session(_repo(sandbox), cred, secret) as session:
+        session.check()
+        assert [p.name for p in session.list_projects()] == ["alpha"]
 
     wrong = _secret()
     err = _fails(open_session(_repo(sandbox), cred, wrong), errors.AuthenticationFailed, wrong)
@@ -168,8 +166,7 @@ def test_application_credential(sandbox) -> None:
 
 
 def test_http_errors_map_to_glint_errors(sandbox) -> None:
-    alice = sandbox.session("c1:alpha")
-    try:
+    with sandbox.session("c1:alpha") as alice:
         with pytest.raises(errors.ImageNotFound) as missing:
             alice.get_image(str(uuid.uuid4()))
         assert missing.value.status == 404
@@ -183,8 +180,6 @@ def test_http_errors_map_to_glint_errors(sandbox) -> None:
                 alice.create_image(ImageSpec(name=unique("bad"), disk_format="no-such-format"))
         finally:
             alice.delete_image(rec.id)
-    finally:
-        alice.close()
 
 
 # -- services going away (cloud c3; always restarted) -----------------------------------

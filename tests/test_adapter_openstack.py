@@ -24,16 +24,14 @@ MiB = 1 << 20
 
 @pytest.fixture
 def alice(sandbox) -> Iterator[OpenStackSession]:
-    session = sandbox.session("c1:alpha")
-    yield session
-    session.close()
+    with sandbox.session("c1:alpha") as session:
+        yield session
 
 
 @pytest.fixture
 def bob(sandbox) -> Iterator[OpenStackSession]:
-    session = sandbox.session("c1:beta")
-    yield session
-    session.close()
+    with sandbox.session("c1:beta") as session:
+        yield session
 
 
 @pytest.fixture
@@ -86,11 +84,8 @@ def test_member_sees_only_their_project_admin_sees_all(alice, sandbox) -> None:
     projects = alice.list_projects()
     assert [p.name for p in projects] == ["alpha"]
     assert projects[0].id == alice.project_id
-    admin = sandbox.admin_session("c1")
-    try:
+    with sandbox.admin_session("c1") as admin:
         assert {"admin", "alpha", "beta"} <= {p.name for p in admin.list_projects()}
-    finally:
-        admin.close()
 
 
 def test_listing_fetches_every_page_and_hidden_images(alice, cleanup) -> None:
@@ -242,13 +237,10 @@ def test_sharing_with_another_project(alice, bob, cleanup) -> None:
 def test_admin_lists_other_projects_only_when_asked(alice, sandbox, cleanup) -> None:
     rec = alice.create_image(ImageSpec(name=unique("adm"), disk_format="raw"))
     cleanup.append(rec.id)
-    admin = sandbox.admin_session("c1")
-    try:
+    with sandbox.admin_session("c1") as admin:
         assert rec.id not in {r.id for r in admin.list_images()}
         everything = {r.id: r for r in admin.list_images(all_projects=True)}
         assert everything[rec.id].owner == alice.project_id
-    finally:
-        admin.close()
 
 
 def test_upload_of_data_that_does_not_match_the_format_is_an_error(alice, cleanup) -> None:

@@ -33,12 +33,9 @@ pytestmark = pytest.mark.sandbox
 
 def _download_sha512(session, image_id: str) -> str:
     h = hashlib.sha512()
-    d = session.download(image_id)
-    try:
+    with session.download(image_id) as d:
         for chunk in d:
             h.update(chunk)
-    finally:
-        d.close()
     return h.hexdigest()
 
 
@@ -54,9 +51,8 @@ def _delete(session, image_id: str) -> None:
 
 @pytest.fixture
 def admin(sandbox):
-    s = sandbox.admin_session("c1")
-    yield s
-    s.close()
+    with sandbox.admin_session("c1") as s:
+        yield s
 
 
 def test_first_full_run_all_pages_then_noop(sandbox, admin, tmp_path: Path) -> None:
@@ -160,9 +156,8 @@ def test_deleted_image_restorable_with_new_id(sandbox, admin, tmp_path: Path) ->
 
 def test_restore_same_id_into_another_cloud(sandbox, admin, tmp_path: Path) -> None:
     data = random_bytes(150_000)
-    beta = sandbox.session("c1:beta")
-    beta_id = beta.project_id
-    beta.close()
+    with sandbox.session("c1:beta") as beta:
+        beta_id = beta.project_id
     img = upload_image(admin, unique("bk-c2"), data, visibility="shared", hep_role="worker")
     admin.add_member(img.id, beta_id)
     admin.update_image(img.id, protected=True, hidden=True)

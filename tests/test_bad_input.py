@@ -170,7 +170,7 @@ def test_bad_auth_urls_are_refused_on_add_and_on_load(paths: Paths, url: str, wo
 @pytest.mark.parametrize(
     "record, key, words",
     [
-        ({"name": "c1:x"}, "name", "no ':'"),
+        ({"name": "c1:x"}, "name", "no '/', ':'"),
         ({"name": "c" * 65}, "name", "at most 64 characters"),
         ({"description": "two\nlines"}, "description", "control or invisible character (\\n"),
         ({"region": "Region\u202eOne"}, "region", "(\\u202e at 6)"),
@@ -210,7 +210,7 @@ def test_cli_refuses_a_project_name_with_control_characters_naming_the_key(paths
     assert glint("repository", "add", "c1", URL, "--no-verify").returncode == 0
     r = glint("credentials", "add", "c1:al\x1bpha", "--username", "alice", "--password-stdin",
               "--no-verify", stdin="pw\n")  # fmt: skip
-    assert_one_line_error(r, "expected REPOSITORY:PROJECT", "got 'c1:al\\x1bpha'")
+    assert_one_line_error(r, "expected REPO:PROJECT", "got 'c1:al\\x1bpha'")
     r = glint("credentials-add", "--name", "c1", "--tenant", "al\x1bpha", "--username", "alice",
               "--password-stdin", "--no-verify", stdin="pw\n")  # fmt: skip
     assert_one_line_error(r, "project: contains a control or invisible character (\\x1b at 2)")
@@ -224,9 +224,9 @@ def test_error_messages_show_what_the_user_typed_escaped(paths: Paths) -> None:
               "--no-verify", stdin="pw\n")  # fmt: skip
     assert r.returncode == 0, r.stderr
     r = glint("images", "--project", "c1:be\x1b[31mta\nFORGED")
-    assert_one_line_error(r, "expected REPO:PROJECT, got 'c1:be\\x1b[31mta\\nFORGED'")
+    assert_one_line_error(r, "expected REPO:PROJECT", "got 'c1:be\\x1b[31mta\\nFORGED'")
     r = glint("images", "--project", "c1:be\u202eta")
-    assert_one_line_error(r, "expected REPO:PROJECT, got 'c1:be\\u202eta'")
+    assert_one_line_error(r, "expected REPO:PROJECT", "got 'c1:be\\u202eta'")
 
 
 # -- glint's own files are private ----------------------------------------------------------

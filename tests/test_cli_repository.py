@@ -94,6 +94,16 @@ def add_repo(capsys, monkeypatch, home: Home, name: str = "c1", *extra: str) -> 
     assert code == 0, err
 
 
+def add_credential(
+    capsys, monkeypatch, ref: str, user: str, password: str, *extra: str
+) -> tuple[int, str, str]:
+    """`glint credentials add REF --username USER --password-stdin [EXTRA]`, fed *password*."""
+    return glint(
+        capsys, monkeypatch, "credentials", "add", ref, "--username", user, "--password-stdin",
+        *extra, stdin=password + "\n",
+    )  # fmt: skip
+
+
 # -- repositories ---------------------------------------------------------------------------
 
 
@@ -162,11 +172,8 @@ def test_password_stdin_subprocess_saves_and_never_leaks(home: Home, capsys, mon
     assert "c1:alpha" in listing.stdout and "alice-pass" not in listing.stdout
     assert "encrypted keyring file" in listing.stdout
     # what the rest of glint does with it: a real session from config + keyring
-    session = SessionProvider(home.paths).open("c1:alpha")
-    try:
+    with SessionProvider(home.paths).open("c1:alpha") as session:
         session.check()
-    finally:
-        session.close()
 
 
 def test_there_is_no_password_option(home: Home, capsys, monkeypatch) -> None:
@@ -202,61 +209,50 @@ def test_login_failures_are_named_and_nothing_saved(
     home: Home, capsys, monkeypatch, ref: str, user: str, password: str, words: str
 ) -> None:
     add_repo(capsys, monkeypatch, home)
-    code, out, err = glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        ref,
-        "--username",
-        user,
-        "--password-stdin",
-        stdin=password + "\n",
-    )
+    code, out, err = add_credential(capsys, monkeypatch, ref, user, password)
     assert code == 1 and words in err and "not saved" in err and password not in out + err
     assert ConfigStore(home.paths).credentials() == []
+
+
+def test_a_failed_replacement_keeps_the_working_secret_and_record(
+    home: Home, capsys, monkeypatch
+) -> None:
+    """The credential rule: a secret is written only after a login with it worked, so a
+    typo in a replacement never overwrites the one that works; --no-verify is the
+    operator's explicit "save without checking"."""
+    add_repo(capsys, monkeypatch, home)
+
+    def add(user: str, password: str, *extra: str) -> tuple[int, str, str]:
+        return add_credential(capsys, monkeypatch, "c1:alpha", user, password, *extra)
+
+    assert add("alice", "alice-pass")[0] == 0
+    code, out, err = add("alice", "alice-typo")  # same user: the same keyring key
+    assert code == 1 and "wrong user name or password" in err and "not saved" in err
+    code, out, err = add("bob", "bob-pass")  # another user, no role on alpha
+    assert code == 1 and "not saved" in err
+    secrets = SecretStore(home.paths)
+    assert secrets.get("c1:alpha:alice") == "alice-pass"
+    assert secrets.get("c1:alpha:bob") is None
+    [cred] = ConfigStore(home.paths).credentials()
+    assert (cred.username, cred.auth_type) == ("alice", "password")
+    with SessionProvider(home.paths).open("c1:alpha") as session:
+        session.check()  # still logs in
+    code, out, err = add("alice", "alice-typo", "--no-verify")
+    assert code == 0 and "credential for c1:alpha replaced" in out and "checked" not in out
+    assert SecretStore(home.paths).get("c1:alpha:alice") == "alice-typo"
 
 
 def test_unreachable_and_no_image_endpoint(home: Home, capsys, monkeypatch) -> None:
     url = f"http://127.0.0.1:{dead_port()}/v3"
     glint(capsys, monkeypatch, "repository", "add", "down", url, "--no-verify")
-    code, _, err = glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "down:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        stdin="alice-pass\n",
-    )
+    code, _, err = add_credential(capsys, monkeypatch, "down:alpha", "alice", "alice-pass")
     assert code == 1 and "cannot connect" in err and "not saved" in err
     add_repo(capsys, monkeypatch, home, "noregion", "--region", "Atlantis")
-    code, _, err = glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "noregion:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        stdin="alice-pass\n",
-    )
+    code, _, err = add_credential(capsys, monkeypatch, "noregion:alpha", "alice", "alice-pass")
     assert code == 1 and "catalog has no" in err and "Atlantis" in err
     assert ConfigStore(home.paths).credentials() == []
-    code, out, _ = glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "noregion:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        "--no-verify",
-        stdin="alice-pass\n",
+    code, out, _ = add_credential(
+        capsys, monkeypatch, "noregion:alpha", "alice", "alice-pass", "--no-verify"
     )
     assert code == 0 and "added" in out
 
@@ -266,17 +262,7 @@ def test_missing_credential_or_secret_names_the_fix(home: Home, capsys, monkeypa
     provider = SessionProvider(home.paths)
     with pytest.raises(ConfigError, match=r"no credential for c1:alpha .*glint credentials add"):
         provider.open("c1:alpha")
-    glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "c1:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        stdin="alice-pass\n",
-    )
+    add_credential(capsys, monkeypatch, "c1:alpha", "alice", "alice-pass")
     SecretStore(home.paths).delete("c1:alpha:alice")
     with pytest.raises(ConfigError, match=r"c1:alpha: no secret in the keyring.*--username alice"):
         provider.open("c1:alpha")
@@ -333,11 +319,8 @@ def test_original_glint_syntax(home: Home, capsys, monkeypatch) -> None:
     )
     assert code == 0, err
     # the rename carried the credential AND its secret: a real login still works
-    session = SessionProvider(home.paths).open("renamed:beta")
-    try:
+    with SessionProvider(home.paths).open("renamed:beta") as session:
         session.check()
-    finally:
-        session.close()
     code, _, _ = glint(
         capsys, monkeypatch, "credentials-delete", "--name", "renamed", "--tenant", "beta", "--yes"
     )
@@ -348,17 +331,7 @@ def test_original_glint_syntax(home: Home, capsys, monkeypatch) -> None:
 
 def test_delete_needs_confirmation(home: Home, capsys, monkeypatch) -> None:
     add_repo(capsys, monkeypatch, home)
-    glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "c1:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        stdin="alice-pass\n",
-    )
+    add_credential(capsys, monkeypatch, "c1:alpha", "alice", "alice-pass")
     code, _, err = glint(capsys, monkeypatch, "repository", "delete", "c1")
     assert code == 2 and "--yes" in err
     assert len(ConfigStore(home.paths).credentials()) == 1
@@ -484,11 +457,8 @@ def test_import_clouds_yaml_with_app_credential(
     for secret in ("alice-pass", "bob-pass", app_secret):
         assert secret not in home.files_text() and secret not in out + err
     for ref in refs:  # each imported credential really logs in
-        session = SessionProvider(home.paths).open(ref)
-        try:
+        with SessionProvider(home.paths).open(ref) as session:
             session.check()
-        finally:
-            session.close()
     # importing again changes nothing
     code, out, _ = glint(capsys, monkeypatch, "repository", "import", "--cloud", "one-alice")
     assert code == 0 and "already configured" in out
@@ -519,17 +489,7 @@ def test_credentials_add_app_credential(
 def test_column_error_names_its_place_once(home: Home, capsys, monkeypatch) -> None:
     """Regression: `glint images` printed `! c1:alpha: c1:alpha: no secret in the keyring`."""
     add_repo(capsys, monkeypatch, home)
-    glint(
-        capsys,
-        monkeypatch,
-        "credentials",
-        "add",
-        "c1:alpha",
-        "--username",
-        "alice",
-        "--password-stdin",
-        stdin="alice-pass\n",
-    )
+    add_credential(capsys, monkeypatch, "c1:alpha", "alice", "alice-pass")
     SecretStore(home.paths).delete("c1:alpha:alice")
     code, out, _ = glint(capsys, monkeypatch, "images")
     assert code == 1  # no column could be listed
@@ -545,25 +505,12 @@ def test_failed_rename_onto_a_taken_name_keeps_both_secrets(
     for name, cloud in (("c2", "c2"), ("extra2", "c2")):
         code, _, err = glint(capsys, monkeypatch, "repository", "add", name, home.url(cloud))
         assert code == 0, err
-        code, _, err = glint(
-            capsys,
-            monkeypatch,
-            "credentials",
-            "add",
-            f"{name}:alpha",
-            "--username",
-            "alice",
-            "--password-stdin",
-            stdin="alice-pass\n",
-        )
+        code, _, err = add_credential(capsys, monkeypatch, f"{name}:alpha", "alice", "alice-pass")
         assert code == 0, err
     code, _, err = glint(capsys, monkeypatch, "repository", "edit", "extra2", "--rename", "c2")
     assert code == 2 and "repository 'c2' already exists" in err
     secrets = SecretStore(home.paths)
     assert secrets.get("c2:alpha:alice") == "alice-pass"
     assert secrets.get("extra2:alpha:alice") == "alice-pass"
-    session = SessionProvider(home.paths).open("c2:alpha")
-    try:
+    with SessionProvider(home.paths).open("c2:alpha") as session:
         session.check()  # c2 still logs in
-    finally:
-        session.close()

@@ -95,7 +95,8 @@ def test_bad_auth_url_in_file_names_file_and_key(paths: Paths) -> None:
 @pytest.mark.parametrize(
     "change, key, words",
     [
-        ({"name": "a:b"}, "name", "no ':'"),
+        ({"name": "a:b"}, "name", "no '/', ':'"),
+        ({"name": "a/b"}, "name", "no '/', ':'"),  # the separators of REPO/REGION:PROJECT
         ({"cloud_type": "vmware"}, "cloud_type", "must be one of openstack"),
         ({"interface": "private"}, "interface", "public, internal, admin"),
         ({"ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle", "does not exist"),

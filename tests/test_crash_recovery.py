@@ -14,9 +14,7 @@ from glint_tui.core.clouds.base import ImageSpec
 from glint_tui.core.journal import TRANSFER_PROPERTY, Journal
 from glint_tui.core.reconcile import reconcile
 from glint_tui.core.sessions import SessionProvider
-from tests.helpers import random_bytes, unique, upload_image, wait_for
-from tests.test_cli_transfer import put
-from tests.test_transfer import images_named
+from tests.helpers import images_named, put, random_bytes, unique, upload_image, wait_for
 
 pytestmark = pytest.mark.sandbox
 MiB = 1 << 20
@@ -33,22 +31,16 @@ def _created_entries(sandbox, name: str) -> list[dict]:
 
 def test_sigkill_mid_transfer_then_reconcile_leaves_no_half_image(sandbox):
     name = unique("killed")
-    s1 = sandbox.session("c1:alpha")
-    try:
+    with sandbox.session("c1:alpha") as s1:
         upload_image(s1, name, random_bytes(24 * MiB))
-    finally:
-        s1.close()
     cmd = [sys.executable, "-m", "glint_tui", "copy", name, "--to", "c2:alpha", "--to",
            "c3:alpha", "--max-rate", "2M", "-q"]  # fmt: skip
     proc = subprocess.Popen(cmd, env=sandbox.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         # journalled before bytes move: both destinations' images exist, bytes are flowing
         wait_for(lambda: len(_created_entries(sandbox, name)) == 2, 90, "both images created")
-        s2 = sandbox.session("c2:alpha")
-        try:
+        with sandbox.session("c2:alpha") as s2:
             wait_for(lambda: images_named(s2, name), 30, "the half image at c2")
-        finally:
-            s2.close()
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
@@ -67,11 +59,8 @@ def test_sigkill_mid_transfer_then_reconcile_leaves_no_half_image(sandbox):
     created = {e["image_id"] for e in _created_entries(sandbox, name)}
     assert created <= removed
     for ref in ("c2:alpha", "c3:alpha"):
-        s = sandbox.session(ref)
-        try:
+        with sandbox.session(ref) as s:
             assert images_named(s, name) == [], f"half image left at {ref}"
-        finally:
-            s.close()
     # the dead run is settled and will not be looked at again
     runs = [jn.read_run(p) for p in jn.journal_files(sandbox.paths)]
     killed = [r for r in runs if any(e.get("name") == name for e in r.entries)]
@@ -79,39 +68,40 @@ def test_sigkill_mid_transfer_then_reconcile_leaves_no_half_image(sandbox):
 
 
 def test_reconcile_touches_only_what_a_finished_run_created(sandbox):
-    s = sandbox.session("c2:alpha")
     provider = SessionProvider(sandbox.paths)
-    try:
-        foreign = s.create_image(ImageSpec(name=unique("foreign"), disk_format="raw"))
-        stranger = s.create_image(
-            ImageSpec(name=unique("stranger"), disk_format="raw",
-                      properties={TRANSFER_PROPERTY: "not-in-any-journal.1"})
-        )  # fmt: skip
-        # a run (this process, still alive) is about to create an image: its journal is locked
-        live = Journal(sandbox.paths, command="test live run")
-        tid = live.transfer_id()
-        live.record(jn.CREATING, transfer_id=tid, ref="c2:alpha", name="ours", content_key=None)
-        ours = s.create_image(
-            ImageSpec(name=unique("ours"), disk_format="raw", properties={TRANSFER_PROPERTY: tid})
-        )
-        # a journal line pointing (wrongly) at an image glint did not tag
-        tid2 = live.transfer_id()
-        live.record(jn.CREATING, transfer_id=tid2, ref="c2:alpha", name="x", content_key=None)
-        live.record(jn.CREATED, transfer_id=tid2, ref="c2:alpha", image_id=foreign.id)
+    with sandbox.session("c2:alpha") as s:
+        try:
+            foreign = s.create_image(ImageSpec(name=unique("foreign"), disk_format="raw"))
+            stranger = s.create_image(
+                ImageSpec(name=unique("stranger"), disk_format="raw",
+                          properties={TRANSFER_PROPERTY: "not-in-any-journal.1"})
+            )  # fmt: skip
+            # a run (this process, still alive) is about to create an image: its journal is locked
+            live = Journal(sandbox.paths, command="test live run")
+            tid = live.transfer_id()
+            live.record(jn.CREATING, transfer_id=tid, ref="c2:alpha", name="ours", content_key=None)
+            ours = s.create_image(
+                ImageSpec(
+                    name=unique("ours"), disk_format="raw", properties={TRANSFER_PROPERTY: tid}
+                )
+            )
+            # a journal line pointing (wrongly) at an image glint did not tag
+            tid2 = live.transfer_id()
+            live.record(jn.CREATING, transfer_id=tid2, ref="c2:alpha", name="x", content_key=None)
+            live.record(jn.CREATED, transfer_id=tid2, ref="c2:alpha", image_id=foreign.id)
 
-        reconcile(provider, sandbox.paths)
-        assert s.get_image(ours.id).status == "queued", "a live run's image was touched"
+            reconcile(provider, sandbox.paths)
+            assert s.get_image(ours.id).status == "queued", "a live run's image was touched"
 
-        live.close()  # the run is over: its unfinished creation is now reconcile's business
-        report = reconcile(provider, sandbox.paths)
-        assert (("c2:alpha", ours.id, "queued")) in report.removed
-        ids = {i.id for i in s.list_images()}
-        assert ours.id not in ids
-        assert foreign.id in ids and stranger.id in ids  # never touched what it did not create
-    finally:
-        for img in (foreign, stranger):
-            s.delete_image(img.id)
-        s.close()
+            live.close()  # the run is over: its unfinished creation is now reconcile's business
+            report = reconcile(provider, sandbox.paths)
+            assert (("c2:alpha", ours.id, "queued")) in report.removed
+            ids = {i.id for i in s.list_images()}
+            assert ours.id not in ids
+            assert foreign.id in ids and stranger.id in ids  # never touched what it did not create
+        finally:
+            for img in (foreign, stranger):
+                s.delete_image(img.id)
 
 
 def test_glance_death_mid_copy_says_what_is_left_and_how_to_clean_it(sandbox):
@@ -147,8 +137,5 @@ def test_glance_death_mid_copy_says_what_is_left_and_how_to_clean_it(sandbox):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert at_c3 in {r["image_id"] for r in json.loads(done.stdout)["removed"]}
-    s3 = sandbox.session("c3:alpha")
-    try:
+    with sandbox.session("c3:alpha") as s3:
         assert images_named(s3, name) == []
-    finally:
-        s3.close()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 
@@ -13,19 +11,15 @@ import pytest
 from glint_tui.core.inventory import refresh
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.sessions import SessionProvider
-from tests.helpers import random_bytes, sha512, unique, upload_image
-from tests.test_transfer import _glance_pids
+from tests.helpers import frozen, random_bytes, sha512, unique, upload_image
 
 pytestmark = pytest.mark.sandbox
 A1, B1, A2, A3 = (ProjectRef.parse(x) for x in ("c1:alpha", "c1:beta", "c2:alpha", "c3:alpha"))
 
 
 def _upload(sandbox, ref: str, name: str, data: bytes, **kw):
-    s = sandbox.session(ref)
-    try:
+    with sandbox.session(ref) as s:
         return upload_image(s, name, data, **kw)
-    finally:
-        s.close()
 
 
 def test_rows_are_keyed_by_content_and_ownership_is_shown(sandbox):
@@ -82,13 +76,7 @@ def test_a_cloud_down_costs_only_its_own_columns(sandbox):
 
 
 def test_a_hung_cloud_is_cut_off_at_the_timeout(sandbox):
-    pids = _glance_pids(sandbox.cloud("c2"))
-    for p in pids:
-        os.kill(p, signal.SIGSTOP)
-    try:
+    with frozen(sandbox.cloud("c2")):
         m = refresh(SessionProvider(sandbox.paths), timeout=8)
-    finally:
-        for p in pids:
-            os.kill(p, signal.SIGCONT)
     assert "no answer within 8 s" in m.status[A2].error
     assert m.status[A1].ok and m.status[A3].ok

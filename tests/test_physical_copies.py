@@ -16,9 +16,7 @@ from pathlib import Path
 import pytest
 
 from glint_tui.core.plan import DeleteAction, Plan
-from tests.helpers import random_bytes, sha512, unique
-from tests.test_cli_transfer import at, glint, put
-from tests.test_transfer import run_engine
+from tests.helpers import at, glint, put, random_bytes, run_engine, sha512, unique
 
 pytestmark = pytest.mark.sandbox
 KiB = 1024
@@ -26,13 +24,9 @@ KiB = 1024
 
 def share(sandbox, image_id: str, owner: str = "c1:alpha", member: str = "c1:beta") -> None:
     """Share an image with another project of the same cloud, accepted by that project."""
-    o, m = sandbox.session(owner), sandbox.session(member)
-    try:
+    with sandbox.session(owner) as o, sandbox.session(member) as m:
         o.add_member(image_id, m.project_id)
         m.update_member_status(image_id, m.project_id, "accepted")
-    finally:
-        o.close()
-        m.close()
 
 
 def shared_image(sandbox, prefix: str, data: bytes | None = None):

@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from glint_tui.core.config import ConfigStore
 from glint_tui.core.paths import paths_for
 from glint_tui.sandbox.cloud import Cloud
-from tests.conftest import _free_port_base
+from tests.helpers import free_port_base
 
 
 def _pids(cloud: Cloud) -> list[int]:
@@ -103,10 +104,11 @@ def test_down_never_kills_a_process_it_did_not_start(tmp_path: Path) -> None:
         stranger.wait()
 
 
+@pytest.mark.sandbox  # starts a cloud of its own (not the shared fixture)
 def test_cli_up_status_down_wipe_cycle(tmp_path: Path) -> None:
     env = dict(os.environ, GLINT_HOME=str(tmp_path / "home"))
     env.pop("GLINT_PROFILE", None)
-    base = _free_port_base(1)
+    base = free_port_base(1)
 
     def glint(*args: str) -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, "-m", "glint_tui", *args]

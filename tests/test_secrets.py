@@ -45,9 +45,10 @@ def no_prompt(text: str) -> None:
     return None
 
 
-def test_env_master_password_round_trip(paths: Paths, monkeypatch, capsys) -> None:
+def test_env_master_password_round_trip(paths: Paths, monkeypatch) -> None:
     monkeypatch.setenv("GLINT_KEYRING_PASSWORD", "master-1")
-    store = SecretStore(paths, prompt=no_prompt)
+    told: list[str] = []
+    store = SecretStore(paths, prompt=no_prompt, notice=told.append)
     store.set("c1:alpha:alice", SECRET)
     assert store.get("c1:alpha:alice") == SECRET
     assert store.get("c1:alpha:nobody") is None
@@ -55,11 +56,11 @@ def test_env_master_password_round_trip(paths: Paths, monkeypatch, capsys) -> No
     assert SECRET.encode() not in data and b"master-1" not in data
     assert stat.S_IMODE(keyring_file(paths).stat().st_mode) == 0o600
     assert "encrypted keyring file" in store.describe()
-    # said once, on first use, on stderr: which backend and why
-    err = capsys.readouterr().err
-    assert err.count("encrypted keyring file") == 1 and "GLINT_KEYRING_PASSWORD" in err
+    # said once, on first use, to the caller's notice callback: which backend and why
+    [said] = told
+    assert "encrypted keyring file" in said and "GLINT_KEYRING_PASSWORD" in said
     store.set("c1:beta:bob", "other")
-    assert capsys.readouterr().err == ""
+    assert told == [said]
     assert store.delete("c1:alpha:alice") is True
     assert store.delete("c1:alpha:alice") is False
     forget_unlocked_keys()

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import signal
-
-import psutil
 import pytest
 from textual.widgets import LoadingIndicator, ProgressBar
 
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.screens.confirm import TypedConfirmModal
-from tests.helpers import random_bytes, sha512, unique, upload_image
-from tests.ui_helpers import (
-    cursor_to,
-    filter_to,
-    run_app,
-    screen_text,
-    wait_for_review,
+from tests.helpers import (
+    frozen,
+    images_named,
+    random_bytes,
+    sha512,
+    unique,
+    upload_image,
     wait_until,
 )
+from tests.ui_helpers import cursor_to, filter_to, run_app, screen_text, wait_for_review
 
 pytestmark = pytest.mark.sandbox
 
@@ -27,11 +25,8 @@ C1A, C2A, C3A = ProjectRef("c1", "alpha"), ProjectRef("c2", "alpha"), ProjectRef
 
 
 def _images_named(sandbox, ref: ProjectRef, name: str):
-    session = sandbox.session(ref)
-    try:
-        return [i for i in session.list_images() if i.name == name]
-    finally:
-        session.close()
+    with sandbox.session(ref) as session:
+        return images_named(session, name)
 
 
 async def _open_on(pilot, name: str) -> None:
@@ -48,9 +43,8 @@ def test_toggle_review_confirm_copies_and_verifies(sandbox):
 async def _copy_flow(sandbox):
     name = unique("ui-copy")
     data = random_bytes(300_000)
-    src = sandbox.session(C1A)
-    upload_image(src, name, data)
-    src.close()
+    with sandbox.session(C1A) as src:
+        upload_image(src, name, data)
     app = GlintApp(refresh_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         await _open_on(pilot, name)
@@ -88,17 +82,9 @@ async def _copy_flow(sandbox):
         assert copies[0].status == "active" and copies[0].os_hash_value == sha512(data)
 
 
-def _with_children(pid: int) -> list[psutil.Process]:
-    proc = psutil.Process(pid)
-    return [proc, *proc.children(recursive=True)]
-
-
 def _upload(sandbox, ref: ProjectRef, name: str, data: bytes, **kw):
-    session = sandbox.session(ref)
-    try:
+    with sandbox.session(ref) as session:
         return upload_image(session, name, data, **kw)
-    finally:
-        session.close()
 
 
 def test_deletion_needs_the_typed_count(sandbox):
@@ -260,10 +246,7 @@ def test_cancel_a_running_transfer(sandbox):
         async with app.run_test(size=(120, 40)) as pilot:
             await _open_on(pilot, name)
             screen = app.main
-            procs = _with_children(c3.pid("glance"))
-            for proc in procs:  # master and workers: nothing answers, nothing fails
-                proc.send_signal(signal.SIGSTOP)
-            try:
+            with frozen(c3):
                 await cursor_to(pilot, C3A)
                 await pilot.press("space", "a")
                 await wait_for_review(pilot)
@@ -274,9 +257,6 @@ def test_cancel_a_running_transfer(sandbox):
                     panel.query_one(".action-line .action-name").render()
                 )
                 await pilot.press("x")
-            finally:
-                for proc in procs:
-                    proc.send_signal(signal.SIGCONT)
             await wait_until(pilot, lambda: not screen.model.running, 90, "cancelled run")
             assert screen.model.run.cancelled
             await wait_until(pilot, lambda: not screen.refreshing, 60, "refresh after the run")
@@ -302,10 +282,7 @@ def test_refresh_keeps_the_matrix_on_screen(sandbox):
         async with app.run_test(size=(100, 30)) as pilot:
             await _open_on(pilot, name)
             screen = app.main
-            procs = _with_children(c3.pid("glance"))
-            for proc in procs:
-                proc.send_signal(signal.SIGSTOP)
-            try:
+            with frozen(c3):
                 await pilot.press("r")
                 await wait_until(pilot, lambda: screen.refreshing, 5, "the refresh to start")
                 await pilot.pause(0.3)
@@ -313,9 +290,6 @@ def test_refresh_keeps_the_matrix_on_screen(sandbox):
                 assert not screen.query(LoadingIndicator)
                 text = screen_text(app)
                 assert name in text and "refreshing" in text
-            finally:
-                for proc in procs:
-                    proc.send_signal(signal.SIGCONT)
             await wait_until(pilot, lambda: not screen.refreshing, 120, "the refresh to end")
             assert "refreshing" not in screen_text(app)
 

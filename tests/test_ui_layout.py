@@ -1,21 +1,22 @@
 """What an operator sees on small terminals and what the keys they press do, from a fixed
 inventory (no network): help scrolls, hidden columns are announced, Help/Quit stay in
-the footer, quitting with toggles asks, locked cells refuse deletion, finished runs
-show a full bar, and the Linux console gets ASCII only."""
+the footer, quitting with toggles asks, locked cells refuse deletion, and the Linux
+console gets ASCII only. (A finished delete-only run's full bar is proven on the real
+sandbox, by test_ui_flows.test_deletion_needs_the_typed_count.)"""
 
 from __future__ import annotations
 
 import pytest
-from textual.widgets import ProgressBar
 from textual.widgets._footer import FooterKey
 
 from glint_tui.core.model import CellState
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.backend import StaticBackend
 from glint_tui.ui.sample_data import FIXED_NOW, sample_matrix
-from glint_tui.ui.screens.confirm import ConfirmModal, TypedConfirmModal
+from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.help import HelpScreen
-from tests.ui_helpers import run_app, screen_text, wait_for_review, wait_until
+from tests.helpers import wait_until
+from tests.ui_helpers import run_app, screen_text
 
 
 @pytest.fixture(autouse=True)
@@ -228,41 +229,6 @@ def test_details_say_copy_planned_and_delete_planned():
     run_app(body)
 
 
-def test_delete_only_run_ends_with_a_full_overall_bar():
-    """A delete-only plan has no bytes to count; once the run is over, the bar is full."""
-
-    async def body():
-        app = _app()
-        async with app.run_test(size=(100, 30)) as pilot:
-            screen = await _loaded(pilot)
-            await _cursor(pilot, *_cell(screen, CellState.PRESENT))
-            await pilot.press("space", "a")
-            await wait_for_review(pilot)
-            await pilot.press("y")
-            await wait_until(
-                pilot,
-                lambda: (
-                    isinstance(app.screen, TypedConfirmModal)
-                    and getattr(app.focused, "id", None) == "typed"
-                ),
-                5,
-                "typed confirmation",
-            )
-            await pilot.press("1", "enter")
-            await wait_until(
-                pilot,
-                lambda: screen.model.run is not None and screen.model.run.finished,
-                10,
-                "the run to finish",
-            )
-            await pilot.pause(0.2)
-            bar = screen.query_one("#overall", ProgressBar)
-            assert bar.total is not None and bar.percentage == 1.0
-            assert "--%" not in screen_text(app)
-
-    run_app(body)
-
-
 def test_linux_console_gets_ascii_only(monkeypatch):
     monkeypatch.setenv("TERM", "linux")
 
@@ -284,7 +250,7 @@ def test_linux_console_gets_ascii_only(monkeypatch):
             await pilot.pause(0.2)
             texts.append(screen_text(app))
         for text in texts:
-            odd = {ch for ch in text if not (" " <= ch <= "~")} - {"·"}
+            odd = {ch for ch in text if not (" " <= ch <= "~")}
             assert odd == set(), f"non-ASCII on the Linux console: {sorted(odd)}"
         assert "<- cols" in texts[0] and "~" in texts[0]  # arrow, and a name cut with ~
 

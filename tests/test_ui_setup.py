@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from glint_tui.core.model import ProjectRef
+from glint_tui.core.config import ConfigStore
+from glint_tui.core.model import Credential, ProjectRef, Repository
 from glint_tui.core.paths import Paths
-from glint_tui.core.secrets import forget_unlocked_keys
+from glint_tui.core.secrets import SecretStore, forget_unlocked_keys
+from glint_tui.core.services import Services
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.screens.forms import CredentialForm, RepositoryForm
 from glint_tui.ui.screens.master_password import MasterPasswordModal
 from glint_tui.ui.screens.repositories import RepositoriesScreen
 from glint_tui.ui.screens.welcome import WelcomeScreen
-from tests.ui_helpers import run_app, screen_text, type_text, wait_until
+from tests.helpers import wait_until
+from tests.ui_helpers import run_app, screen_text, type_text
 
 pytestmark = pytest.mark.sandbox
 
@@ -117,3 +120,60 @@ def test_first_run_add_repository_and_credential(sandbox, tmp_path, monkeypatch)
             assert not isinstance(app.screen, MasterPasswordModal)
 
     run_app(second)
+
+
+def test_mistyped_password_in_the_ui_leaves_the_working_secret_untouched(
+    sandbox, tmp_path, monkeypatch
+):
+    """Replacing a working credential with a typo: the login is tried first, fails, and
+    nothing is written (the form says so and stays open); only "save without checking"
+    writes an unchecked secret."""
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    monkeypatch.delenv("GLINT_KEYRING_PASSWORD_FILE", raising=False)
+    monkeypatch.setenv("GLINT_KEYRING_PASSWORD", MASTER)
+    forget_unlocked_keys()
+    paths = _fresh_paths(tmp_path)
+    setup = Services(paths)
+    setup.add_repository(Repository("site1", sandbox.cloud("c1").keystone_url + "/v3"))
+    alice = Credential("site1", "alpha", "alice")
+    setup.save_credential(alice, SECRET)
+    typo = "alice-pasz"
+
+    async def body():
+        app = GlintApp(paths=paths, refresh_interval=None)
+        async with app.run_test(size=(110, 32)) as pilot:
+            main = app.main
+            await wait_until(pilot, lambda: main.model.columns, 60, "the matrix")
+            await pilot.press("e")
+            await wait_until(pilot, lambda: _ready(app, RepositoriesScreen), 10, "repositories")
+            table = app.screen.query_one("#repo-table")
+            await wait_until(pilot, lambda: table.row_count == 1, 10, "the credential row")
+            result = app.screen.query_one("#repo-result")
+            await pilot.press("t")  # the working credential: the test logs in and lists
+            await wait_until(
+                pilot, lambda: "login works" in str(result.render()), 60, "the connection test"
+            )
+            assert "site1:alpha: login works" in str(result.render())
+            await pilot.press("c")
+            await wait_until(pilot, lambda: _ready(app, CredentialForm, "secret"), 10, "form")
+            form = app.screen
+            await type_text(pilot, typo)
+            await pilot.press("ctrl+s")
+            error = form.query_one("#form-error")
+            await wait_until(
+                pilot, lambda: "not saved" in str(error.render()), 60, "the refused login"
+            )
+            text = str(error.render())
+            assert "wrong user name or password" in text and "unchanged" in text
+            assert app.screen is form and form.query_one("#secret").value == ""
+            assert SecretStore(paths).get(alice.secret_key) == SECRET
+            # the operator's explicit choice: save without checking
+            await pilot.click("#no-verify")
+            form.query_one("#secret").focus()
+            await type_text(pilot, typo)
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: _ready(app, RepositoriesScreen), 30, "saved")
+
+    run_app(body)
+    assert ConfigStore(paths).credentials() == [alice]
+    assert SecretStore(paths).get(alice.secret_key) == typo

@@ -14,7 +14,7 @@ from glint_tui.core.model import CellState
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.backend import StaticBackend
 from glint_tui.ui.sample_data import FIXED_NOW, sample_matrix
-from tests.ui_helpers import wait_until
+from tests.helpers import wait_until
 
 SIZES = [(80, 24), (160, 48)]
 

@@ -7,14 +7,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from glint_tui.core.model import ProjectRef
-from tests.helpers import random_bytes, sha512, unique, upload_image
+from tests.helpers import random_bytes, sha512, unique, upload_image, wait_for
 
 pytestmark = [
     pytest.mark.sandbox,
@@ -49,14 +48,11 @@ class Tmux:
         return self._run("has-session", "-t", "e2e").returncode == 0
 
     def wait_for(self, needle: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
+        def showing() -> str | None:
             screen = self.screen()
-            if needle in screen:
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{needle!r} not on screen after {timeout}s:\n{screen}")
-            time.sleep(0.2)
+            return screen if needle in screen else None
+
+        return wait_for(showing, timeout, f"{needle!r} on screen", every=0.2, detail=self.screen)
 
     def close(self) -> None:
         self._run("kill-server")
@@ -99,11 +95,8 @@ def review_copy_to_c2_alpha(tmux: Tmux, name: str) -> str:
 def test_glint_binary_copies_an_image_in_tmux(sandbox):
     name = unique("e2e")
     data = random_bytes(400_000)
-    src = sandbox.session("c1:alpha")
-    try:
+    with sandbox.session("c1:alpha") as src:
         upload_image(src, name, data)
-    finally:
-        src.close()
     tmux = start_glint(sandbox, "--sandbox")
     try:
         review = review_copy_to_c2_alpha(tmux, name)
@@ -115,9 +108,6 @@ def test_glint_binary_copies_an_image_in_tmux(sandbox):
         tmux.wait_for("GLINT-EXIT=0", 20)
     finally:
         tmux.close()
-    dst = sandbox.session(ProjectRef("c2", "alpha"))
-    try:
+    with sandbox.session(ProjectRef("c2", "alpha")) as dst:
         copies = [i for i in dst.list_images() if i.name == name]
-    finally:
-        dst.close()
     assert len(copies) == 1 and copies[0].os_hash_value == sha512(data)

@@ -7,8 +7,8 @@ import pytest
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.screens.pickers import ProjectPicker
-from tests.helpers import random_bytes, unique, upload_image
-from tests.ui_helpers import cursor_to, filter_to, run_app, screen_text, wait_until
+from tests.helpers import random_bytes, unique, upload_image, wait_until
+from tests.ui_helpers import cursor_to, filter_to, run_app, screen_text
 
 pytestmark = pytest.mark.sandbox
 
@@ -16,11 +16,8 @@ C1A, C2B = ProjectRef("c1", "alpha"), ProjectRef("c2", "beta")
 
 
 def _upload(sandbox, ref, name, data, **kw):
-    session = sandbox.session(ref)
-    try:
+    with sandbox.session(ref) as session:
         return upload_image(session, name, data, **kw)
-    finally:
-        session.close()
 
 
 async def _loaded(pilot):

@@ -1,26 +1,15 @@
-"""Shared helpers for the UI tests: waiting on screen state with a deadline."""
+"""Shared helpers for the UI tests: typing, filtering, moving the cursor, reading the
+screen (waiting on screen state is ``tests.helpers.wait_until``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from textual.pilot import Pilot
 
 from glint_tui.core.model import ProjectRef
-
-
-async def wait_until(pilot: Pilot, check: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Let the app run until *check* is truthy; fail naming *what* after *timeout* s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await pilot.pause(0.05)
+from tests.helpers import wait_until
 
 
 async def type_text(pilot: Pilot, text: str) -> None:

@@ -1,7 +1,9 @@
-"""Helpers every ``glint`` command shares: profile paths, output, secrets, confirmation.
+"""Helpers every ``glint`` command shares: the use cases, output, refs, secrets, confirmation.
 
-Secrets are read from a terminal prompt or from stdin (``--password-stdin``), never from
-argv: a command line is visible to every user of the machine in ``ps``.
+Commands reach the core through ``services()`` (``core.services``, the same use cases the
+UI calls) and never import each other. Secrets are read from a terminal prompt or from
+stdin (``--password-stdin``), never from argv: a command line is visible to every user of
+the machine in ``ps``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,24 @@ from typing import Any
 
 from glint_tui.core.errors import UsageError
 from glint_tui.core.model import ProjectRef
-from glint_tui.core.paths import Paths, paths_for
+from glint_tui.core.paths import paths_for
 from glint_tui.core.safetext import escape, escape_lines
+from glint_tui.core.services import Services
 
 
-def current_paths() -> Paths:
-    """The profile's paths; cli.main has already applied --profile/--sandbox to the env."""
-    return paths_for()
+def warn(message: str) -> None:
+    """A core warning (insecure TLS, a secret left behind), one line on stderr, escaped."""
+    print(f"glint: warning: {escape_lines(message)}", file=sys.stderr)
+
+
+def notice(message: str) -> None:
+    """A one-time core notice (which keyring holds the secrets and why), on stderr, escaped."""
+    print(f"glint: {escape_lines(message)}", file=sys.stderr)
+
+
+def services() -> Services:
+    """The use cases of the current profile (cli.main has applied --profile/--sandbox)."""
+    return Services(paths_for(), warn=warn, notice=notice)
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
@@ -45,12 +58,11 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 
 def parse_ref(text: str) -> ProjectRef:
+    """The one way a command reads ``REPO:PROJECT`` (``ProjectRef.parse``) -> exit 2 if bad."""
     try:
         return ProjectRef.parse(text)
-    except ValueError:
-        raise UsageError(
-            f"expected REPOSITORY:PROJECT (e.g. mycloud:alpha), got {text!r}"
-        ) from None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def add_password_stdin_flag(parser: argparse.ArgumentParser, what: str = "password") -> None:

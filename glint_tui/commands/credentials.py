@@ -11,13 +11,9 @@ import argparse
 from typing import Any
 
 from glint_tui.commands import common
-from glint_tui.commands.repository import verify_login
-from glint_tui.core.config import ConfigStore, validate_credential
+from glint_tui.core import exitcodes
 from glint_tui.core.errors import CloudError, UsageError
 from glint_tui.core.model import Credential, ProjectRef
-from glint_tui.core.secrets import SecretStore
-
-EXIT_OK, EXIT_FAILURE = 0, 1
 
 
 def register(subparsers: Any) -> None:
@@ -88,12 +84,10 @@ def _ref(args: argparse.Namespace) -> ProjectRef:
 
 def cmd_add(args: argparse.Namespace) -> int:
     ref = _ref(args)
-    paths = common.current_paths()
-    secrets = SecretStore(paths)
-    store = ConfigStore(paths, secrets=secrets)
-    repo = store.get_repository(ref.repository)
+    services = common.services()
+    repo = services.repository(ref.repository)
     app = args.app_credential is not None
-    cred = validate_credential(  # before any password is asked or login tried
+    cred = services.check_credential(  # before any password is asked or login tried
         Credential(
             repository=repo.name,
             project=ref.project,
@@ -103,21 +97,16 @@ def cmd_add(args: argparse.Namespace) -> int:
             project_domain=args.project_domain,
         )
     )
-    secrets.unlock()  # master password first (if any), before the cloud password
+    services.unlock_secrets()  # master password first (if any), before the cloud password
     what = "application credential secret" if app else f"password for {cred.username}"
     secret = common.read_secret(args, f"{what} on {ref}: ")
-    verified = ""
-    if not args.no_verify:
-        try:
-            verify_login(repo, cred, secret)
-        except CloudError as e:
-            raise _not_saved(e) from None
-        verified = " (login checked)"
-    replaced = store.find_credential(ref) is not None
-    secrets.set(cred.secret_key, secret)
-    store.add_credential(cred, replace_existing=True)
-    print(f"credential for {ref} {'replaced' if replaced else 'added'}{verified}")
-    return EXIT_OK
+    try:
+        saved = services.save_credential(cred, secret, verify=not args.no_verify)
+    except CloudError as e:
+        raise _not_saved(e) from None
+    verb = "replaced" if saved.replaced else "added"
+    print(f"credential for {ref} {verb}" + (" (login checked)" if saved.verified else ""))
+    return exitcodes.OK
 
 
 def _not_saved(error: CloudError) -> CloudError:
@@ -130,16 +119,11 @@ def _not_saved(error: CloudError) -> CloudError:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    paths = common.current_paths()
-    store = ConfigStore(paths)
-    if args.repository:
-        store.get_repository(args.repository)  # a typo is an error, not an empty list
-    creds = [
-        c for c in store.credentials() if not args.repository or c.repository == args.repository
-    ]
+    services = common.services()
+    creds = services.credentials(args.repository or None)  # a typo is an error, not ""
     if args.json:
         common.print_json([{"ref": str(c.ref), **c.to_dict()} for c in creds])
-        return EXIT_OK
+        return exitcodes.OK
     if creds:
         common.print_table(
             (
@@ -153,17 +137,17 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
     else:
         print("no credentials yet: glint credentials add REPOSITORY:PROJECT --username USER")
-    print(f"secrets: {SecretStore(paths).describe()}")
-    return EXIT_OK
+    print(f"secrets: {services.describe_secrets()}")
+    return exitcodes.OK
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
     ref = _ref(args)
-    store = ConfigStore(common.current_paths())
-    cred = store.get_credential(ref)
+    services = common.services()
+    cred = services.credential(ref)
     if not common.confirm(args, f"delete the credential for {ref} ({cred.username})?"):
         print("nothing deleted")
-        return EXIT_FAILURE
-    store.remove_credential(ref)
+        return exitcodes.FAILURE
+    services.delete_credential(ref)
     print(f"credential for {ref} deleted")
-    return EXIT_OK
+    return exitcodes.OK

@@ -19,11 +19,11 @@ import sys
 
 import humanize
 
-from glint_tui.core.errors import ConfigError, UsageError, located
+from glint_tui.commands import common
+from glint_tui.core import exitcodes
+from glint_tui.core.errors import located
 from glint_tui.core.glyphs import COLUMN_FAILED, CONFLICT, SAME_CLOUD, glyph
-from glint_tui.core.inventory import Matrix, Row, refresh
-from glint_tui.core.model import ProjectRef
-from glint_tui.core.paths import paths_for
+from glint_tui.core.inventory import Matrix, Row
 from glint_tui.core.safetext import escape
 
 
@@ -51,35 +51,11 @@ def _cmd(args: argparse.Namespace) -> int:
     return print_inventory(args.project, args.json)
 
 
-def load_matrix(columns: list[ProjectRef] | None = None) -> Matrix:
-    """Refresh the matrix over every configured credential, or only *columns* (shared by
-    the CLI commands)."""
-    from glint_tui.core.sessions import SessionProvider
-
-    provider = SessionProvider(paths_for())
-    refs = provider.refs()
-    if not refs:
-        raise ConfigError(
-            "no credentials configured: add a repository and a credential first "
-            "(glint repository add, glint credentials add)"
-        )
-    for ref in columns or ():
-        if ref not in refs:
-            raise UsageError(f"{ref} is not a configured REPO:PROJECT")
-    provider.timeouts  # noqa: B018 - a bad "timeouts" setting is exit 2, not a column error
-    provider.secrets.unlock(create=False)  # one master password prompt; wrong: exit 2
-    return refresh(provider, sorted(set(columns)) if columns else refs)
-
-
 def print_inventory(projects: list[str] | None, as_json: bool) -> int:
     """Print the matrix (or JSON) and return the exit code (0, 3 or 1 as documented)."""
-    columns = []
-    for text in projects or ():
-        try:
-            columns.append(ProjectRef.parse(text))
-        except ValueError as e:
-            raise UsageError(str(e)) from None
-    matrix = load_matrix(columns)  # only those columns: every row is present in one of them
+    columns = [common.parse_ref(text) for text in projects or ()]
+    # only those columns: every row is present in one of them
+    matrix = common.services().load_matrix(columns, need_columns=True)
     if as_json:
         json.dump(matrix.to_dict(), sys.stdout, indent=2, sort_keys=True)
         print()
@@ -90,10 +66,8 @@ def print_inventory(projects: list[str] | None, as_json: bool) -> int:
 
 
 def _exit_code(matrix: Matrix) -> int:
-    failed = [s for s in matrix.status.values() if not s.ok]
-    if not failed:
-        return 0
-    return 1 if len(failed) == len(matrix.status) else 3
+    failed = sum(not s.ok for s in matrix.status.values())
+    return exitcodes.partial(failed, len(matrix.status))
 
 
 def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:

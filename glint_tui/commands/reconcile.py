@@ -11,8 +11,8 @@ import argparse
 import json
 import time
 
-from glint_tui.commands.common import info
-from glint_tui.core.paths import paths_for
+from glint_tui.commands import common
+from glint_tui.core import exitcodes
 from glint_tui.core.safetext import escape
 
 
@@ -28,19 +28,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from glint_tui.core.reconcile import reconcile
-    from glint_tui.core.sessions import SessionProvider
-
-    paths = paths_for()
     started = time.monotonic()
-    sessions = SessionProvider(paths)
-    sessions.secrets.unlock(create=False)  # a wrong master password: exit 2, before any run
-    report = reconcile(sessions, paths)
+    use_cases = common.services()
+    use_cases.unlock_secrets(create=False)  # a wrong master password: exit 2, before any run
+    report = use_cases.reconcile()
     for why in report.skipped:
-        info(f"glint: warning: journal {why} (skipped)")
+        common.warn(f"journal {why} (skipped)")
+    code = exitcodes.OK if report.ok else exitcodes.FAILURE
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-        return 0 if report.ok else 1
+        return code
     for ref, image_id, status in report.removed:
         print(escape(f"deleted {image_id} at {ref} (left {status} by a dead run)"))
     for ref, image_id in report.kept:
@@ -52,4 +49,4 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         f"reconciled {report.runs_checked} run(s) in {took:.1f} s: "
         f"{len(report.removed)} removed, {len(report.unresolved)} unresolved"
     )
-    return 0 if report.ok else 1
+    return code

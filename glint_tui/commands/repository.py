@@ -10,26 +10,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from dataclasses import replace
 from typing import Any
 
 from glint_tui.commands import common
-from glint_tui.core.cloudid import same_cloud_warning, same_keystone
-from glint_tui.core.clouds import open_session
-from glint_tui.core.cloudsyaml import CloudEntry, import_entries, load_clouds, repository_name
-from glint_tui.core.config import (
-    HOME_REPOSITORY,
-    ConfigStore,
-    check_repository_name,
-    validate_repository,
-)
-from glint_tui.core.errors import UsageError
-from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Credential, Repository
+from glint_tui.core import exitcodes
+from glint_tui.core.cloudsyaml import CloudEntry
+from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Repository
 from glint_tui.core.safetext import escape
-from glint_tui.core.secrets import SecretStore
-from glint_tui.core.sessions import probe_keystone
-
-EXIT_OK, EXIT_FAILURE, EXIT_PARTIAL = 0, 1, 3
 
 
 def register(subparsers: Any) -> None:
@@ -124,10 +111,6 @@ def _repo_options(p: argparse.ArgumentParser, edit: bool = False) -> None:
     common.add_no_verify_flag(p)
 
 
-def _store() -> ConfigStore:
-    return ConfigStore(common.current_paths())
-
-
 def cmd_add(args: argparse.Namespace) -> int:
     repo = Repository(
         name=args.name,
@@ -139,43 +122,28 @@ def cmd_add(args: argparse.Namespace) -> int:
         ca_bundle=args.ca_bundle,
         insecure=bool(args.insecure),
     )
-    store = _store()
-    repo = validate_repository(repo)
-    if store.has_repository(repo.name):
-        raise UsageError(f"repository {repo.name!r} already exists (use `glint repository edit`)")
-    found = "" if args.no_verify else f" (Keystone {escape(probe_keystone(repo))} answers)"
-    store.add_repository(repo)
+    version = common.services().add_repository(repo, verify=not args.no_verify)
+    found = f" (Keystone {escape(version)} answers)" if version else ""
     print(f"repository {repo.name} added{found}")
-    _warn_same_cloud(repo, store)
     print(f"next: glint credentials add {repo.name}:PROJECT --username USER")
-    return EXIT_OK
-
-
-def _warn_same_cloud(repo: Repository, store: ConfigStore) -> None:
-    """Tell the operator when *repo* is a cloud glint already knows under another name."""
-    twins = same_keystone(repo, store.repositories())
-    if twins:
-        print(f"glint: warning: {same_cloud_warning(repo, twins)}", file=sys.stderr)
+    return exitcodes.OK
 
 
 def cmd_set_home(args: argparse.Namespace) -> int:
-    store = _store()
+    common.services().set_home(None if args.clear else args.name)
     if args.clear:
-        store.set_setting(HOME_REPOSITORY, None)
         print("no home repository: copies take their source from any verified copy")
-        return EXIT_OK
-    store.get_repository(args.name)  # a clear error for an unknown name
-    store.set_setting(HOME_REPOSITORY, args.name)
-    print(f"home repository: {args.name} (preferred source of copies)")
-    return EXIT_OK
+    else:
+        print(f"home repository: {args.name} (preferred source of copies)")
+    return exitcodes.OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    store = _store()
-    repos = store.repositories()
-    home = store.home_repository()
+    services = common.services()
+    repos = services.repositories()
+    home = services.home_repository()
     counts: dict[str, int] = {}
-    for cred in store.credentials():
+    for cred in services.credentials():
         counts[cred.repository] = counts.get(cred.repository, 0) + 1
     if args.json:
         common.print_json(
@@ -184,10 +152,10 @@ def cmd_list(args: argparse.Namespace) -> int:
                 for r in repos
             ]
         )
-        return EXIT_OK
+        return exitcodes.OK
     if not repos:
         print("no repositories yet: glint repository add NAME AUTH_URL (or repository import)")
-        return EXIT_OK
+        return exitcodes.OK
     rows = [
         (
             r.name + (" (home)" if r.name == home else ""),
@@ -202,57 +170,39 @@ def cmd_list(args: argparse.Namespace) -> int:
     ]
     headers = ("NAME", "TYPE", "AUTH URL", "REGION", "INTERFACE", "CREDS", "DESCRIPTION")
     common.print_table(headers, rows)
-    return EXIT_OK
+    return exitcodes.OK
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
-    store = _store()
-    old = store.get_repository(args.name)
-    changes: dict[str, Any] = {}
-    for key, value in (
-        ("name", args.new_name),
-        ("auth_url", args.auth_url),
-        ("cloud_type", args.cloud_type),
-        ("description", args.description),
-        ("region", args.region),
-        ("interface", args.interface),
-        ("ca_bundle", args.ca_bundle),
-        ("insecure", args.insecure),
-    ):
-        if value is not None and getattr(old, key) != value:
-            changes[key] = value
-    if not changes:
-        print(f"repository {old.name}: nothing to change")
-        return EXIT_OK
-    reachability = {"auth_url", "ca_bundle", "insecure"}
-    if not args.no_verify and reachability & set(changes):
-        probe_keystone(validate_repository(replace(old, **changes)))
-    new = store.update_repository(old.name, **changes)
-    what = ", ".join(sorted(changes))
-    print(f"repository {new.name} updated ({what})")
-    return EXIT_OK
+    changes = {
+        "name": args.new_name,
+        "auth_url": args.auth_url,
+        "cloud_type": args.cloud_type,
+        "description": args.description,
+        "region": args.region,
+        "interface": args.interface,
+        "ca_bundle": args.ca_bundle,
+        "insecure": args.insecure,
+    }
+    repo, changed = common.services().edit_repository(args.name, changes, verify=not args.no_verify)
+    if not changed:
+        print(f"repository {repo.name}: nothing to change")
+    else:
+        print(f"repository {repo.name} updated ({', '.join(changed)})")
+    return exitcodes.OK
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    store = _store()
-    repo = store.get_repository(args.name)
-    creds = [c for c in store.credentials() if c.repository == repo.name]
-    question = f"delete repository {repo.name} and its {len(creds)} credential(s)?"
+    services = common.services()
+    repo = services.repository(args.name)
+    count = len(services.credentials(repo.name))
+    question = f"delete repository {repo.name} and its {count} credential(s)?"
     if not common.confirm(args, question):
         print("nothing deleted")
-        return EXIT_FAILURE
-    store.remove_repository(repo.name)
-    print(f"repository {repo.name} deleted with {len(creds)} credential(s)")
-    return EXIT_OK
-
-
-def verify_login(repo: Repository, cred: Credential, secret: str) -> None:
-    """Log in once; the adapter raises the precise CloudError (wrong password, …)."""
-    session = open_session(repo, cred, secret)
-    try:
-        session.check()
-    finally:
-        session.close()
+        return exitcodes.FAILURE
+    repo, count = services.delete_repository(repo.name)
+    print(f"repository {repo.name} deleted with {count} credential(s)")
+    return exitcodes.OK
 
 
 def _ask_secret(entry: CloudEntry) -> str | None:
@@ -264,29 +214,13 @@ def _ask_secret(entry: CloudEntry) -> str | None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    path, entries = load_clouds(args.file)
-    if args.cloud:
-        names = {e.cloud for e in entries}
-        missing = [c for c in args.cloud if c not in names]
-        if missing:
-            raise UsageError(f"{path}: no cloud named {missing[0]!r} (has: {', '.join(names)})")
-        entries = [e for e in entries if e.cloud in args.cloud]
-    if args.name:
-        if len(entries) != 1:
-            raise UsageError("--name needs exactly one --cloud")
-        _rename(entries[0], args.name)
-    if not entries:
-        raise UsageError(f"{path}: no clouds to import")
-    paths = common.current_paths()
-    secrets = SecretStore(paths)
-    store = ConfigStore(paths, secrets=secrets)
-    secrets.unlock()
-    verify = None if args.no_verify else verify_login
-    before = {r.name for r in store.repositories()}
-    results = import_entries(entries, store, secrets, verify=verify, ask_secret=_ask_secret)
-    for repo in store.repositories():
-        if repo.name not in before:
-            _warn_same_cloud(repo, store)
+    path, results = common.services().import_clouds(
+        args.file,
+        clouds=args.cloud,
+        rename=args.name,
+        verify=not args.no_verify,
+        ask_secret=_ask_secret,
+    )
     if args.json:
         common.print_json([r.__dict__ for r in results])
     else:
@@ -295,23 +229,4 @@ def cmd_import(args: argparse.Namespace) -> int:
             ("CLOUD", "AS", "RESULT", "DETAIL"),
             [(r.cloud, r.ref or "-", r.status, r.message) for r in results],
         )
-    failed = sum(r.status == "failed" for r in results)
-    if not failed:
-        return EXIT_OK
-    return EXIT_PARTIAL if failed < len(results) else EXIT_FAILURE
-
-
-def _rename(entry: CloudEntry, name: str) -> None:
-    try:
-        check_repository_name(name)
-    except ValueError as e:
-        raise UsageError(f"--name: {e}") from None
-    if entry.repository is not None:
-        entry.repository = replace(entry.repository, name=name)
-    if entry.credential is not None:
-        project = entry.credential.project
-        if entry.credential.auth_type == "application_credential" and project == repository_name(
-            entry.cloud
-        ):
-            project = name
-        entry.credential = replace(entry.credential, repository=name, project=project)
+    return exitcodes.partial(sum(r.status == "failed" for r in results), len(results))

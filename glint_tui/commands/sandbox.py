@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from glint_tui.core import exitcodes
 from glint_tui.sandbox.manager import Sandbox
 
 
@@ -39,29 +40,29 @@ def _up(args: argparse.Namespace) -> int:
     sandbox = Sandbox(port_base=args.port_base)
     sandbox.up(args.clouds, seed=not args.no_seed, progress=_progress)
     _progress("try it:  glint --sandbox      (or: glint --sandbox images)")
-    return 0
+    return exitcodes.OK
 
 
 def _down(args: argparse.Namespace) -> int:
     Sandbox().down(_progress)
-    return 0
+    return exitcodes.OK
 
 
 def _wipe(args: argparse.Namespace) -> int:
     Sandbox().wipe(_progress)
-    return 0
+    return exitcodes.OK
 
 
 def _status(args: argparse.Namespace) -> int:
     rows = Sandbox().status()
     if args.json:
         print(json.dumps(rows, indent=2))
-        return 0
+        return exitcodes.OK
     if not rows:
         print("no sandbox clouds (start them with: glint sandbox up)")
-        return 0
+        return exitcodes.OK
     for r in rows:
         k, g = r["keystone"], r["glance"]
         state = lambda s: f"running (pid {s['pid']})" if s["running"] else "stopped"  # noqa: E731
         print(f"{r['name']}  keystone {k['url']} {state(k)}  glance {g['url']} {state(g)}")
-    return 0
+    return exitcodes.OK

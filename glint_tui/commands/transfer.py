@@ -16,14 +16,13 @@ import argparse
 import json
 import sys
 import threading
-from pathlib import Path
 from typing import Any, TextIO
 
 import humanize
 
-from glint_tui.commands.common import confirm
-from glint_tui.commands.images import load_matrix
-from glint_tui.core.desired import Desired, desired_from_mapping, load_desired_file
+from glint_tui.commands.common import confirm, parse_ref, services
+from glint_tui.core import exitcodes
+from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError, UsageError, located
 from glint_tui.core.events import (
     ActionFinished,
@@ -32,13 +31,12 @@ from glint_tui.core.events import (
     Event,
     Notice,
 )
-from glint_tui.core.fsutil import atomic_write_bytes
+from glint_tui.core.glyphs import DONE, FAILED, glyph
 from glint_tui.core.inventory import Matrix, Row
 from glint_tui.core.model import VISIBILITIES, CellState, ImageRecord, ProjectRef
-from glint_tui.core.paths import paths_for
-from glint_tui.core.plan import ON_CONFLICT, Plan, build_plan
+from glint_tui.core.plan import ON_CONFLICT, Plan
 from glint_tui.core.safetext import escape
-from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
+from glint_tui.core.transfer import RunResult, TransferOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,7 +84,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("desired", metavar="DESIRED.json")
     p.add_argument("--prune", action="store_true", help="also remove from places not listed")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
-    p.add_argument("--save", metavar="PLAN.json", help="write the plan as JSON to a file")
     _plan_flags(p)
     p.set_defaults(func=cmd_plan)
 
@@ -127,13 +124,6 @@ def _common_run_flags(p: argparse.ArgumentParser) -> None:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _ref(text: str) -> ProjectRef:
-    try:
-        return ProjectRef.parse(text)
-    except ValueError:
-        raise UsageError(f"expected REPO:PROJECT, got {text!r}") from None
-
-
 def _rate(text: str) -> float:
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
     t = text.strip().upper().removesuffix("B").removesuffix("I")
@@ -145,15 +135,6 @@ def _rate(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("the rate must be positive")
     return value
-
-
-def _home_repository() -> str | None:
-    try:
-        from glint_tui.core.config import ConfigStore
-
-        return ConfigStore(paths_for()).home_repository()
-    except GlintError:
-        return None
 
 
 def _resolve_image(matrix: Matrix, spec: str, at: ProjectRef | None = None) -> Row:
@@ -241,17 +222,10 @@ def _show_plan(plan: Plan, out: TextIO = sys.stderr) -> None:
 
 
 class ProgressPrinter:
-    """Renders engine events: one redrawn line per copy on a TTY, plain lines otherwise."""
+    """Renders engine events: one redrawn line per copy on a TTY, plain lines otherwise.
 
-    GLYPH = {
-        CellState.QUEUED: "…",
-        CellState.TRANSFERRING: "↑",
-        CellState.VERIFYING: "?",
-        CellState.PRESENT: "✓",
-        CellState.ABSENT: "✓",
-        CellState.DELETING: "-",
-        CellState.ERROR: "✗",
-    }
+    Cells show the matrix's own glyphs (``core.glyphs``), so ``●`` means present here too.
+    """
 
     def __init__(self, out: TextIO = sys.stderr, quiet: bool = False) -> None:
         self.out = out
@@ -261,7 +235,7 @@ class ProgressPrinter:
         self.states: dict[str, dict[str, CellState]] = {}
         self.last_pct: dict[str, int] = {}
         self.live = False
-        self.interrupted = False  # after Ctrl-C, "cancelled" outcomes are expected: no ✗ lines
+        self.interrupted = False  # after Ctrl-C, cancelled outcomes are expected: no ✗ lines
 
     def __call__(self, event: Event) -> None:
         with self.lock:
@@ -283,8 +257,8 @@ class ProgressPrinter:
         if isinstance(ev, CellChanged):
             self.states.setdefault(ev.action_id, {})[str(ev.ref)] = ev.state
             if ev.state == CellState.ERROR:
-                if not (self.interrupted and ev.message == "cancelled"):
-                    self._write_line(f"✗ {located(ev.ref, ev.message)}")
+                if not (self.interrupted and ev.cancelled):
+                    self._write_line(f"{FAILED.text()} {located(ev.ref, ev.message)}")
             elif not self.quiet and not self.tty:
                 extra = f" ({ev.message})" if ev.message else ""
                 self._write_line(f"{ev.ref}: {ev.state.value}{extra}")
@@ -296,8 +270,7 @@ class ProgressPrinter:
             eta = f" ETA {ev.eta:.0f}s" if ev.eta is not None else ""
             if self.tty:
                 cells = " ".join(
-                    f"{ref}{self.GLYPH.get(st, '')}"
-                    for ref, st in self.states.get(ev.action_id, {}).items()
+                    f"{ref}{glyph(st)}" for ref, st in self.states.get(ev.action_id, {}).items()
                 )
                 line = f"{ev.name} {_bar(ev.fraction)} {pct:3d}% {rate}{eta}  {cells}"
                 self.out.write("\r\x1b[2K" + escape(line)[:200])
@@ -309,9 +282,9 @@ class ProgressPrinter:
                 self._write_line(f"{ev.name}: {pct}% ({done}, {rate}{eta})")
         elif isinstance(ev, ActionFinished):
             if ev.ok and not self.quiet:
-                self._write_line(f"✓ {ev.kind} {ev.name} done")
+                self._write_line(f"{DONE.text()} {ev.kind} {ev.name} done")
             elif not ev.ok and not self.interrupted:
-                self._write_line(f"✗ {ev.kind} {ev.name} failed")
+                self._write_line(f"{FAILED.text()} {ev.kind} {ev.name} failed")
         elif isinstance(ev, Notice) and not self.quiet:
             self._write_line(ev.message)
 
@@ -331,7 +304,7 @@ def _bar(fraction: float | None, width: int = 20) -> str:
 class Interrupted(GlintError):
     """Ctrl-C and the engine did not finish cleaning up in time (or a second Ctrl-C)."""
 
-    exit_code = 130
+    exit_code = exitcodes.INTERRUPTED
 
 
 CLEANUP_WAIT = 120.0  # seconds the engine gets to abort transfers and delete half images
@@ -344,24 +317,20 @@ def run_plan(plan: Plan, args: argparse.Namespace, command: str) -> RunResult:
     KeyboardInterrupt that lands inside ``join`` can mark a live thread as finished, and
     the next ``join`` returns at once - before the engine has cleaned up or returned.
     """
-    from glint_tui.core.sessions import SessionProvider
-
     printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
     options = TransferOptions(
         use_spool=not getattr(args, "no_cache", False),
         max_rate=getattr(args, "max_rate", None),
         command=command,
     )
-    engine = TransferEngine(
-        SessionProvider(paths_for()), paths_for(), on_event=printer, options=options
-    )
+    use_cases = services()
     cancel = threading.Event()
     done = threading.Event()
     box: dict[str, Any] = {}
 
     def work() -> None:
         try:
-            box["result"] = engine.run(plan, cancel)
+            box["result"] = use_cases.run_plan(plan, cancel, printer, options=options)
         except BaseException as e:  # reported in the main thread
             box["error"] = e
         finally:
@@ -394,8 +363,8 @@ def run_plan(plan: Plan, args: argparse.Namespace, command: str) -> RunResult:
 
 def _finish(result: RunResult, plan: Plan, args: argparse.Namespace) -> int:
     code = result.exit_code
-    if plan.refusals and code == 0:
-        code = 3 if result.succeeded else 1
+    if plan.refusals and code == exitcodes.OK:
+        code = exitcodes.PARTIAL if result.succeeded else exitcodes.FAILURE
     if getattr(args, "json", False):
         doc = {"plan": plan.to_dict(), "result": result.to_dict(), "exit_code": code}
         print(json.dumps(doc, indent=2, sort_keys=True))
@@ -409,19 +378,21 @@ def _finish(result: RunResult, plan: Plan, args: argparse.Namespace) -> int:
 
 def _refused_only(plan: Plan, args: argparse.Namespace) -> int:
     if getattr(args, "json", False):
-        print(json.dumps({"plan": plan.to_dict(), "exit_code": 1}, indent=2, sort_keys=True))
+        doc = {"plan": plan.to_dict(), "exit_code": exitcodes.FAILURE}
+        print(json.dumps(doc, indent=2, sort_keys=True))
     for r in plan.refusals:
         _err(f"glint: refused: {r.kind} {r.name} at {r.ref}: {r.reason}")
-    return 1 if plan.refusals else 0
+    return exitcodes.FAILURE if plan.refusals else exitcodes.OK
 
 
 # --- commands --------------------------------------------------------------------------------
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
-    dests = [_ref(t) for t in args.to]
-    source = _ref(args.source) if args.source else None
-    matrix = load_matrix()
+    dests = [parse_ref(t) for t in args.to]
+    source = parse_ref(args.source) if args.source else None
+    use_cases = services()
+    matrix = use_cases.load_matrix(need_columns=True)
     for r in [*dests, *([source] if source else [])]:
         if r not in matrix.status:
             raise UsageError(f"{r} is not a configured REPO:PROJECT")
@@ -429,10 +400,9 @@ def cmd_copy(args: argparse.Namespace) -> int:
     desired = Desired()
     for d in dests:
         desired.want(row.key, d, True)
-    plan = build_plan(
+    plan = use_cases.make_plan(
         matrix,
         desired,
-        home_repository=_home_repository(),
         on_conflict=args.on_conflict,
         visibility=args.visibility,
         source=source,
@@ -443,15 +413,17 @@ def cmd_copy(args: argparse.Namespace) -> int:
         if not args.quiet:
             _err(f"{row.label} is already at {', '.join(map(str, dests))}: nothing to do")
         if args.json:
-            print(json.dumps({"plan": plan.to_dict(), "exit_code": 0}, indent=2, sort_keys=True))
-        return 0
+            doc = {"plan": plan.to_dict(), "exit_code": exitcodes.OK}
+            print(json.dumps(doc, indent=2, sort_keys=True))
+        return exitcodes.OK
     question = "This replaces (deletes) images. Go ahead?" if plan.has_deletes else None
     return _review_and_run(plan, args, f"copy {args.image}", question)
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    at = _ref(args.source)
-    matrix = load_matrix()
+    at = parse_ref(args.source)
+    use_cases = services()
+    matrix = use_cases.load_matrix(need_columns=True)
     if at not in matrix.status:
         raise UsageError(f"{at} is not a configured REPO:PROJECT")
     if not matrix.status[at].ok:
@@ -460,7 +432,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     desired = Desired()
     for row, ids in selection:
         desired.want(row.key, at, False, image_ids=ids)
-    plan = build_plan(matrix, desired)
+    plan = use_cases.make_plan(matrix, desired)
     if not plan.deletes:
         return _refused_only(plan, args)
     what = ", ".join(d.image_id for d in plan.deletes)
@@ -485,36 +457,28 @@ def _review_and_run(
         _show_plan(plan)
     if question and not confirm(args, question):
         _err(declined)
-        return 1
+        return exitcodes.FAILURE
     return _finish(run_plan(plan, args, label), plan, args)
 
 
 def _plan_from_args(args: argparse.Namespace) -> Plan:
-    mapping = load_desired_file(args.desired)
-    matrix = load_matrix()
-    broken = [located(r, s.error or "") for r, s in matrix.status.items() if not s.ok]
-    for b in broken:
-        _err(f"glint: warning: cannot list {b}")
-    desired = desired_from_mapping(mapping, matrix, prune=args.prune)
-    return build_plan(
-        matrix,
-        desired,
-        home_repository=_home_repository(),
-        on_conflict=args.on_conflict,
-        visibility=args.visibility,
+    plan, matrix = services().plan_from_file(
+        args.desired, prune=args.prune, on_conflict=args.on_conflict, visibility=args.visibility
     )
+    for ref, status in matrix.status.items():
+        if not status.ok:
+            _err(f"glint: warning: cannot list {located(ref, status.error or '')}")
+    return plan
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     plan = _plan_from_args(args)
-    if args.save:
-        atomic_write_bytes(Path(args.save), (plan.to_json() + "\n").encode(), mode=0o644)
     if args.json:
         print(plan.to_json())
     else:
         for line in plan.describe():
             print(line)
-    return 0
+    return exitcodes.OK
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -524,7 +488,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             return _refused_only(plan, args)
         if not args.quiet:
             _err("nothing to do: the clouds already match")
-        return 0
+        return exitcodes.OK
     # copies never delete anything: only a plan with deletions needs a yes
     question = "Apply this plan (it deletes images)?" if plan.has_deletes else None
     return _review_and_run(plan, args, f"apply {args.desired}", question)

@@ -24,13 +24,14 @@ from glint_tui.core.cloudid import normalize_url
 from glint_tui.core.config import ConfigStore, validate_credential, validate_repository
 from glint_tui.core.errors import CloudError, ConfigError, GlintError
 from glint_tui.core.model import Credential, Repository
-from glint_tui.core.secrets import SecretStore
 
 SUFFIXES = (".yaml", ".yml", ".json")
 PASSWORD_AUTH = ("password", "v3password")
 APP_CREDENTIAL_AUTH = ("v3applicationcredential", "applicationcredential", "application_credential")
 
-Verify = Callable[[Repository, Credential, str], None]
+Save = Callable[[Repository, Credential, str, bool], None]
+"""Saves one entry: (repository, credential, secret, repository is new). It logs in first
+unless told not to (``core.services`` owns that policy) and raises CloudError if that fails."""
 
 
 def search_dirs() -> list[Path]:
@@ -222,11 +223,10 @@ class ImportResult:
 def import_entries(
     entries: list[CloudEntry],
     store: ConfigStore,
-    secrets: SecretStore,
-    verify: Verify | None = None,
+    save: Save,
     ask_secret: Callable[[CloudEntry], str | None] | None = None,
 ) -> list[ImportResult]:
-    """Save each entry (after *verify* logs in, unless None). One bad entry stops nothing.
+    """Hand each entry that is new and complete to *save*. One bad entry stops nothing.
 
     An entry whose auth URL (and region) matches an existing repository adds its
     credential to that repository instead of creating a near-duplicate one.
@@ -234,7 +234,7 @@ def import_entries(
     results = []
     for entry in entries:
         try:
-            results.append(_import_one(entry, store, secrets, verify, ask_secret))
+            results.append(_import_one(entry, store, save, ask_secret))
         except GlintError as e:
             ref = str(entry.credential.ref) if entry.credential else None
             results.append(ImportResult(entry.cloud, ref, "failed", str(e)))
@@ -244,8 +244,7 @@ def import_entries(
 def _import_one(
     entry: CloudEntry,
     store: ConfigStore,
-    secrets: SecretStore,
-    verify: Verify | None,
+    save: Save,
     ask_secret: Callable[[CloudEntry], str | None] | None,
 ) -> ImportResult:
     if entry.problem or entry.repository is None or entry.credential is None:
@@ -280,14 +279,9 @@ def _import_one(
             "no password/secret in clouds.yaml or secure.yaml; add it later with "
             f"`glint credentials add {cred.ref} --username {cred.username}`",
         )
-    if verify is not None:
-        try:
-            verify(repo, cred, secret)
-        except CloudError as e:
-            return ImportResult(entry.cloud, str(cred.ref), "failed", f"login failed: {e}")
-    if is_new:
-        store.add_repository(repo)
-    secrets.set(cred.secret_key, secret)
-    store.add_credential(cred)
+    try:
+        save(repo, cred, secret, is_new)
+    except CloudError as e:
+        return ImportResult(entry.cloud, str(cred.ref), "failed", f"login failed: {e}")
     note = f"new repository {repo.name}" if is_new else f"added to repository {repo.name}"
     return ImportResult(entry.cloud, str(cred.ref), "imported", note)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,10 +21,10 @@ from glint_tui.core.errors import ConfigError, GlintError
 from glint_tui.core.fsutil import atomic_write_json
 from glint_tui.core.jsonfile import read_json
 from glint_tui.core.model import Credential, ProjectRef, Repository
+from glint_tui.core.notices import Warn, log_warning
 from glint_tui.core.paths import Paths
 from glint_tui.core.safetext import escape
 from glint_tui.core.validation import (  # noqa: F401 - re-exported: callers import them here
-    AUTH_TYPES,
     REPOSITORY_CHECKS,
     check_repository_name,
     validate_credential,
@@ -37,12 +36,6 @@ if TYPE_CHECKING:
     from glint_tui.core.secrets import SecretStore
 
 VERSION = 1
-
-Warn = Callable[[str], None]
-
-
-def _stderr(message: str) -> None:
-    print(f"glint: warning: {message}", file=sys.stderr)
 
 
 # -- warnings --------------------------------------------------------------------------------
@@ -111,7 +104,7 @@ class ConfigStore:
     def __init__(self, paths: Paths, secrets: SecretStore | None = None, warn: Warn | None = None):
         self.paths = paths
         self._secrets = secrets
-        self._warn = warn or _stderr
+        self._warn = warn or log_warning
 
     @property
     def secrets(self) -> SecretStore:
@@ -301,9 +294,6 @@ class ConfigStore:
     # -- credentials ---------------------------------------------------------------------
     def credentials(self) -> list[Credential]:
         return self._load().credentials
-
-    def _credentials_of(self, repository: str) -> list[Credential]:
-        return [c for c in self.credentials() if c.repository == repository]
 
     def get_credential(self, ref: ProjectRef | str) -> Credential:
         ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref

@@ -1,6 +1,6 @@
 """Glint's error types. Every failure a user can see is one of these, with a human message.
 
-``exit_code`` is what the command line returns for it (see README, "Exit codes");
+``exit_code`` is what the command line returns for it (``core.exitcodes``, README "Exit codes");
 ``transient`` says whether retrying the same operation later may succeed.
 
 A message may span lines (a list of candidates); the CLI and the UI escape control
@@ -10,30 +10,32 @@ names, argv, file contents - is embedded with ``!r`` or ``safetext.escape``, nev
 
 from __future__ import annotations
 
+from glint_tui.core import exitcodes
+
 
 class GlintError(Exception):
     """Base of every error glint reports to a user (never shown as a traceback)."""
 
-    exit_code = 1
+    exit_code = exitcodes.FAILURE
     transient = False
 
 
 class UsageError(GlintError):
     """Bad command-line input."""
 
-    exit_code = 2
+    exit_code = exitcodes.USAGE
 
 
 class ConfigError(GlintError):
     """A configuration file or value is wrong; the message names the file and key."""
 
-    exit_code = 2
+    exit_code = exitcodes.USAGE
 
 
 class SecretsError(GlintError):
     """The keyring cannot be used (locked, wrong master password, no backend)."""
 
-    exit_code = 2
+    exit_code = exitcodes.USAGE
 
 
 class CloudError(GlintError):

@@ -42,9 +42,9 @@ class CellChanged:
     ``image_id`` is the Glance id at that place once known.
 
     ``cancelled`` is True when the operator (or a whole-run cancel) stopped this
-    destination: it is sent with state ERROR and message "cancelled" (older UIs match
-    that string), but it is not a failure — nothing was left at that place, so a UI
-    should show the cell as it was before the run (copy planned / absent), not as an error.
+    destination: it is sent with state ERROR (and message "cancelled"), but it is not a
+    failure — nothing was left at that place, so a UI should show the cell as it was
+    before the run (copy planned / absent), not as an error. Read the flag, not the text.
     """
 
     action_id: str

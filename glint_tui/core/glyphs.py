@@ -1,5 +1,6 @@
-"""How a matrix cell state is written in a terminal: one table shared by ``glint images``
-and the Textual UI, so an operator reads the same symbol for the same state everywhere.
+"""How a matrix cell state is written in a terminal: one table shared by ``glint images``,
+the CLI's progress lines and the Textual UI, so an operator reads the same symbol for the
+same state everywhere.
 
 Pure data (no Textual, no Rich). Each state has a Unicode glyph (chosen from characters
 that common monospace fonts carry: no emoji, no ⌫), a plain-ASCII glyph for the Linux
@@ -62,6 +63,18 @@ SAME_CLOUD = Glyph(
 
 ELLIPSIS = Glyph("…", "~", "truncated", "text cut to fit")
 """Ends a name cut to fit its column."""
+
+DONE = Glyph("✓", "ok", "done", "before a progress line: that copy or delete is done")
+"""Starts the CLI's line for a finished action."""
+
+FAILED = Glyph("✗", "FAILED", "failed", "before a progress line: that place or action failed")
+"""Starts the CLI's line for a failed destination or action."""
+
+SEPARATOR = Glyph("·", "|", "separator", "between the items of a status line or hint")
+"""Separates items in the UI's status lines, hints and details."""
+
+MARKS: tuple[Glyph, ...] = (CONFLICT, COLUMN_FAILED, SAME_CLOUD, ELLIPSIS, DONE, FAILED, SEPARATOR)
+"""Every glyph that is not a cell state (the tests check both sets for ``?`` and ASCII)."""
 
 
 def use_ascii(env: Mapping[str, str] | None = None) -> bool:

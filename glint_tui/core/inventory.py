@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from glint_tui.core.cloudid import CloudIdentity, group_clouds
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.errors import GlintError, SecretsError
 from glint_tui.core.model import USABLE_STATUSES, CellState, ImageRecord, ProjectRef
+from glint_tui.core.sessions import SessionSource, open_serialized
 
 VISIBILITY_FILTERS = ("all", "project", "shared", "public")
 
@@ -42,28 +42,6 @@ def same_image(a: Physical, b: Physical) -> bool:
     """Whether two physical keys may be one image. An unknown cloud matches any cloud:
     when in doubt, two sightings of one id are one image (the safe way to count copies)."""
     return a[1] == b[1] and (a[0] is None or b[0] is None or a[0] == b[0])
-
-
-_OPEN_LOCK = threading.Lock()
-
-
-def open_serialized(source: SessionSource, ref: ProjectRef) -> CloudSession:
-    """Open a session with one secret lookup at a time.
-
-    Opening is cheap (sessions are lazy) but reads the keyring, which may derive a key
-    (scrypt: tens of MiB and a CPU burst) or prompt; done from many threads at once that
-    would multiply memory and CPU. The network calls that follow run in parallel.
-    """
-    with _OPEN_LOCK:
-        return source.open(ref)
-
-
-class SessionSource(Protocol):
-    """What inventory and transfer need from ``core.sessions.SessionProvider``."""
-
-    def refs(self) -> list[ProjectRef]: ...
-
-    def open(self, ref: ProjectRef) -> CloudSession: ...
 
 
 def row_key_of(image: ImageRecord) -> RowKey:
@@ -98,10 +76,6 @@ class Cell:
     def image(self) -> ImageRecord | None:
         """The image glint acts on here (images are sorted owned and active first)."""
         return self.images[0] if self.images else None
-
-    @property
-    def owners(self) -> list[str]:
-        return sorted({i.owner or "" for i in self.images})
 
     @property
     def visibility(self) -> str | None:
@@ -270,9 +244,6 @@ class Matrix:
         if sep and name and prefix:
             by_label = [r for r in self.rows if r.name == name and _hash_matches(r, prefix)]
         return Lookup(spec, by_id, by_name, by_label)
-
-    def rows_holding(self, content_key: str) -> list[Row]:
-        return [r for r in self.rows if r.content_key == content_key]
 
     def project_id(self, ref: ProjectRef) -> str | None:
         st = self.status.get(ref)

@@ -290,9 +290,3 @@ def append_entry(path: Path, kind: str, **fields: Any) -> None:
         f.write(line)
         f.flush()
         os.fsync(f.fileno())
-
-
-def audit_entries(paths: Paths) -> Iterator[dict[str, Any]]:
-    """Every journal entry of every run, oldest run first (the audit log)."""
-    for path in journal_files(paths):
-        yield from read_run(path).entries

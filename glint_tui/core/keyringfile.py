@@ -13,7 +13,6 @@ import fcntl
 import hashlib
 import os
 import stat
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,8 +29,7 @@ from jaraco.classes import properties
 from glint_tui.core.errors import SecretsError
 from glint_tui.core.fsutil import atomic_write_json
 from glint_tui.core.jsonfile import read_json
-
-Notice = Callable[[str], None]
+from glint_tui.core.notices import Notice, log_notice
 
 _VERIFIER_PLAINTEXT = b"glint keyring v1"
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1}
@@ -44,10 +42,6 @@ _KEYS_LOCK = threading.Lock()
 # columns, transfer destinations) wait for the first one's prompt instead of each asking.
 _UNLOCK_LOCK = threading.Lock()
 MAX_TRIES = 3  # a prompted master password may be mistyped this often before giving up
-
-
-def _stderr(message: str) -> None:
-    print(f"glint: {message}", file=sys.stderr)
 
 
 def _b64(data: bytes) -> str:
@@ -115,7 +109,7 @@ class EncryptedFileKeyring(keyring.backend.KeyringBackend):
         self.path = Path(path)
         # (new file, wrong answers so far) -> master password; raises when it cannot say
         self._password_source = password_source
-        self._notice = notice or _stderr
+        self._notice = notice or log_notice
         self._why = why
 
     # -- file ----------------------------------------------------------------------------

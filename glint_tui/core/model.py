@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
+from functools import total_ordering
 from typing import Any
 
 CLOUD_TYPES = ("openstack",)
+AUTH_TYPES = ("password", "application_credential")
+"""How a ``Credential`` logs in: user name + password, or application credential id + secret."""
 INTERFACES = ("public", "internal", "admin")
 VISIBILITIES = ("private", "shared", "community", "public")
 
@@ -36,8 +39,9 @@ class Repository:
 class Credential:
     """How to log in to one project of one repository. The secret lives in the keyring.
 
-    ``auth_type`` is ``password`` (username + password) or ``application_credential``
-    (``username`` then holds the application credential id; the secret is its secret).
+    ``auth_type`` is one of ``AUTH_TYPES``: ``password`` (username + password) or
+    ``application_credential`` (``username`` then holds the application credential id;
+    the secret is its secret).
     """
 
     repository: str
@@ -60,24 +64,51 @@ class Credential:
         return asdict(self)
 
 
-@dataclass(frozen=True, order=True)
+REF_SYNTAX = "REPO:PROJECT"
+"""How the CLI names a column; ``REPO/REGION:PROJECT`` when the column is one region."""
+
+
+@total_ordering
+@dataclass(frozen=True)
 class ProjectRef:
-    """One (repository, project) pair: a column of the matrix. Written ``REPO:PROJECT``."""
+    """One (repository, project) pair, optionally in one region: a column of the matrix.
+
+    Written ``REPO:PROJECT``, or ``REPO/REGION:PROJECT`` when *region* is set (for
+    repositories with several regions). Repository names never contain ``/`` or ``:``
+    (``core.config`` checks), so the text form parses back to the same ref.
+    """
 
     repository: str
     project: str
+    region: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.repository}:{self.project}"
+        where = self.repository if self.region is None else f"{self.repository}/{self.region}"
+        return f"{where}:{self.project}"
+
+    def _order(self) -> tuple[str, bool, str, str]:
+        return (self.repository, self.region is not None, self.region or "", self.project)
+
+    def __lt__(self, other: object) -> bool:
+        """Columns sort by repository, then region (none first), then project."""
+        if not isinstance(other, ProjectRef):
+            return NotImplemented
+        return self._order() < other._order()
 
     @classmethod
     def parse(cls, text: str) -> ProjectRef:
-        """``REPO:PROJECT`` typed or read from a file; control characters are refused, so a
-        parsed ref is safe to print (the error shows *text* as a repr: escaped)."""
-        repo, sep, project = text.partition(":")
-        if not sep or not repo or not project or not text.isprintable():
-            raise ValueError(f"expected REPO:PROJECT, got {text!r}")
-        return cls(repo, project)
+        """``REPO:PROJECT`` or ``REPO/REGION:PROJECT`` -> ProjectRef; ValueError otherwise.
+
+        The project is everything after the first ``:`` (project names may hold one).
+        Control and invisible characters are refused, so a parsed ref is safe to print
+        (the error shows *text* as a repr: escaped).
+        """
+        where, sep, project = text.partition(":") if isinstance(text, str) else ("", "", "")
+        repo, slash, region = where.partition("/")
+        malformed = not sep or not repo or not project or (slash and not region)
+        if malformed or not text.isprintable():
+            raise ValueError(f"expected {REF_SYNTAX} (e.g. mycloud:alpha), got {text!r}")
+        return cls(repo, project, region if slash else None)
 
 
 @dataclass(frozen=True)
@@ -112,12 +143,6 @@ class ImageRecord:
         if self.checksum:
             return f"md5:{self.checksum}"
         return None
-
-    def matches_content(self, other: ImageRecord) -> bool:
-        """True when both records describe the same bytes (by sha512, else md5)."""
-        if self.os_hash_value and other.os_hash_value and self.os_hash_algo == other.os_hash_algo:
-            return self.os_hash_value == other.os_hash_value
-        return bool(self.checksum) and self.checksum == other.checksum
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -59,14 +59,6 @@ def glint_home() -> Path | None:
     return Path(home).expanduser() if home else None
 
 
-def base_data_dir() -> Path:
-    """Profile-independent data: the sandbox server venv and cloud files live here."""
-    home = glint_home()
-    if home:
-        return home / "data"
-    return Path(platformdirs.user_data_dir(APP))
-
-
 def paths_for(profile: str | None = None) -> Paths:
     """Paths of *profile* (default: ``GLINT_PROFILE`` or the operator's own)."""
     profile = profile or os.environ.get("GLINT_PROFILE") or "default"

@@ -31,9 +31,9 @@ from glint_tui.core import journal as jn
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.errors import GlintError, ImageNotFound
 from glint_tui.core.events import Event, Notice
-from glint_tui.core.inventory import SessionSource, open_serialized
 from glint_tui.core.model import ImageRecord, ProjectRef
 from glint_tui.core.paths import Paths
+from glint_tui.core.sessions import SessionSource, open_serialized
 
 HALF_DONE = frozenset({"queued", "saving", "killed", "uploading", "importing"})
 

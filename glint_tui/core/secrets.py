@@ -37,6 +37,7 @@ from glint_tui.core.keyringfile import (  # noqa: F401 - forget_unlocked_keys is
     forget_unlocked_keys,
     read_password_file,
 )
+from glint_tui.core.notices import Notice, log_notice
 from glint_tui.core.paths import SANDBOX_PROFILE, Paths
 
 SERVICE = "glint"
@@ -46,7 +47,6 @@ ENV_PASSWORD = "GLINT_KEYRING_PASSWORD"
 ENV_PASSWORD_FILE = "GLINT_KEYRING_PASSWORD_FILE"
 
 Prompt = Callable[[str], "str | None"]
-Notice = Callable[[str], None]
 
 HOW_TO_PROCEED = (
     f"set {ENV_PASSWORD} (or {ENV_PASSWORD_FILE} naming a mode-0600 file), or create a "
@@ -59,10 +59,6 @@ HOW_TO_PROCEED = (
 def service_name(paths: Paths) -> str:
     """``glint`` for the operator's profile; other profiles get their own keyring service."""
     return SERVICE if paths.profile == "default" else f"{SERVICE}-{paths.profile}"
-
-
-def _stderr(message: str) -> None:
-    print(f"glint: {message}", file=sys.stderr)
 
 
 def _default_prompt(text: str) -> str | None:
@@ -150,7 +146,7 @@ class SecretStore:
         self.paths = paths
         self.service = service_name(paths)
         self._prompt = prompt or _default_prompt
-        self._notice = notice or _stderr
+        self._notice = notice or log_notice
         self._backend: keyring.backend.KeyringBackend | None = None
         self._description = ""
 

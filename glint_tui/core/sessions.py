@@ -1,24 +1,28 @@
 """Turn ``REPO:PROJECT`` into a logged-in cloud session, from the config and the keyring.
 
-Every caller that needs a cloud (inventory, engine, TUI, backup) goes through
-``SessionProvider`` so "which credential, which secret, what if one is missing" is
-answered in one place with messages that say which command fixes it.
+Every caller that needs a configured cloud (inventory, engine, reconcile, the use cases
+in ``core.services``) goes through ``SessionProvider`` so "which credential, which secret,
+what if one is missing" is answered in one place with messages that say which command
+fixes it. ``SessionSource`` is what the engine and the inventory need of it, and
+``open_serialized`` is how they open sessions from many threads at once.
 """
 
 from __future__ import annotations
 
 import json
 import ssl
-import sys
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from typing import Protocol
 
 from glint_tui.core.clouds import open_session
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.config import ConfigStore, insecure_warning
 from glint_tui.core.errors import CloudError, ConfigError, Unreachable
 from glint_tui.core.model import Credential, ProjectRef, Repository
+from glint_tui.core.notices import log_warning
 from glint_tui.core.paths import Paths, paths_for
 from glint_tui.core.safetext import escape
 from glint_tui.core.secrets import SecretStore
@@ -28,8 +32,26 @@ from glint_tui.core.timeouts import Timeouts
 _WARNED_INSECURE: set[str] = set()
 
 
-def _stderr(message: str) -> None:
-    print(f"glint: warning: {message}", file=sys.stderr)
+class SessionSource(Protocol):
+    """What inventory, transfer and reconcile need from a ``SessionProvider``."""
+
+    def refs(self) -> list[ProjectRef]: ...
+
+    def open(self, ref: ProjectRef) -> CloudSession: ...
+
+
+_OPEN_LOCK = threading.Lock()
+
+
+def open_serialized(source: SessionSource, ref: ProjectRef) -> CloudSession:
+    """Open a session with one secret lookup at a time.
+
+    Opening is cheap (sessions are lazy) but reads the keyring, which may derive a key
+    (scrypt: tens of MiB and a CPU burst) or prompt; done from many threads at once that
+    would multiply memory and CPU. The network calls that follow run in parallel.
+    """
+    with _OPEN_LOCK:
+        return source.open(ref)
 
 
 class SessionProvider:
@@ -44,7 +66,7 @@ class SessionProvider:
         self.paths = paths or paths_for()
         self.secrets = secrets or SecretStore(self.paths)
         self.config = ConfigStore(self.paths, secrets=self.secrets, warn=warn)
-        self._warn = warn or _stderr
+        self._warn = warn or log_warning
         self._timeouts: Timeouts | None = None
 
     @property

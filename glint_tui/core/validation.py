@@ -15,10 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from glint_tui.core.errors import ConfigError
-from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Credential, Repository
+from glint_tui.core.model import AUTH_TYPES, CLOUD_TYPES, INTERFACES, Credential, Repository
 from glint_tui.core.safetext import escape
 
-AUTH_TYPES = ("password", "application_credential")
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 NAME_MAX = 64  # repository names: glint's own limit, they appear in every column label
 KEYSTONE_NAME_MAX = 64  # Keystone's limit for project and domain names
@@ -30,9 +29,12 @@ _SECRET_KEYS = {"password", "secret", "application_credential_secret", "token"}
 
 
 def check_repository_name(name: Any) -> str:
-    """Names appear in ``REPO:PROJECT`` refs and file names: keep them plain."""
+    """Names appear in ``REPO[/REGION]:PROJECT`` refs and file names: keep them plain.
+
+    ``/`` and ``:`` are the separators of a ref, so a name holding one would not parse back.
+    """
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise ValueError("must be letters, digits, '_', '.' or '-' (no ':' or spaces)")
+        raise ValueError("must be letters, digits, '_', '.' or '-' (no '/', ':' or spaces)")
     if len(name) > NAME_MAX:
         raise ValueError(f"must be at most {NAME_MAX} characters (has {len(name)})")
     return name

@@ -20,7 +20,7 @@ from glint_tui.core.inventory import build_matrix
 from glint_tui.core.paths import Paths
 from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend, LiveBackend
-from glint_tui.ui.glyphs import AsciiScrollBarRender, use_ascii
+from glint_tui.ui.glyphs import AsciiScrollBarRender, dot, use_ascii
 from glint_tui.ui.screens.help import HelpScreen
 from glint_tui.ui.screens.master_password import MasterPasswordModal
 from glint_tui.ui.screens.matrix import MatrixScreen
@@ -149,7 +149,7 @@ class GlintApp(App[int]):
             key = self.get_key_display(b)
             yield SystemCommand(
                 f"{b.description or b.action} ({key})",
-                f"key {key} · {ident}",
+                f"key {key}{dot()}{ident}",
                 lambda b=b, node=active.node: self.run_action(b.action, node),
             )
         yield from super().get_system_commands(screen)

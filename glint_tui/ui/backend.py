@@ -1,5 +1,8 @@
-"""The one place the UI calls the engine: inventory, plan and transfer, config, secrets.
+"""The one place the UI reaches the core: the use cases of ``core.services`` (the same the
+CLI runs), plus the validators and choices the forms show.
 
+Screens and widgets import from here (and from pure model, glyph and event modules), never
+from sessions, config, clouds, cloudsyaml or the engine: an import-linter contract checks.
 Every method here may block (network, keyring, disk), so screens call them only from
 thread workers. ``StaticBackend`` serves a fixed Matrix built from model objects (no
 network) for screenshots and the benchmark; ``LiveBackend`` is the real thing.
@@ -9,23 +12,34 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
-from glint_tui.core.config import ConfigStore
+from glint_tui.core import exitcodes
+from glint_tui.core.config import validate_credential, validate_repository
 from glint_tui.core.desired import Desired
-from glint_tui.core.events import Event
-from glint_tui.core.inventory import ColumnStatus, Matrix, build_matrix, refresh
-from glint_tui.core.model import ProjectRef
-from glint_tui.core.paths import Paths, paths_for
+from glint_tui.core.events import Event, RunFinished
+from glint_tui.core.inventory import ColumnStatus, Matrix, build_matrix
+from glint_tui.core.model import AUTH_TYPES, INTERFACES, Credential, ProjectRef, Repository
+from glint_tui.core.paths import Paths
 from glint_tui.core.plan import Plan, build_plan
-from glint_tui.core.secrets import SecretStore
-from glint_tui.core.sessions import SessionProvider
+from glint_tui.core.services import CredentialSaved, Services
+
+__all__ = [
+    "AUTH_TYPES",
+    "INTERFACES",
+    "Backend",
+    "LiveBackend",
+    "StaticBackend",
+    "validate_credential",
+    "validate_repository",
+]
 
 Prompt = Callable[[str], "str | None"]
 
 
 class Backend(Protocol):
-    """What the screens need from the engine (all calls may block)."""
+    """What the matrix screen needs from the core (all calls may block)."""
 
     def has_repositories(self) -> bool: ...
 
@@ -43,7 +57,7 @@ class Backend(Protocol):
 
 
 class LiveBackend:
-    """Real clouds of one glint profile (config, keyring, sessions, engine)."""
+    """Real clouds of one glint profile, through ``core.services``."""
 
     def __init__(
         self,
@@ -51,43 +65,66 @@ class LiveBackend:
         prompt: Prompt | None = None,
         warn: Callable[[str], None] | None = None,
     ) -> None:
-        self.paths = paths or paths_for()
-        self.warn = warn or (lambda message: None)
-        self.secrets = SecretStore(self.paths, prompt=prompt, notice=self.warn)
-        self.config = ConfigStore(self.paths, secrets=self.secrets, warn=self.warn)
-        self.sessions = SessionProvider(self.paths, secrets=self.secrets, warn=self.warn)
+        warn = warn or (lambda message: None)
+        self.services = Services(paths, prompt=prompt, warn=warn, notice=warn)
+        self.paths = self.services.paths
 
+    # -- the matrix ----------------------------------------------------------------------
     def has_repositories(self) -> bool:
-        return bool(self.config.repositories())
+        return bool(self.services.repositories())
 
     def refs(self) -> list[ProjectRef]:
-        return self.sessions.refs()
+        return self.services.columns()
 
     def load_matrix(self, on_column: Callable[[ColumnStatus], None] | None = None) -> Matrix:
-        # one master password dialog before the columns list in parallel; a wrong one
-        # (after the dialog's retries) fails the refresh with that message, not each column
-        self.secrets.unlock(create=False)
-        return refresh(self.sessions, on_column=on_column)
+        return self.services.load_matrix(on_column=on_column)
 
     def make_plan(self, matrix: Matrix, desired: Desired) -> Plan:
-        home = self.config.home_repository()
-        return build_plan(matrix, desired, home_repository=home)
+        return self.services.make_plan(matrix, desired)
 
     def run_plan(
         self, plan: Plan, cancel: threading.Event, on_event: Callable[[Event], None]
     ) -> int:
-        from glint_tui.core.transfer import TransferEngine
-
-        engine = TransferEngine(self.sessions, self.paths, on_event=on_event)
-        self._engine = engine
-        try:
-            return engine.run(plan, cancel).exit_code
-        finally:
-            self._engine = None
+        return self.services.run_plan(plan, cancel, on_event).exit_code
 
     def cancel_action(self, action_id: str, ref: ProjectRef | None = None) -> bool:
-        engine = getattr(self, "_engine", None)
-        return engine is not None and engine.cancel_action(action_id, ref)
+        return self.services.cancel_action(action_id, ref)
+
+    # -- repositories and credentials ----------------------------------------------------
+    def listing(self) -> tuple[list[Repository], list[Credential]]:
+        return self.services.repositories(), self.services.credentials()
+
+    def add_repository(self, repo: Repository, *, verify: bool = True) -> str:
+        version = self.services.add_repository(repo, verify=verify)
+        found = f"Keystone {version} answers" if version else "saved without checking"
+        return f"repository {repo.name} added ({found}); now add a credential (c)"
+
+    def edit_repository(self, name: str, repo: Repository, *, verify: bool = True) -> str:
+        new, changed = self.services.edit_repository(name, repo.to_dict(), verify=verify)
+        return f"repository {new.name} saved" + (f" ({', '.join(changed)})" if changed else "")
+
+    def remove(self, repo: Repository, cred: Credential | None) -> str:
+        """Forget one credential (and its secret), or a repository with all of its own."""
+        if cred is not None:
+            self.services.delete_credential(cred.ref)
+            return f"credential {cred.ref} removed"
+        self.services.delete_repository(repo.name)
+        return f"repository {repo.name} removed"
+
+    def save_credential(self, cred: Credential, secret: str, *, verify: bool) -> CredentialSaved:
+        return self.services.save_credential(cred, secret, verify=verify)
+
+    def test_connection(self, repo: Repository, cred: Credential | None) -> str:
+        return self.services.test_connection(repo.name, cred.ref if cred else None)
+
+    def import_clouds(self, path: str | None) -> tuple[str, bool]:
+        """Import clouds.yaml (its path, or openstacksdk's search): one line, any failed."""
+        found, results = self.services.import_clouds(Path(path).expanduser() if path else None)
+        lines = [
+            f"{r.cloud}: {r.status}" + (f" ({r.message})" if r.message else "") for r in results
+        ]
+        failed = any(r.status == "failed" for r in results)
+        return f"{found}: " + "; ".join(lines or ["no clouds"]), failed
 
 
 class StaticBackend:
@@ -111,10 +148,8 @@ class StaticBackend:
     def run_plan(
         self, plan: Plan, cancel: threading.Event, on_event: Callable[[Event], None]
     ) -> int:
-        from glint_tui.core.events import RunFinished
-
-        on_event(RunFinished("static", 0, 0, cancelled=False, exit_code=1))
-        return 1
+        on_event(RunFinished("static", 0, 0, cancelled=False, exit_code=exitcodes.FAILURE))
+        return exitcodes.FAILURE
 
     def cancel_action(self, action_id: str, ref: ProjectRef | None = None) -> bool:
         return False

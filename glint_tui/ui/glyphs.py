@@ -18,10 +18,10 @@ from textual.renderables.bar import Bar as BarRenderable
 from textual.scrollbar import ScrollBarRender
 from textual.widgets import ProgressBar
 
-from glint_tui.core.glyphs import CONFLICT, ELLIPSIS, GLYPHS, use_ascii
+from glint_tui.core.glyphs import CONFLICT, ELLIPSIS, GLYPHS, SEPARATOR, use_ascii
 from glint_tui.core.model import CellState
 
-__all__ = ["Look", "looks", "conflict_mark", "ellipsis", "use_ascii", "progress_bar"]
+__all__ = ["Look", "looks", "conflict_mark", "ellipsis", "dot", "use_ascii", "progress_bar"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,11 @@ def conflict_mark(ascii_only: bool | None = None) -> str:
 def ellipsis(ascii_only: bool | None = None) -> str:
     """What ends a cut name: ``…``, or ``~`` where the font has no ellipsis."""
     return ELLIPSIS.text(ascii_only)
+
+
+def dot(ascii_only: bool | None = None) -> str:
+    """`` · `` between items of a line, `` | `` where the font has no middle dot."""
+    return f" {SEPARATOR.text(ascii_only)} "
 
 
 def arrows(ascii_only: bool | None = None) -> tuple[str, str, str]:

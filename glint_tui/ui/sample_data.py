@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from glint_tui.core.inventory import Matrix, _Listing, build_matrix
+from glint_tui.core.inventory import Listing, Matrix, build_matrix
 from glint_tui.core.model import ImageRecord, ProjectRef
 
 FIXED_NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z: "now" for screenshots
@@ -35,7 +35,7 @@ def sample_matrix(
     rng = random.Random(seed)
     refs = [ProjectRef(f"c{i + 1}", p) for i in range(repositories) for p in projects]
     pid = {ref: f"{ref.project}-{ref.repository}-id" for ref in refs}
-    listings = {ref: _Listing(ref, project_id=pid[ref]) for ref in refs}
+    listings = {ref: Listing(ref, project_id=pid[ref]) for ref in refs}
     for n in range(images):
         distro = DISTROS[n % len(DISTROS)]
         name = f"{distro}-{20 + n // len(DISTROS)}.{n % 4:02d}"

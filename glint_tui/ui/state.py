@@ -335,7 +335,7 @@ class MatrixModel:
             if action is None:
                 return changed
             key = (self._row_key(action), event.ref)
-            if event.state is CellState.ERROR and event.message.strip().lower() == "cancelled":
+            if event.state is CellState.ERROR and event.cancelled:
                 # a cancelled destination is not a failure: show the toggle again
                 self.live.pop(key, None)
                 prog = run.actions.get(event.action_id)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.events import Event, Notice
-from glint_tui.core.inventory import SessionSource, open_serialized
 from glint_tui.core.journal import Journal
 from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import Paths
+from glint_tui.core.sessions import SessionSource, open_serialized
 from glint_tui.core.spool import Spool
 from glint_tui.core.transfer.control import Controls
 from glint_tui.core.transfer.options import TransferOptions

@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from glint_tui.core.actions import CopyAction, Plan
 from glint_tui.core.events import CellChanged, Event, Notice, RunFinished, RunStarted
-from glint_tui.core.inventory import SessionSource
 from glint_tui.core.journal import Journal
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.paths import Paths
+from glint_tui.core.sessions import SessionSource
 from glint_tui.core.spool import Spool
 from glint_tui.core.transfer.context import RunContext
 from glint_tui.core.transfer.control import ActionControl, Controls

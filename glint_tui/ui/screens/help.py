@@ -15,7 +15,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from glint_tui.core.glyphs import CONFLICT
-from glint_tui.ui.glyphs import conflict_mark, looks
+from glint_tui.ui.glyphs import conflict_mark, dot, looks
 
 TWO_COLUMNS_FROM = 60  # body cells: below this, one column
 IDS_FROM = 100  # body cells: from here, a dim column of binding ids
@@ -100,7 +100,7 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(id="help-keys")
                 yield Static("\nCells", classes="dialog-title")
                 yield Static(id="help-legend")
-            yield Static("Up/Down, PgUp/PgDn, Home/End scroll · Esc closes", classes="hint")
+            yield Static(f"Up/Down, PgUp/PgDn, Home/End scroll{dot()}Esc closes", classes="hint")
 
     def on_mount(self) -> None:
         self._fit()

@@ -8,6 +8,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from glint_tui.ui.glyphs import dot
 from glint_tui.ui.safe import plain
 
 
@@ -25,7 +26,7 @@ class MasterPasswordModal(ModalScreen["str | None"]):
             yield Static("Keyring locked", classes="dialog-title")
             yield Static(plain(self.prompt.rstrip(": ")), classes="dialog-text")
             yield Input(password=True, id="master-password", placeholder="master password")
-            yield Label("Enter unlocks · Esc cancels", classes="hint")
+            yield Label(f"Enter unlocks{dot()}Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

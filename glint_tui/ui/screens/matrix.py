@@ -23,7 +23,7 @@ from glint_tui.core.model import CellState
 from glint_tui.core.plan import Plan
 from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend
-from glint_tui.ui.glyphs import arrows, ellipsis
+from glint_tui.ui.glyphs import arrows, dot, ellipsis
 from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.matrix_messages import (
     EngineEvent,
@@ -163,14 +163,14 @@ class MatrixScreen(Screen):
             parts.insert(0, Content.styled(" RANGE: move, space toggles, Esc ends ", "reverse"))
         if self.read_only:
             parts.insert(0, Content.styled(" READ-ONLY ", "reverse"))
-        text = Content(" · ").join(parts)
+        text = Content(dot()).join(parts)
         if text != self._status_text:
             self._status_text = text
             self.query_one("#status", Static).update(text, layout=False)
         right = [self.columns_text()]
         if self.refreshing:
             right.append(f"[i]refreshing{ellipsis()}[/i]")
-        right_text = " · ".join(p for p in right if p)
+        right_text = dot().join(p for p in right if p)
         if right_text != self._status_right:
             self._status_right = right_text
             self.query_one("#status-right", Static).update(right_text)

@@ -11,6 +11,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from glint_tui.core.model import ProjectRef
+from glint_tui.ui.glyphs import dot
 from glint_tui.ui.widgets.matrix_view import column_label
 
 ALL = "__all__"
@@ -31,7 +32,7 @@ class ProjectPicker(ModalScreen["ProjectRef | str | None"]):
             options = [Option("All projects", id=ALL)]
             options += [Option(Text(column_label(c)), id=str(c)) for c in self.columns]
             yield OptionList(*options, id="projects")
-            yield Label("Enter selects · Esc cancels", classes="hint")
+            yield Label(f"Enter selects{dot()}Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
         opts = self.query_one(OptionList)
@@ -60,7 +61,7 @@ class TextFilterModal(ModalScreen["str | None"]):
         with Vertical(classes="dialog"):
             yield Static("Show images whose name or content key contains:", classes="dialog-title")
             yield Input(self.current, id="filter-text", placeholder="text (empty: all)")
-            yield Label("Enter applies · Esc cancels", classes="hint")
+            yield Label(f"Enter applies{dot()}Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -1,11 +1,8 @@
 """The repositories screen: list, add, edit, delete (confirmed), test, import clouds.yaml,
-and each repository's credentials. Config and keyring work runs in thread workers.
+and each repository's credentials. Every call to the backend runs in a thread worker.
 """
 
 from __future__ import annotations
-
-from dataclasses import asdict
-from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
@@ -18,6 +15,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from glint_tui.core.errors import GlintError
 from glint_tui.core.model import Credential, Repository
 from glint_tui.ui.backend import LiveBackend
+from glint_tui.ui.glyphs import dot
 from glint_tui.ui.safe import plain
 from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.forms import CredentialForm, RepositoryForm
@@ -83,8 +81,13 @@ class RepositoriesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            "[b]Repositories[/b] · a add · e edit · d delete · t test · "
-            "c credential · i import clouds.yaml · Esc back",
+            "[b]Repositories[/b]"
+            + dot()
+            + dot().join(
+                ("a add", "e edit", "d delete", "t test", "c credential", "i import clouds.yaml")
+            )
+            + dot()
+            + "Esc back",
             id="status",
         )
         table: DataTable[str] = DataTable(id="repo-table", cursor_type="row", zebra_stripes=True)
@@ -100,9 +103,7 @@ class RepositoriesScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="repos")
     def relist(self) -> None:
         try:
-            self.post_message(
-                Listed(self.backend.config.repositories(), self.backend.config.credentials())
-            )
+            self.post_message(Listed(*self.backend.listing()))
         except GlintError as e:
             self.post_message(Reported(str(e), error=True))
 
@@ -142,21 +143,13 @@ class RepositoriesScreen(Screen[None]):
         self.app.reload_matrix()  # type: ignore[attr-defined]
 
     def action_add(self) -> None:
-        def saved(repo: Repository | None) -> None:
-            if repo is not None:
-                self._add_worker(repo)
+        def saved(result: tuple[Repository, str] | None) -> None:
+            if result is not None:
+                repo, message = result
+                self.post_message(Reported(message))
+                self._ask_credential(repo.name)
 
-        self.app.push_screen(RepositoryForm(), saved)
-
-    @work(thread=True, group="repos-write")
-    def _add_worker(self, repo: Repository) -> None:
-        try:
-            self.backend.config.add_repository(repo)
-        except GlintError as e:
-            self.post_message(Reported(str(e), error=True))
-            return
-        self.post_message(Reported(f"repository {repo.name} added; now add a credential (c)"))
-        self.app.call_from_thread(self._ask_credential, repo.name)
+        self.app.push_screen(RepositoryForm(self.backend), saved)
 
     def _ask_credential(self, repository: str, cred: Credential | None = None) -> None:
         self.app.push_screen(
@@ -167,22 +160,12 @@ class RepositoriesScreen(Screen[None]):
         cur = self.current
         if cur is None:
             return
-        old = cur[0]
 
-        def saved(repo: Repository | None) -> None:
-            if repo is not None:
-                self._edit_worker(old.name, repo)
+        def saved(result: tuple[Repository, str] | None) -> None:
+            if result is not None:
+                self.post_message(Reported(result[1]))
 
-        self.app.push_screen(RepositoryForm(old), saved)
-
-    @work(thread=True, group="repos-write")
-    def _edit_worker(self, name: str, repo: Repository) -> None:
-        try:
-            self.backend.config.update_repository(name, **asdict(repo))
-        except GlintError as e:
-            self.post_message(Reported(str(e), error=True))
-            return
-        self.post_message(Reported(f"repository {repo.name} saved"))
+        self.app.push_screen(RepositoryForm(self.backend, cur[0]), saved)
 
     def action_delete(self) -> None:
         cur = self.current
@@ -208,12 +191,7 @@ class RepositoriesScreen(Screen[None]):
     @work(thread=True, group="repos-write")
     def _delete_worker(self, repo: Repository, cred: Credential | None) -> None:
         try:
-            if cred is not None:
-                self.backend.config.remove_credential(cred.ref)
-                self.post_message(Reported(f"credential {cred.ref} removed"))
-            else:
-                self.backend.config.remove_repository(repo.name)
-                self.post_message(Reported(f"repository {repo.name} removed"))
+            self.post_message(Reported(self.backend.remove(repo, cred)))
         except GlintError as e:
             self.post_message(Reported(str(e), error=True))
 
@@ -230,20 +208,8 @@ class RepositoriesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="repos-test")
     def _test_worker(self, repo: Repository, cred: Credential | None) -> None:
-        from glint_tui.core.sessions import probe_keystone
-
         try:
-            if cred is None:
-                version = probe_keystone(repo)
-                self.post_message(Reported(f"{repo.name}: Keystone {version} answers"))
-                return
-            session = self.backend.sessions.open(cred.ref)
-            try:
-                session.check()
-                count = sum(1 for _ in session.list_images())
-            finally:
-                session.close()
-            self.post_message(Reported(f"{cred.ref}: login works, {count} images visible"))
+            self.post_message(Reported(self.backend.test_connection(repo, cred)))
         except GlintError as e:
             self.post_message(Reported(f"test failed: {e}", error=True))
 
@@ -257,24 +223,9 @@ class RepositoriesScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="repos-write")
     def _import_worker(self, path: str | None) -> None:
-        from glint_tui.core.clouds import open_session
-        from glint_tui.core.cloudsyaml import import_entries, load_clouds
-
-        def verify(repo: Repository, cred: Credential, secret: str) -> None:
-            session = open_session(repo, cred, secret)
-            try:
-                session.check()
-            finally:
-                session.close()
-
         try:
-            found, entries = load_clouds(Path(path).expanduser() if path else None)
-            results = import_entries(entries, self.backend.config, self.backend.secrets, verify)
+            text, failed = self.backend.import_clouds(path)
         except GlintError as e:
             self.post_message(Reported(str(e), error=True))
             return
-        lines = [
-            f"{r.cloud}: {r.status}" + (f" ({r.message})" if r.message else "") for r in results
-        ]
-        failed = any(r.status == "failed" for r in results)
-        self.post_message(Reported(f"{found}: " + "; ".join(lines or ["no clouds"]), error=failed))
+        self.post_message(Reported(text, error=failed))

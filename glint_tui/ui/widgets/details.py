@@ -15,7 +15,7 @@ from glint_tui.core.glyphs import label
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.safetext import escape
-from glint_tui.ui.glyphs import ellipsis
+from glint_tui.ui.glyphs import dot, ellipsis
 from glint_tui.ui.state import MatrixModel
 from glint_tui.ui.widgets.matrix_view import column_label
 
@@ -60,7 +60,8 @@ class DetailsPane(Static):
         t.append("\n")
         fmt = escape(f"{row.disk_format or '?'}/{row.container_format or '?'}")
         age = age_text(model.created(row), model.now())
-        t.append(f"{size_text(row.size)} · {age} · {fmt} · ")
+        sep = dot()
+        t.append(f"{size_text(row.size)}{sep}{age}{sep}{fmt}{sep}")
         if row.has_data:
             algo, _, digest = escape(row.content_key).partition(":")
             t.append(f"{algo}:{digest[:24]}{ellipsis()}\n", style="dim")
@@ -80,12 +81,12 @@ class DetailsPane(Static):
             if cell.present and cell.image is not None:
                 img = cell.image
                 owner = "owned" if cell.owned else f"owner {img.owner or '?'}"
-                extra = " · protected" if cell.protected else ""
-                text = f" · {img.visibility} · {owner} · {img.status}{extra} · id {img.id}"
+                extra = f"{sep}protected" if cell.protected else ""
+                text = f"{sep}{img.visibility}{sep}{owner}{sep}{img.status}{extra}{sep}id {img.id}"
                 t.append(escape(text))
             if not listed:
                 t.append(f"\ncannot list this column: {escape(status.error)}", style="red")
             if live is not None and live.state is CellState.ERROR:
                 t.append(f"\nerror: {escape(live.message or 'failed')}", style="bold red")
-                t.append("  (R retry · c clear)", style="dim")
+                t.append(f"  (R retry{sep}c clear)", style="dim")
         return t
