@@ -218,14 +218,18 @@ def test_corrupted_source_is_detected_and_nothing_is_left_at_destinations(sandbo
     raw = bytearray(store.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     store.write_bytes(bytes(raw))
-    plan = copy_plan(sandbox, src, ["c2:alpha", "c3:alpha"])
-    result = run_engine(sandbox, plan, use_spool=True)
-    assert result.exit_code == 1
-    assert all("do not match" in o.message for o in result.outcomes), result.outcomes
-    assert result.source_reads == 1  # a mismatch is permanent: no retry
-    for ref in ("c2:alpha", "c3:alpha"):
-        with sandbox.session(ref) as s:
-            assert images_named(s, src.name) == []
+    try:
+        plan = copy_plan(sandbox, src, ["c2:alpha", "c3:alpha"])
+        result = run_engine(sandbox, plan, use_spool=True)
+        assert result.exit_code == 1
+        assert all("do not match" in o.message for o in result.outcomes), result.outcomes
+        assert result.source_reads == 1  # a mismatch is permanent: no retry
+        for ref in ("c2:alpha", "c3:alpha"):
+            with sandbox.session(ref) as s:
+                assert images_named(s, src.name) == []
+    finally:  # a rotten image would fail every later test that reads all of c1 (backups)
+        with sandbox.session("c1:alpha") as s:
+            s.delete_image(src.id)
 
 
 def test_permanent_error_fails_fast_without_retries(sandbox):
