@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from glint_tui.core.catalog.convert import ConversionFailed, ToolMissing, convert
+from glint_tui.core.catalog.fetch import fetch
+from glint_tui.core.catalog.upstream import resolve
+from glint_tui.core.catalog.web import get_text
 from glint_tui.core.spool import PARTIAL_PREFIX
+from tests.catalog_helpers import catalog, entry_yaml
+from tests.mirror import Mirror
 
 MiB = 1 << 20
 
@@ -90,3 +95,26 @@ def test_a_missing_qemu_img_is_one_line_naming_the_package(disk, tmp_path, monke
 def test_formats_qemu_img_cannot_write_are_refused_before_it_runs(disk, tmp_path):
     with pytest.raises(ConversionFailed, match="cannot convert iso images"):
         convert(disk[0], "qcow2", "iso", tmp_path / "out.iso")
+
+
+def test_the_newest_version_in_sha512sums_is_fetched_verified_and_converted(disk, tmp_path):
+    """The bytes path of one catalog version, end to end on a loopback mirror: the
+    checksum file names the newest file, the fetch checks it, qemu-img converts it once."""
+    qcow2, data = disk
+    image = qcow2.read_bytes()
+    with Mirror() as mirror:
+        mirror.files["d/img-20261120.qcow2"] = image
+        mirror.files["d/SHA512SUMS"] = (
+            f"{hashlib.sha512(b'old').hexdigest()}  img-20261101.qcow2\n"
+            f"{hashlib.sha512(image).hexdigest()}  img-20261120.qcow2\n"
+        ).encode()
+        source = {
+            "checksums_url": mirror.url("d/SHA512SUMS"),
+            "pattern": r"img-(?P<version>\d+)\.qcow2",
+        }
+        newest = resolve(catalog(entry_yaml(source=source)).entries[0], get_text).versions[0]
+        spool = tmp_path / "spool"
+        got = fetch(newest.url, spool / f"sha512-{newest.checksum.hex}.img", newest.checksum)
+    raw = convert(got.path, "qcow2", "raw", spool / "converted.img")
+    assert newest.version == "20261120" and got.content_key == f"sha512:{newest.checksum.hex}"
+    assert raw.path.read_bytes() == data and raw.sha512 == hashlib.sha512(data).hexdigest()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from glint_tui.core.catalog.entries import Checksum
 from glint_tui.core.catalog.fetch import Cancelled, fetch
+from glint_tui.core.catalog.partial import Partial, PartialBusy
 from glint_tui.core.catalog.web import RetryPolicy, UpstreamError
 from glint_tui.core.errors import DataMismatch
 from glint_tui.core.spool import PARTIAL_PREFIX, Spool
@@ -180,8 +182,6 @@ def test_a_size_the_catalog_states_must_be_the_size_upstream_sends(mirror, image
 
 
 def test_a_cancelled_download_keeps_its_bytes_for_a_resume(mirror, image_bytes, tmp_path):
-    import threading
-
     mirror.files["img.qcow2"] = image_bytes
     stop = threading.Event()
 
@@ -199,8 +199,6 @@ def test_a_cancelled_download_keeps_its_bytes_for_a_resume(mirror, image_bytes, 
 def test_the_spool_sweeps_a_partial_nobody_holds_and_keeps_one_being_written(tmp_path):
     """The fetcher's partial follows the spool's rules: a killed run's file is swept at the
     next run's start; the live one (locked) is not."""
-    from glint_tui.core.catalog.partial import Partial, PartialBusy
-
     dead = tmp_path / f"{PARTIAL_PREFIX}fetch-dead"
     dead.write_bytes(b"x")
     live = Partial(tmp_path / "live", "fetch").open()

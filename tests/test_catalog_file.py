@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -145,10 +144,8 @@ def test_an_alias_bomb_is_refused_without_being_expanded(tmp_path):
     for i in range(1, 10):
         rows.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
     rows.append("images: *a9")  # 9**10 = 3.5e9 strings if expanded
-    start = time.process_time()
-    (line,) = problems(write(tmp_path, "\n".join(rows) + "\n"))
+    (line,) = problems(write(tmp_path, "\n".join(rows) + "\n"))  # expanded: hours and GiBs
     assert "expands to more than 100000 values through its aliases" in line
-    assert time.process_time() - start < 5  # CPU bound of the guard itself, not a timing claim
 
 
 def test_anchors_and_merge_keys_still_work(tmp_path):

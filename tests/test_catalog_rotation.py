@@ -190,3 +190,18 @@ def test_the_plan_is_json_with_every_step_and_reason():
     assert all(isinstance(line, str) for line in p.describe())
     assert any(t.ref == C3 for u in p.uploads for t in u.targets)
     assert p.for_column(B) and all(B not in (t.ref for t in u.targets) for u in p.uploads)
+
+
+def test_a_shared_old_version_steps_aside_only_once_every_project_sees_the_new_one():
+    """c1:alpha's image is shared with c1:beta: renaming it renames it for both, so it
+    waits for the upload at alpha and the share to beta; if the share fails, beta (and so
+    alpha) keep the old one under the plain name."""
+    cat = catalog(entry_yaml(to=["c1:*"]))
+    old = image("i2", V2, A, name=ENTRY_NAME)
+    p = plan(cat, upstream(V2, V3), matrix({A: [old], B: [old]}))
+    (upload,), (share,) = p.uploads, p.shares
+    (aside,) = [r for r in p.renames if r.why == "step-aside"]
+    assert aside.ref == A and set(aside.seen_from) == {A, B}
+    assert set(aside.after) == {upload.id, share.id}
+    (promote,) = [r for r in p.renames if r.why == "promote"]
+    assert aside.id in promote.after

@@ -109,19 +109,9 @@ def fetch(
     except OSError as e:
         raise GlintError(f"cannot write into {dest.parent}: {e.strerror or e}") from None
     own = session is None
-    download = _Download(
-        url,
-        partial,
-        expected,
-        size,
-        timeouts or Timeouts(),
-        policy or RetryPolicy(),
-        session or new_session(),
-        sleep,
-        on_progress,
-        cancel,
-        chunk_size,
-    )
+    options = _Options(size, timeouts or Timeouts(), policy or RetryPolicy(), sleep,
+                       on_progress, cancel, chunk_size)  # fmt: skip
+    download = _Download(url, partial, expected, options, session or new_session())
     try:
         return download.run()
     except OSError as e:  # the spool's disk: full or gone read-only
@@ -133,6 +123,19 @@ def fetch(
             download.http.close()
 
 
+@dataclass(frozen=True)
+class _Options:
+    """How one fetch behaves (``fetch``'s keyword arguments)."""
+
+    size: int | None
+    timeouts: Timeouts
+    policy: RetryPolicy
+    sleep: Callable[[float], None]
+    on_progress: Progress | None
+    cancel: threading.Event | None
+    chunk_size: int
+
+
 class _Download:
     """One fetch's state across its attempts."""
 
@@ -141,19 +144,12 @@ class _Download:
         url: str,
         partial: Partial,
         expected: Checksum,
-        size: int | None,
-        timeouts: Timeouts,
-        policy: RetryPolicy,
+        options: _Options,
         http: requests.Session,
-        sleep: Callable[[float], None],
-        on_progress: Progress | None,
-        cancel: threading.Event | None,
-        chunk_size: int,
     ) -> None:
-        self.url, self.partial, self.expected, self.size = url, partial, expected, size
-        self.timeouts, self.policy, self.http, self.sleep = timeouts, policy, http, sleep
-        self.on_progress, self.cancel, self.chunk_size = on_progress, cancel, chunk_size
-        self.total: int | None = size
+        self.url, self.partial, self.expected = url, partial, expected
+        self.opt, self.http = options, http
+        self.total: int | None = options.size
         self.validator: str | None = None
         self.ranges = True  # until the server says "Accept-Ranges: none"
         self.attempts = 0
@@ -215,14 +211,16 @@ class _Download:
                 if not error.transient:
                     raise error from None
                 failures = 1 if self.offset > before else failures + 1
-                if failures >= self.policy.attempts or self.attempts >= self.policy.max_attempts:
-                    message = str(error).split(": ", 1)[-1]
+                if (
+                    failures >= self.opt.policy.attempts
+                    or self.attempts >= self.opt.policy.max_attempts
+                ):
                     raise UpstreamError(
-                        f"{message} (gave up after {self.attempts} attempts, "
+                        f"{error.detail} (gave up after {self.attempts} attempts, "
                         f"{self.offset} bytes in)",
                         self.url,
                     ) from None
-                self.sleep(self.policy.delay(failures))
+                self.opt.sleep(self.opt.policy.delay(failures))
 
     def _attempt(self) -> None:
         headers = {}
@@ -232,7 +230,7 @@ class _Download:
                 headers["If-Range"] = self.validator
         elif self.offset:
             self._restart()
-        timeout = self.timeouts.for_download
+        timeout = self.opt.timeouts.for_download
         with self.http.get(self.url, stream=True, timeout=timeout, headers=headers) as response:
             if response.status_code == 416 and self.offset:
                 self._past_the_end(response)
@@ -240,7 +238,7 @@ class _Download:
             check_status(response, self.url)
             self._start(response)
             try:
-                for chunk in response.iter_content(self.chunk_size):
+                for chunk in response.iter_content(self.opt.chunk_size):
                     self._take(chunk)
             except requests.RequestException as exc:
                 raise self._dropped(exc) from None
@@ -254,7 +252,7 @@ class _Download:
     def _dropped(self, exc: requests.RequestException) -> UpstreamError:
         """A stream that failed mid-way: a stall (no byte for the stream deadline) or a drop."""
         if "timed out" in str(exc).lower():
-            what = f"no byte arrived for {self.timeouts.stream:g} s"
+            what = f"no byte arrived for {self.opt.timeouts.stream:g} s"
         else:
             what = "the connection dropped"
         return UpstreamError(f"{what} at {self.offset} bytes", self.url, transient=True)
@@ -282,9 +280,9 @@ class _Download:
             self._check_total(total)
 
     def _check_total(self, total: int) -> None:
-        if self.size is not None and total != self.size:
+        if self.opt.size is not None and total != self.opt.size:
             raise UpstreamError(
-                f"is {total} bytes, the catalog says {self.size}: not the listed file", self.url
+                f"is {total} bytes, the catalog says {self.opt.size}: not the listed file", self.url
             )
         self.total = total
         free = shutil.disk_usage(self.partial.path.parent).free
@@ -296,15 +294,15 @@ class _Download:
             )
 
     def _take(self, chunk: bytes) -> None:
-        if self.cancel is not None and self.cancel.is_set():
+        if self.opt.cancel is not None and self.opt.cancel.is_set():
             raise Cancelled(f"{escape(self.url)}: download cancelled at {self.offset} bytes")
         self.partial.append(chunk)
         self.digests.update(chunk)
         self.offset += len(chunk)
         if self.total is not None and self.offset > self.total:
             raise UpstreamError(f"sent more than the {self.total} bytes it announced", self.url)
-        if self.on_progress is not None:
-            self.on_progress(self.offset, self.total)
+        if self.opt.on_progress is not None:
+            self.opt.on_progress(self.offset, self.total)
 
     def _past_the_end(self, response: requests.Response) -> None:
         """416 to ``Range: bytes=N-``: the partial already holds the whole file when the

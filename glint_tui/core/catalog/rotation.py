@@ -1,8 +1,9 @@
 """The plain name: in each column, the newest version it keeps holds it (docs/catalog.md).
 
 Per column, once the newest version is there *and verified in that column* (its upload or
-share succeeded — ``after``): first every other catalog image holding the plain name steps
-aside to its versioned name, then the newest takes the plain name. So there is never a
+share succeeded — ``after``; for a shared image, in every column that sees it): first
+every other catalog image holding the plain name steps aside to its versioned name, then
+the newest takes the plain name. So there is never a
 moment with two images of one name (a boot by name would fail as ambiguous); for the one
 API call between the two renames there is none, and a failed rename leaves a state the
 next run finishes. A column whose new version failed keeps its old newest under the plain
@@ -70,10 +71,9 @@ def _rotate_column(
             )
             return
         asides.append(seen)
-    arriving = work.arriving.get(ref, {}).get(newest, [])
-    after = list(arriving)
+    after = list(work.arriving.get(ref, {}).get(newest, []))
     for seen in asides:
-        step = _step_aside(work, ref, seen, arriving, renames)
+        step = _step_aside(work, ref, seen, renames)
         if step is None:
             return
         after.append(step.id)
@@ -82,13 +82,22 @@ def _rotate_column(
         _rename(work, ref, target, newest, name, plain, "promote", after, renames)
 
 
+def _newest_arriving(work: EntryWork, seen: Sighting) -> list[str]:
+    """The steps bringing the newest version to every managed column that sees *seen*'s
+    image: it steps aside only once all of them succeeded (a shared image is renamed for
+    every project at once, and none may be left without the plain name)."""
+    after: list[str] = []
+    for ref in work.image_of(seen).seen_from:
+        keeps = work.keeps.get(ref)
+        if keeps:
+            after += work.arriving.get(ref, {}).get(keeps[0], [])
+    return after
+
+
 def _step_aside(
-    work: EntryWork,
-    ref: ProjectRef,
-    seen: Sighting,
-    after: list[str],
-    renames: dict[object, Rename],
+    work: EntryWork, ref: ProjectRef, seen: Sighting, renames: dict[object, Rename]
 ) -> Rename | None:
+    after = _newest_arriving(work, seen)
     entry = work.entry.name
     fmt = None if seen.disk_format == work.fmt(ref) else seen.disk_format
     new_name = versioned_name(entry, seen.version, fmt)

@@ -299,10 +299,9 @@ class CatalogPlan:
     def describe(self) -> list[str]:
         """One line per step, refusal and note, foreign text escaped (for a terminal)."""
         lines = [escape(_line(s)) for s in self.steps]
-        lines += [
-            escape(f"refused {r.kind} {r.entry} {r.version or ''} at {r.ref or '-'}: {r.reason}")
-            for r in self.refusals
-        ]
+        for r in self.refusals:
+            what = " ".join(str(x) for x in (r.kind, r.entry, r.version) if x)
+            lines.append(escape(f"refused {what} at {r.ref or '-'}: {r.reason}"))
         lines += [escape(f"note {n.entry} at {n.ref or '-'}: {n.text}") for n in self.notes]
         return lines
 

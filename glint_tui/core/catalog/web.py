@@ -28,6 +28,7 @@ class UpstreamError(GlintError):
 
     def __init__(self, message: str, where: str, *, transient: bool = False):
         self.where = where
+        self.detail = message  # without the URL
         self.transient = transient
         super().__init__(f"{escape(where)}: {message}")
 
@@ -104,8 +105,7 @@ def with_retries(
 def _gave_up(error: UpstreamError, failures: int) -> UpstreamError:
     if failures <= 1:
         return error
-    message = str(error).split(": ", 1)[-1]
-    return UpstreamError(f"{message} (gave up after {failures} attempts)", error.where)
+    return UpstreamError(f"{error.detail} (gave up after {failures} attempts)", error.where)
 
 
 def get_text(
