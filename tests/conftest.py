@@ -22,14 +22,16 @@ from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import SANDBOX_PROFILE, paths_for
 from glint_tui.sandbox.cloud import Cloud
 from glint_tui.sandbox.manager import Sandbox
+from glint_tui.sandbox.shapes import PLAIN, Shape, shape_ports
 
 
-def _free_port_base(count: int) -> int:
-    """A base whose 2×count ports (BASE+10N, BASE+10N+1) are all free on 127.0.0.1."""
+def _free_port_base(count: int, shape: Shape = PLAIN) -> int:
+    """A base whose ports (BASE+10N, BASE+10N+1, the shape's Glances) are all free."""
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(30000, 60000, 100)
         ports = [base + 10 * i + k for i in range(count + 1) for k in (0, 1)]
+        ports += shape_ports(base, shape)
         if all(_port_free(p) for p in ports):
             return base
     raise RuntimeError("no free port range on 127.0.0.1")
@@ -82,7 +84,7 @@ class TestBed:
     def ensure_running(self) -> None:
         """Restart any service a test stopped (tests that stop Glance call this in finally)."""
         for cloud in self.clouds:
-            for service in ("keystone", "glance"):
+            for service in cloud.services:
                 if not cloud.alive(service):
                     cloud.start(service)
                     cloud.wait_ready(service)
@@ -106,3 +108,26 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBed]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def sandbox_shapes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBed]:
+    """A second, small sandbox for cloud-side copies, started only for tests that ask.
+
+    c1 has two regions (RegionOne, RegionTwo: a Glance each) and two file stores per Glance;
+    c2 is a stock cloud. No sample images. It has its own GLINT_HOME (``bed.home``, and
+    ``bed.env()`` for the `glint` binary) and leaves the process environment alone, so it
+    can run in the same session as the default bed.
+    """
+    home = tmp_path_factory.mktemp("glint-home-shapes")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GLINT_HOME", str(home))
+        paths = paths_for(SANDBOX_PROFILE)
+    shape = Shape(regions=2, stores=2)
+    sb = Sandbox(paths, port_base=_free_port_base(2, shape))
+    try:
+        sb.up(2, seed=False, shape=shape, progress=lambda line: print(line, file=sys.stderr))
+        yield TestBed(sb, home)
+    finally:
+        sb.down()
+        shutil.rmtree(sb.root, ignore_errors=True)
