@@ -30,7 +30,7 @@ from glint_tui.sandbox.cloud import (
     migrated_template,
 )
 from glint_tui.sandbox.servervenv import ensure_server_venv, server_venv_path
-from glint_tui.sandbox.shapes import PLAIN, Shape, load_shape, settle_shape
+from glint_tui.sandbox.shapes import PLAIN, Shape, describe_glances, load_shape, settle_shape
 
 DEFAULT_PORT_BASE = 25000
 MAX_CLOUDS = 9
@@ -129,12 +129,7 @@ class Sandbox:
             for service in glances:
                 cloud.wait_ready(service)
             (cloud.dir / "ready").touch()
-            urls = "  ".join(f"Glance {g.url} ({g.region})" for g in cloud.glances)
-            if len(cloud.glances) == 1:
-                urls = f"Glance {cloud.glance_url}"
-            stores = cloud.glances[0].stores
-            urls += f"  stores {', '.join(stores)}" if len(stores) > 1 else ""
-            progress(f"{cloud.name}: Keystone {cloud.keystone_url}  {urls}")
+            progress(f"{cloud.name}: Keystone {cloud.keystone_url}  {describe_glances(cloud)}")
 
         progress(f"starting {count} sandbox cloud(s) on {HOST} …")
         with ThreadPoolExecutor(count) as pool:

@@ -64,9 +64,6 @@ class Shape:
     def applies_to(self, cloud_name: str) -> bool:
         return cloud_name == SHAPED_CLOUD and not self.plain
 
-    def describe(self) -> str:
-        return f"{SHAPED_CLOUD}: {self.regions} region(s), {self.stores} store(s) per Glance"
-
 
 PLAIN = Shape()
 
@@ -76,7 +73,7 @@ def load_shape(root: Path) -> Shape | None:
     try:
         data = json.loads((root / SHAPE_FILE).read_text())
         return Shape(int(data["regions"]), int(data["stores"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, ShapeError):
         return None
 
 
@@ -132,6 +129,15 @@ def glance_sites(cloud: Cloud, shape: Shape) -> list[GlanceSite]:
         data = cloud.data / f"glance{r}"
         sites.append(GlanceSite(f"glance{r}", REGION_NAMES[r - 1], port, data, stores, shaped))
     return sites
+
+
+def describe_glances(cloud: Cloud) -> str:
+    """``Glance URL`` for a stock cloud; each Glance's region, and the stores, when shaped."""
+    sites = cloud.glances
+    if len(sites) == 1 and len(sites[0].stores) == 1:
+        return f"Glance {sites[0].url}"
+    line = "  ".join(f"Glance {g.url} ({g.region})" for g in sites)
+    return f"{line}  stores {', '.join(sites[0].stores)}"
 
 
 def shape_ports(port_base: int, shape: Shape) -> list[int]:
