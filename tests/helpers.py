@@ -261,12 +261,17 @@ def created_entries(sandbox: Any, name: str) -> list[dict[str, Any]]:
     return out
 
 
-def free_port_base(count: int) -> int:
-    """A base whose 2×count ports (BASE+10N, BASE+10N+1) are all free on 127.0.0.1."""
+def free_port_base(
+    count: int, extra: Callable[[int, Any], list[int]] | None = None, shape: Any = None
+) -> int:
+    """A base whose 2×count ports (BASE+10N, BASE+10N+1) are all free on 127.0.0.1, plus
+    ``extra(base, shape)`` (the further Glances of a sandbox shape)."""
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(30000, 60000, 100)
         ports = [base + 10 * i + k for i in range(count + 1) for k in (0, 1)]
+        if extra is not None:
+            ports += extra(base, shape)
         if all(_port_free(p) for p in ports):
             return base
     raise RuntimeError("no free port range on 127.0.0.1")
