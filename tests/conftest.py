@@ -20,6 +20,7 @@ from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import SANDBOX_PROFILE, paths_for
 from glint_tui.sandbox.cloud import Cloud
 from glint_tui.sandbox.manager import Sandbox
+from glint_tui.sandbox.shapes import Shape, shape_ports
 from tests.helpers import free_port_base
 
 
@@ -69,7 +70,7 @@ class TestBed:
     def ensure_running(self) -> None:
         """Restart any service a test stopped (tests that stop Glance call this in finally)."""
         for cloud in self.clouds:
-            for service in ("keystone", "glance"):
+            for service in cloud.services:
                 if not cloud.alive(service):
                     cloud.start(service)
                     cloud.wait_ready(service)
@@ -93,3 +94,26 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBed]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def sandbox_shapes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBed]:
+    """A second, small sandbox for cloud-side copies, started only for tests that ask.
+
+    c1 has two regions (RegionOne, RegionTwo: a Glance each) and two file stores per Glance;
+    c2 is a stock cloud. No sample images. It has its own GLINT_HOME (``bed.home``, and
+    ``bed.env()`` for the `glint` binary) and leaves the process environment alone, so it
+    can run in the same session as the default bed.
+    """
+    home = tmp_path_factory.mktemp("glint-home-shapes")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GLINT_HOME", str(home))
+        paths = paths_for(SANDBOX_PROFILE)
+    shape = Shape(regions=2, stores=2)
+    sb = Sandbox(paths, port_base=free_port_base(2, shape_ports, shape))
+    try:
+        sb.up(2, seed=False, shape=shape, progress=lambda line: print(line, file=sys.stderr))
+        yield TestBed(sb, home)
+    finally:
+        sb.down()
+        shutil.rmtree(sb.root, ignore_errors=True)

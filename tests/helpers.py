@@ -1,5 +1,6 @@
 """Helpers shared by the tests (test files never import each other's): the one poller
-(``wait_for``, and ``wait_until`` for Pilot tests), images, ports, processes."""
+(``wait_for``, and ``wait_until`` for Pilot tests), images, copy plans and their checks,
+the journal, ports, processes. glint in a real terminal is ``tests.terminals``."""
 
 from __future__ import annotations
 
@@ -19,10 +20,14 @@ from typing import Any, TypeVar
 
 import psutil
 
+from glint_tui.core import journal as jn
 from glint_tui.core.clouds.base import CloudSession, ImageSpec
+from glint_tui.core.desired import Desired
 from glint_tui.core.events import Event
-from glint_tui.core.model import ImageRecord
-from glint_tui.core.plan import Plan
+from glint_tui.core.inventory import Matrix, refresh
+from glint_tui.core.journal import TRANSFER_PROPERTY
+from glint_tui.core.model import ImageRecord, ProjectRef
+from glint_tui.core.plan import Plan, build_plan
 from glint_tui.core.sessions import SessionProvider
 from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
 
@@ -178,12 +183,95 @@ def run_engine(
     return engine.run(plan, cancel)
 
 
-def free_port_base(count: int) -> int:
-    """A base whose 2×count ports (BASE+10N, BASE+10N+1) are all free on 127.0.0.1."""
+def refs(*names: str) -> list[ProjectRef]:
+    return [ProjectRef.parse(n) for n in names]
+
+
+def matrix_of(sandbox: Any, columns: list[str] | None = None) -> Matrix:
+    """The matrix of the test bed (every column, or only *columns*)."""
+    return refresh(SessionProvider(sandbox.paths), refs(*columns) if columns else None)
+
+
+def copy_plan(sandbox: Any, image: ImageRecord, dests: list[str], **kw: Any) -> Plan:
+    """The plan copying *image* (its one row) to each of *dests*."""
+    matrix = matrix_of(sandbox)
+    rows = [r for r in matrix.rows if r.name == image.name and r.content_key == image.content_key]
+    assert len(rows) == 1, rows
+    desired = Desired()
+    for d in refs(*dests):
+        desired.want(rows[0].key, d, True)
+    return build_plan(matrix, desired, **kw)
+
+
+def source_image(sandbox: Any, ref: str, size: int, prefix: str) -> tuple[ImageRecord, bytes]:
+    """A uniquely named image at *ref* with metadata a copy must keep, and its bytes."""
+    data = random_bytes(size)
+    with sandbox.session(ref) as s:
+        rec = upload_image(s, unique(prefix), data, os_distro="cirros", glint_note="kept")
+        rec = s.update_image(rec.id, min_disk=1, min_ram=64, tags=["golden", "x86"])
+    return rec, data
+
+
+def download_sha512(session: CloudSession, image_id: str) -> str:
+    """The sha512 of the bytes Glance serves for *image_id* (not what it claims)."""
+    h = hashlib.sha512()
+    with session.download(image_id) as dl:
+        for chunk in dl:
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def user_props(rec: ImageRecord) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in rec.properties.items()
+        if k != TRANSFER_PROPERTY and not k.startswith("owner_specified.openstack.")
+    }
+
+
+def assert_faithful_copy(
+    session: CloudSession, name: str, data: bytes, source: ImageRecord
+) -> ImageRecord:
+    """The one copy called *name* is active, holds *data* and kept *source*'s metadata."""
+    found = images_named(session, name)
+    assert len(found) == 1, f"{session.where}: {[(i.id, i.status) for i in found]}"
+    copy = found[0]
+    assert copy.status == "active"
+    assert copy.os_hash_value == sha512(data)
+    assert download_sha512(session, copy.id) == sha512(data)
+    assert copy.size == len(data)
+    assert copy.disk_format == source.disk_format
+    assert copy.container_format == source.container_format
+    assert copy.min_disk == source.min_disk and copy.min_ram == source.min_ram
+    assert sorted(copy.tags) == sorted(source.tags)
+    assert user_props(copy) == user_props(source)
+    assert copy.visibility == "private"
+    assert copy.owner == session.project_id
+    assert copy.properties.get(TRANSFER_PROPERTY)  # what reconcile recognises
+    return copy
+
+
+def created_entries(sandbox: Any, name: str) -> list[dict[str, Any]]:
+    """The journal's ``created`` entries of every run that copied an image called *name*."""
+    out = []
+    for path in jn.journal_files(sandbox.paths):
+        log = jn.read_run(path)
+        names = {e.get("transfer_id") for e in log.entries if e.get("name") == name}
+        out += [e for e in log.entries if e["kind"] == jn.CREATED and e["transfer_id"] in names]
+    return out
+
+
+def free_port_base(
+    count: int, extra: Callable[[int, Any], list[int]] | None = None, shape: Any = None
+) -> int:
+    """A base whose 2×count ports (BASE+10N, BASE+10N+1) are all free on 127.0.0.1, plus
+    ``extra(base, shape)`` (the further Glances of a sandbox shape)."""
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(30000, 60000, 100)
         ports = [base + 10 * i + k for i in range(count + 1) for k in (0, 1)]
+        if extra is not None:
+            ports += extra(base, shape)
         if all(_port_free(p) for p in ports):
             return base
     raise RuntimeError("no free port range on 127.0.0.1")

@@ -15,8 +15,7 @@ from glint_tui.core.clouds.base import ImageSpec
 from glint_tui.core.glyphs import GLYPHS
 from glint_tui.core.model import CellState, Credential
 from glint_tui.sandbox.cloud import ADMIN_PASSWORD
-from tests.helpers import random_bytes, unique, upload_image, wait_for
-from tests.test_cli_transfer import put
+from tests.helpers import put, random_bytes, unique, upload_image, wait_for
 
 pytestmark = pytest.mark.sandbox
 REF = "c2:alpha"

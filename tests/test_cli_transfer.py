@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,8 +15,8 @@ from tests.helpers import (
     random_bytes,
     sha512,
     unique,
-    wait_for,
 )
+from tests.terminals import Terminal
 
 pytestmark = pytest.mark.sandbox
 KiB = 1024
@@ -153,65 +148,6 @@ def test_bad_input_is_one_line_and_exit_2(sandbox, tmp_path: Path):
         assert "Traceback" not in r.stderr and r.stderr.strip().startswith("glint:"), r.stderr
     r = glint(sandbox, "reconcile")
     assert r.returncode == 0 and "reconciled" in r.stdout
-
-
-class Terminal:
-    """`glint` as a subprocess on a pseudo-terminal (stdin/stdout/stderr are a TTY).
-
-    The TTY matters: the progress line and the confirmation prompt only exist there.
-    """
-
-    def __init__(self, sandbox, *args: str) -> None:
-        master, slave = pty.openpty()
-        self.master = master
-        self.output = bytearray()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "glint_tui", *args],
-            env=sandbox.env(),
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            close_fds=True,
-        )
-        os.close(slave)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 4096)
-            except OSError:  # EIO: the child closed the terminal
-                return
-            if not data:
-                return
-            self.output += data
-
-    @property
-    def text(self) -> str:
-        return self.output.decode(errors="replace")
-
-    def wait_for(self, condition, what: str, timeout: float = 60) -> None:
-        def check() -> bool:
-            if condition():
-                return True
-            assert self.proc.poll() is None, f"glint exited before {what}:\n{self.text}"
-            return False
-
-        wait_for(check, timeout, what, detail=lambda: self.text)
-
-    def type(self, text: str) -> None:
-        os.write(self.master, text.encode())
-
-    def finish(self, timeout: float = 120) -> int:
-        try:
-            code = self.proc.wait(timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-            self.reader.join(5)
-            os.close(self.master)
-        return code
 
 
 @pytest.mark.parametrize("command", ["copy", "apply"])

@@ -14,19 +14,18 @@ from glint_tui.core.clouds.base import ImageSpec
 from glint_tui.core.journal import TRANSFER_PROPERTY, Journal
 from glint_tui.core.reconcile import reconcile
 from glint_tui.core.sessions import SessionProvider
-from tests.helpers import images_named, put, random_bytes, unique, upload_image, wait_for
+from tests.helpers import (
+    created_entries,
+    images_named,
+    put,
+    random_bytes,
+    unique,
+    upload_image,
+    wait_for,
+)
 
 pytestmark = pytest.mark.sandbox
 MiB = 1 << 20
-
-
-def _created_entries(sandbox, name: str) -> list[dict]:
-    out = []
-    for path in jn.journal_files(sandbox.paths):
-        log = jn.read_run(path)
-        names = {e.get("transfer_id") for e in log.entries if e.get("name") == name}
-        out += [e for e in log.entries if e["kind"] == jn.CREATED and e["transfer_id"] in names]
-    return out
 
 
 def test_sigkill_mid_transfer_then_reconcile_leaves_no_half_image(sandbox):
@@ -38,7 +37,7 @@ def test_sigkill_mid_transfer_then_reconcile_leaves_no_half_image(sandbox):
     proc = subprocess.Popen(cmd, env=sandbox.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         # journalled before bytes move: both destinations' images exist, bytes are flowing
-        wait_for(lambda: len(_created_entries(sandbox, name)) == 2, 90, "both images created")
+        wait_for(lambda: len(created_entries(sandbox, name)) == 2, 90, "both images created")
         with sandbox.session("c2:alpha") as s2:
             wait_for(lambda: images_named(s2, name), 30, "the half image at c2")
     finally:
@@ -56,7 +55,7 @@ def test_sigkill_mid_transfer_then_reconcile_leaves_no_half_image(sandbox):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     removed = {r["image_id"] for r in report["removed"]}
-    created = {e["image_id"] for e in _created_entries(sandbox, name)}
+    created = {e["image_id"] for e in created_entries(sandbox, name)}
     assert created <= removed
     for ref in ("c2:alpha", "c3:alpha"):
         with sandbox.session(ref) as s:
@@ -117,12 +116,12 @@ def test_glance_death_mid_copy_says_what_is_left_and_how_to_clean_it(sandbox):
     proc = subprocess.Popen(cmd, env=sandbox.env(), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        wait_for(lambda: len(_created_entries(sandbox, name)) == 2, 90, "both images created")
+        wait_for(lambda: len(created_entries(sandbox, name)) == 2, 90, "both images created")
         c3.stop(("glance",))
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 3, err  # c2 done, c3 failed
         [line] = [x for x in err.splitlines() if x.startswith("✗ c3:alpha")]
-        [at_c3] = [e["image_id"] for e in _created_entries(sandbox, name) if e["ref"] == "c3:alpha"]
+        [at_c3] = [e["image_id"] for e in created_entries(sandbox, name) if e["ref"] == "c3:alpha"]
         assert f"left behind: half-made image {at_c3}" in line, err
         assert "`glint reconcile` deletes it once c3:alpha answers again" in line, err
         assert "Failed to contact" not in err and "Traceback" not in err, err

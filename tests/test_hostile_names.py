@@ -9,8 +9,6 @@ ever parsed). Every place glint shows it must show it escaped; JSON keeps it exa
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -18,7 +16,7 @@ from glint_tui.core.model import ProjectRef
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.widgets.details import DetailsPane
 from glint_tui.ui.widgets.transfers import ActionLine
-from tests.helpers import random_bytes, unique, upload_image
+from tests.helpers import glint, random_bytes, unique, upload_image
 from tests.ui_helpers import cursor_to, filter_to, run_app, screen_text, wait_for_review, wait_until
 
 pytestmark = pytest.mark.sandbox
@@ -40,17 +38,6 @@ def escaped_form(name: str) -> str:
         .replace("\t", "\\t")
         .replace("\u202e", "\\u202e")
         .replace("\x9b", "\\x9b")
-    )
-
-
-def glint(sandbox, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "glint_tui", *args],
-        env=sandbox.env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
 
 

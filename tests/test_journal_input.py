@@ -13,7 +13,7 @@ import pytest
 from glint_tui.core import journal as jn
 from glint_tui.core.clouds.base import ImageSpec
 from glint_tui.core.paths import Paths
-from tests.helpers import unique
+from tests.helpers import glint, unique
 
 GARBAGE = [
     b"\xff\xfe\x00 not UTF-8",
@@ -72,13 +72,7 @@ def test_one_garbage_journal_line_does_not_stop_reconcile(sandbox) -> None:
         with open(run.path, "ab") as f:
             f.write(b"\x89garbage \x1b[31m\n")
 
-        r = subprocess.run(
-            [sys.executable, "-m", "glint_tui", "reconcile", "--json"],
-            env=sandbox.env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        r = glint(sandbox, "reconcile", "--json")
         assert r.returncode == 0, r.stderr
         assert "Traceback" not in r.stderr and "\x1b" not in r.stderr
         report = json.loads(r.stdout)

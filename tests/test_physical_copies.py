@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from glint_tui.core.plan import DeleteAction, Plan
-from tests.helpers import at, glint, put, random_bytes, run_engine, sha512, unique
+from tests.helpers import at, glint, matrix_of, put, random_bytes, run_engine, sha512, unique
 
 pytestmark = pytest.mark.sandbox
 KiB = 1024
@@ -234,7 +234,6 @@ def test_two_runs_deleting_the_two_copies_of_an_image_leave_one(sandbox):
     The engine checks that copy again just before deleting, so the second is refused."""
     from glint_tui.core.desired import Desired
     from glint_tui.core.plan import build_plan
-    from tests.test_transfer import matrix_of
 
     name, data = unique("two-runs"), random_bytes(128 * KiB)
     put(sandbox, "c1:alpha", name, data)

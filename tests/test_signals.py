@@ -15,10 +15,8 @@ import pytest
 
 from glint_tui.core.journal import TRANSFER_PROPERTY
 from glint_tui.core.spool import Spool
-from tests.helpers import random_bytes, unique, wait_for
-from tests.test_cli_transfer import Terminal, put
-from tests.test_crash_recovery import _created_entries
-from tests.test_ui_tmux_e2e import review_copy_to_c2_alpha, start_glint
+from tests.helpers import created_entries, put, random_bytes, unique, wait_for
+from tests.terminals import Terminal, review_copy_to_c2_alpha, start_glint
 
 pytestmark = pytest.mark.sandbox
 MiB = 1 << 20
@@ -61,7 +59,7 @@ def test_sigterm_during_copy_cleans_up_and_exits_130(sandbox, tmp_path, command)
     )
     try:
         # bytes are flowing: both half images exist and the stream is being spooled
-        wait_for(lambda: len(_created_entries(sandbox, name)) == 2, 90, "both images created")
+        wait_for(lambda: len(created_entries(sandbox, name)) == 2, 90, "both images created")
         wait_for(lambda: any(p.stat().st_size for p in spool.partials()), 30, "spooling")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=150)
@@ -71,7 +69,7 @@ def test_sigterm_during_copy_cleans_up_and_exits_130(sandbox, tmp_path, command)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "glint: interrupted" in err, err
     assert "✗" not in err, err  # a cancelled copy is not reported as a failure
-    tids = {e["transfer_id"] for e in _created_entries(sandbox, name)}
+    tids = {e["transfer_id"] for e in created_entries(sandbox, name)}
     for ref in DESTS:
         assert _leftovers(sandbox, ref, name, tids) == [], f"half-made image left at {ref}"
     assert spool.partials() == []

@@ -16,10 +16,18 @@ import pytest
 
 from glint_tui.core.events import Notice
 from glint_tui.core.spool import Spool
-from tests.helpers import random_bytes, sha512, unique, wait_for
-from tests.test_cli_transfer import put
-from tests.test_crash_recovery import _created_entries
-from tests.test_transfer import assert_faithful_copy, copy_plan, run_engine, source_image
+from tests.helpers import (
+    assert_faithful_copy,
+    copy_plan,
+    created_entries,
+    put,
+    random_bytes,
+    run_engine,
+    sha512,
+    source_image,
+    unique,
+    wait_for,
+)
 
 MiB = 1 << 20
 
@@ -68,7 +76,7 @@ def test_partial_spool_files_of_killed_runs_are_removed_at_next_start(sandbox):
     proc = subprocess.Popen(cmd, env=sandbox.env(), stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        wait_for(lambda: _created_entries(sandbox, name), 90, "the copy started")
+        wait_for(lambda: created_entries(sandbox, name), 90, "the copy started")
         wait_for(lambda: any(p.stat().st_size for p in spool.partials()), 30, "spooling")
     finally:
         proc.send_signal(signal.SIGKILL)

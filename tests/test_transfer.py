@@ -6,7 +6,6 @@ see (the bytes' sha512 at each destination, the metadata, no half images left be
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 
@@ -20,18 +19,21 @@ from glint_tui.core.events import (
     Notice,
     RunFinished,
 )
-from glint_tui.core.inventory import Matrix, refresh
-from glint_tui.core.journal import TRANSFER_PROPERTY, read_run
+from glint_tui.core.journal import read_run
 from glint_tui.core.model import CellState, ImageRecord, ProjectRef
 from glint_tui.core.plan import Plan, build_plan
 from glint_tui.core.sessions import SessionProvider
 from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
 from tests.helpers import (
+    assert_faithful_copy,
+    copy_plan,
     frozen,
     images_named,
+    matrix_of,
     random_bytes,
+    refs,
     run_engine,
-    sha512,
+    source_image,
     unique,
     upload_image,
     wait_for,
@@ -39,71 +41,6 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.sandbox
 MiB = 1 << 20
-
-
-# --- helpers shared by the engine tests (imported by test_crash_recovery / test_cli) -------
-
-
-def refs(*names: str) -> list[ProjectRef]:
-    return [ProjectRef.parse(n) for n in names]
-
-
-def matrix_of(sandbox, columns: list[str] | None = None) -> Matrix:
-    provider = SessionProvider(sandbox.paths)
-    return refresh(provider, refs(*columns) if columns else None)
-
-
-def copy_plan(sandbox, image: ImageRecord, dests: list[str], **kw) -> Plan:
-    matrix = matrix_of(sandbox)
-    rows = [r for r in matrix.rows if r.name == image.name and r.content_key == image.content_key]
-    assert len(rows) == 1, rows
-    desired = Desired()
-    for d in refs(*dests):
-        desired.want(rows[0].key, d, True)
-    return build_plan(matrix, desired, **kw)
-
-
-def download_sha512(session, image_id: str) -> str:
-    h = hashlib.sha512()
-    with session.download(image_id) as dl:
-        for chunk in dl:
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def user_props(rec: ImageRecord) -> dict:
-    return {
-        k: v
-        for k, v in rec.properties.items()
-        if k != TRANSFER_PROPERTY and not k.startswith("owner_specified.openstack.")
-    }
-
-
-def assert_faithful_copy(session, name: str, data: bytes, source: ImageRecord) -> ImageRecord:
-    found = images_named(session, name)
-    assert len(found) == 1, f"{session.where}: {[(i.id, i.status) for i in found]}"
-    copy = found[0]
-    assert copy.status == "active"
-    assert copy.os_hash_value == sha512(data)
-    assert download_sha512(session, copy.id) == sha512(data)
-    assert copy.size == len(data)
-    assert copy.disk_format == source.disk_format
-    assert copy.container_format == source.container_format
-    assert copy.min_disk == source.min_disk and copy.min_ram == source.min_ram
-    assert sorted(copy.tags) == sorted(source.tags)
-    assert user_props(copy) == user_props(source)
-    assert copy.visibility == "private"
-    assert copy.owner == session.project_id
-    assert copy.properties.get(TRANSFER_PROPERTY)  # what reconcile recognises
-    return copy
-
-
-def source_image(sandbox, ref: str, size: int, prefix: str) -> tuple[ImageRecord, bytes]:
-    data = random_bytes(size)
-    with sandbox.session(ref) as s:
-        rec = upload_image(s, unique(prefix), data, os_distro="cirros", glint_note="kept")
-        rec = s.update_image(rec.id, min_disk=1, min_ram=64, tags=["golden", "x86"])
-    return rec, data
 
 
 def states(events: list, ref: str) -> list[CellState]:
@@ -227,7 +164,7 @@ def test_corrupted_source_is_detected_and_nothing_is_left_at_destinations(sandbo
         for ref in ("c2:alpha", "c3:alpha"):
             with sandbox.session(ref) as s:
                 assert images_named(s, src.name) == []
-    finally:  # a rotten image would fail every later test that reads all of c1 (backups)
+    finally:  # a rotten image left at c1 would fail every later backup of c1
         with sandbox.session("c1:alpha") as s:
             s.delete_image(src.id)
 

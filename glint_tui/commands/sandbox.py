@@ -8,6 +8,7 @@ import sys
 
 from glint_tui.core import exitcodes
 from glint_tui.sandbox.manager import Sandbox
+from glint_tui.sandbox.shapes import add_shape_arguments, shape_from_args
 
 
 def _progress(line: str) -> None:
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("-n", "--clouds", type=int, default=None, help="how many clouds (default 3)")
     up.add_argument("--port-base", type=int, default=None, help="ports: BASE+10N, BASE+10N+1")
     up.add_argument("--no-seed", action="store_true", help="do not create sample images")
+    add_shape_arguments(up)
     up.set_defaults(func=_up)
     actions.add_parser("down", help="stop the clouds (data kept)").set_defaults(func=_down)
     st = actions.add_parser("status", help="which clouds run where")
@@ -38,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     sandbox = Sandbox(port_base=args.port_base)
-    sandbox.up(args.clouds, seed=not args.no_seed, progress=_progress)
+    sandbox.up(args.clouds, seed=not args.no_seed, progress=_progress, shape=shape_from_args(args))
     _progress("try it:  glint --sandbox      (or: glint --sandbox images)")
     return exitcodes.OK
 
@@ -65,4 +67,8 @@ def _status(args: argparse.Namespace) -> int:
         k, g = r["keystone"], r["glance"]
         state = lambda s: f"running (pid {s['pid']})" if s["running"] else "stopped"  # noqa: E731
         print(f"{r['name']}  keystone {k['url']} {state(k)}  glance {g['url']} {state(g)}")
+        for name, site in r.items():  # the Glances of further regions, and several stores
+            if name.startswith("glance") and (name != "glance" or len(site["stores"]) > 1):
+                stores = ", ".join(site["stores"])
+                print(f"    {name} {site['region']} {site['url']} {state(site)}  stores {stores}")
     return exitcodes.OK

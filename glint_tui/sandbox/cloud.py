@@ -16,7 +16,9 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-HOST = "127.0.0.1"
+from glint_tui.sandbox import shapes
+from glint_tui.sandbox.shapes import HOST, PLAIN, GlanceSite, Shape
+
 REGION = "RegionOne"
 ADMIN_PASSWORD = "admin-pass"
 GLANCE_SERVICE_PASSWORD = "glance-pass"
@@ -29,7 +31,7 @@ SERVICES = ("keystone", "glance")
 class Cloud:
     """Files, ports and processes of one cloud, ``c<N>`` under *root*."""
 
-    def __init__(self, root: Path, index: int, port_base: int, venv: Path):
+    def __init__(self, root: Path, index: int, port_base: int, venv: Path, shape: Shape = PLAIN):
         self.index = index
         self.name = f"c{index}"
         self.venv = venv
@@ -38,6 +40,19 @@ class Cloud:
         self.glance_port = port_base + 10 * index + 1
         self.keystone_url = f"http://{HOST}:{self.keystone_port}"
         self.glance_url = f"http://{HOST}:{self.glance_port}"
+        self.glances: list[GlanceSite] = shapes.glance_sites(self, shape)
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """Keystone, then one Glance per region (``glance``, ``glance2``, …)."""
+        return ("keystone", *(g.service for g in self.glances))
+
+    @property
+    def ports(self) -> list[tuple[str, int]]:
+        return [("keystone", self.keystone_port), *((g.service, g.port) for g in self.glances)]
+
+    def glance(self, service: str) -> GlanceSite:
+        return next(g for g in self.glances if g.service == service)
 
     # -- layout -------------------------------------------------------------------------
     @property
@@ -60,20 +75,17 @@ class Cloud:
 
     # -- configuration ------------------------------------------------------------------
     def write_configs(self) -> None:
-        """Directories, then Keystone's, Glance's and both uWSGI configs."""
         d = self.data
-        for sub in ("images", "staging", "tasks", "cache", "locks"):
-            (d / sub).mkdir(parents=True, exist_ok=True)
+        for site in self.glances:
+            for sub in ("staging", "tasks", "cache", "locks"):
+                (site.data / sub).mkdir(parents=True, exist_ok=True)
+            for store in site.stores:
+                site.store_dir(store).mkdir(parents=True, exist_ok=True)
         for sub in ("fernet-keys", "credential-keys"):
             (d / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
-        for p in (self.etc("keystone"), self.etc("glance"), self.dir / "log", self.dir / "run"):
+        for p in (*map(self.etc, self.services), self.dir / "log", self.dir / "run"):
             p.mkdir(parents=True, exist_ok=True)
-        self._write_keystone_conf()
-        self._write_glance_conf()
-        self._write_uwsgi_confs()
-
-    def _write_keystone_conf(self) -> None:
-        d, logs = self.data, self.dir / "log"
+        logs = self.dir / "log"
         _write(
             self.etc("keystone") / "keystone.conf",
             f"""
@@ -101,64 +113,21 @@ class Cloud:
             driver = noop
             """,
         )
-
-    def _write_glance_conf(self) -> None:
-        d, logs = self.data, self.dir / "log"
         paste_src = self.venv / "etc" / "glance" / "glance-api-paste.ini"
-        paste = self.etc("glance") / "glance-api-paste.ini"
-        paste.write_text(
-            paste_src.read_text().replace(
-                "/etc/glance/healthcheck_disable", str(self.etc("glance") / "healthcheck_disable")
-            )
+        for site in self.glances:
+            self._write_glance_conf(site, paste_src)
+        # Glance reads chunked bodies via uwsgi.chunked_read(); default limit is 1 MiB
+        glance_extra = (
+            "socket-timeout = 600\nchunked-input-limit = 67108864\nchunked-input-timeout = 300"
         )
-        _write(
-            self.etc("glance") / "glance-api.conf",
-            f"""
-            [DEFAULT]
-            debug = false
-            log_file = {logs}/glance-api.log
-            enabled_backends = local:file
-            worker_self_reference_url = {self.glance_url}
-            public_endpoint = {self.glance_url}
-            image_cache_dir = {d}/cache/
-            [database]
-            connection = sqlite:///{d}/glance.db
-            [glance_store]
-            default_backend = local
-            [local]
-            filesystem_store_datadir = {d}/images/
-            [os_glance_staging_store]
-            filesystem_store_datadir = {d}/staging/
-            [os_glance_tasks_store]
-            filesystem_store_datadir = {d}/tasks/
-            [keystone_authtoken]
-            www_authenticate_uri = {self.keystone_url}
-            auth_url = {self.keystone_url}
-            auth_type = password
-            project_domain_name = Default
-            user_domain_name = Default
-            project_name = service
-            username = glance
-            password = {GLANCE_SERVICE_PASSWORD}
-            [paste_deploy]
-            flavor = keystone
-            config_file = {paste}
-            [oslo_concurrency]
-            lock_path = {d}/locks
-            [oslo_messaging_notifications]
-            driver = noop
-            """,
-        )
-
-    def _write_uwsgi_confs(self) -> None:
-        for service, port, module, env, extra in (
-            ("keystone", self.keystone_port, "keystone.wsgi.api:application",
-             f"OS_KEYSTONE_CONFIG_DIR={self.etc('keystone')}", ""),
-            ("glance", self.glance_port, "glance.wsgi.api:application",
-             f"OS_GLANCE_CONFIG_DIR={self.etc('glance')}",
-             # Glance reads chunked bodies via uwsgi.chunked_read(); default limit is 1 MiB
-             "socket-timeout = 600\nchunked-input-limit = 67108864\nchunked-input-timeout = 300"),
-        ):  # fmt: skip
+        keystone_env = f"OS_KEYSTONE_CONFIG_DIR={self.etc('keystone')}"
+        servers = [
+            ("keystone", self.keystone_port, "keystone.wsgi.api:application", keystone_env, "")
+        ]
+        for g in self.glances:
+            env = f"OS_GLANCE_CONFIG_DIR={self.etc(g.service)}"
+            servers.append((g.service, g.port, "glance.wsgi.api:application", env, glance_extra))
+        for service, port, module, env, extra in servers:
             _write(
                 self.etc(service) / "uwsgi.ini",
                 f"""
@@ -186,10 +155,49 @@ class Cloud:
                 + "\n",
             )
 
+    def _write_glance_conf(self, site: GlanceSite, paste_src: Path) -> None:
+        etc, d, logs = self.etc(site.service), site.data, self.dir / "log"
+        paste = etc / "glance-api-paste.ini"
+        paste.write_text(
+            paste_src.read_text().replace(
+                "/etc/glance/healthcheck_disable", str(etc / "healthcheck_disable")
+            )
+        )
+        conf: dict[str, dict[str, str]] = {
+            "DEFAULT": {
+                "debug": "false",
+                "log_file": f"{logs}/{site.service}-api.log",
+                "enabled_backends": "local:file",
+                "worker_self_reference_url": site.url,
+                "public_endpoint": site.url,
+                "image_cache_dir": f"{d}/cache/",
+            },
+            "database": {"connection": f"sqlite:///{d}/glance.db"},
+            "glance_store": {"default_backend": site.stores[0]},
+            "os_glance_staging_store": {"filesystem_store_datadir": f"{d}/staging/"},
+            "os_glance_tasks_store": {"filesystem_store_datadir": f"{d}/tasks/"},
+            "keystone_authtoken": {
+                "www_authenticate_uri": self.keystone_url,
+                "auth_url": self.keystone_url,
+                "auth_type": "password",
+                "project_domain_name": "Default",
+                "user_domain_name": "Default",
+                "project_name": "service",
+                "username": "glance",
+                "password": GLANCE_SERVICE_PASSWORD,
+            },
+            "paste_deploy": {"flavor": "keystone", "config_file": str(paste)},
+            "oslo_concurrency": {"lock_path": f"{d}/locks"},
+            "oslo_messaging_notifications": {"driver": "noop"},
+        }
+        shapes.shape_glance_options(site, conf)
+        (etc / "glance-api.conf").write_text(shapes.render_ini(conf))
+
     def initialise(self, template: Path) -> None:
         """Fresh databases from the shared migrated template, own keys, own bootstrap."""
         shutil.copy(template / "keystone.db", self.data / "keystone.db")
-        shutil.copy(template / "glance.db", self.data / "glance.db")
+        for site in self.glances:
+            shutil.copy(template / "glance.db", site.data / "glance.db")
         for repo in ("fernet-keys", "credential-keys"):
             for n in ("0", "1"):  # 0 = staged, 1 = primary, as keystone-manage writes them
                 fd = os.open(self.data / repo / n, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -255,15 +263,16 @@ class Cloud:
         )
 
     def wait_ready(self, service: str, timeout: float = 120.0) -> None:
-        url = (
-            self.keystone_url + "/v3" if service == "keystone" else self.glance_url + "/healthcheck"
-        )
+        if service == "keystone":
+            url = self.keystone_url + "/v3"
+        else:
+            url = self.glance(service).url + "/healthcheck"
         wait_http(url, timeout, log=self.log(service))
 
-    def stop(self, services: tuple[str, ...] = SERVICES, timeout: float = 15.0) -> None:
+    def stop(self, services: tuple[str, ...] | None = None, timeout: float = 15.0) -> None:
         """SIGTERM our masters (by PID), SIGKILL master and workers after *timeout*."""
         targets: list[tuple[int, list[int]]] = []
-        for service in services:
+        for service in services or self.services:
             if self.alive(service):
                 pid = self.pid(service)
                 assert pid is not None

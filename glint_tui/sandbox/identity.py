@@ -48,15 +48,19 @@ def register(cloud: Cloud) -> None:
         service = idc.find_service("glance") or idc.create_service(
             name="glance", type="image", description="Glance image service"
         )
-        have = {e.interface for e in idc.endpoints(service_id=service.id)}
-        for interface in ("public", "internal", "admin"):
-            if interface not in have:
-                idc.create_endpoint(
-                    service_id=service.id,
-                    interface=interface,
-                    url=cloud.glance_url,
-                    region_id=REGION,
-                )
+        have = {(e.region_id, e.interface) for e in idc.endpoints(service_id=service.id)}
+        regions = {r.id for r in idc.regions()}
+        for site in cloud.glances:  # one Glance per region (several in a shaped cloud)
+            if site.region not in regions:
+                idc.create_region(id=site.region, description=f"sandbox region {site.region}")
+            for interface in ("public", "internal", "admin"):
+                if (site.region, interface) not in have:
+                    idc.create_endpoint(
+                        service_id=service.id,
+                        interface=interface,
+                        url=site.url,
+                        region_id=site.region,
+                    )
         admin = idc.find_user("admin", domain_id="default")
         for name in PROJECTS:
             idc.assign_project_role_to_user(project(name), admin, roles["admin"])

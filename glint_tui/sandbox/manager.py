@@ -26,11 +26,11 @@ from glint_tui.sandbox.cloud import (
     ADMIN_PASSWORD,
     HOST,
     MEMBERS,
-    SERVICES,
     Cloud,
     migrated_template,
 )
 from glint_tui.sandbox.servervenv import ensure_server_venv, server_venv_path
+from glint_tui.sandbox.shapes import PLAIN, Shape, describe_glances, load_shape, settle_shape
 
 DEFAULT_PORT_BASE = 25000
 MAX_CLOUDS = 9
@@ -55,6 +55,7 @@ class Sandbox:
         env_base = os.environ.get("GLINT_SANDBOX_PORT_BASE")
         self.port_base = int(port_base or state.get("port_base") or env_base or DEFAULT_PORT_BASE)
         self.count = int(state.get("count", 0))
+        self.shape = load_shape(self.root) or PLAIN
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -73,7 +74,9 @@ class Sandbox:
     @property
     def clouds(self) -> list[Cloud]:
         venv = server_venv_path()
-        return [Cloud(self.root, i, self.port_base, venv) for i in range(1, self.count + 1)]
+        return [
+            Cloud(self.root, i, self.port_base, venv, self.shape) for i in range(1, self.count + 1)
+        ]
 
     def cloud(self, name: str) -> Cloud:
         for c in self.clouds:
@@ -82,12 +85,23 @@ class Sandbox:
         raise SandboxError(f"no sandbox cloud named {name!r}")
 
     # -- lifecycle ----------------------------------------------------------------------
-    def up(self, count: int | None = None, seed: bool = True, progress: Progress = _quiet) -> None:
-        """Start *count* clouds (default: as many as before, else 3); idempotent."""
+    def up(
+        self,
+        count: int | None = None,
+        seed: bool = True,
+        progress: Progress = _quiet,
+        shape: Shape | None = None,
+    ) -> None:
+        """Start *count* clouds (default: as many as before, else 3); idempotent.
+
+        *shape* (regions, stores of c1) is fixed when the sandbox is created; None keeps it.
+        """
         count = count or self.count or 3
         if not 1 <= count <= MAX_CLOUDS:
             raise SandboxError(f"the sandbox runs 1 to {MAX_CLOUDS} clouds, not {count}")
         started = time.monotonic()
+        exists = self.count > 0 and Cloud(self.root, 1, self.port_base, Path()).initialised
+        self.shape = settle_shape(self.root, shape, exists)
         venv = ensure_server_venv(progress)
         self.count = max(count, self.count)
         clouds = self.clouds[:count]
@@ -109,10 +123,13 @@ class Sandbox:
             cloud.wait_ready("keystone")
             if fresh:
                 register(cloud)
-            cloud.start("glance")
-            cloud.wait_ready("glance")
+            glances = [g.service for g in cloud.glances]
+            for service in glances:
+                cloud.start(service)
+            for service in glances:
+                cloud.wait_ready(service)
             (cloud.dir / "ready").touch()
-            progress(f"{cloud.name}: Keystone {cloud.keystone_url}  Glance {cloud.glance_url}")
+            progress(f"{cloud.name}: Keystone {cloud.keystone_url}  {describe_glances(cloud)}")
 
         progress(f"starting {count} sandbox cloud(s) on {HOST} …")
         with ThreadPoolExecutor(count) as pool:
@@ -127,7 +144,7 @@ class Sandbox:
 
     def _check_ports(self, clouds: list[Cloud]) -> None:
         for cloud in clouds:
-            for service, port in (("keystone", cloud.keystone_port), ("glance", cloud.glance_port)):
+            for service, port in cloud.ports:
                 if cloud.alive(service):
                     continue
                 with socket.socket() as s:
@@ -140,7 +157,7 @@ class Sandbox:
     def down(self, progress: Progress = _quiet) -> None:
         """Stop only the processes this sandbox started (by the PIDs in its pidfiles)."""
         with ThreadPoolExecutor(max(1, len(self.clouds))) as pool:
-            list(pool.map(lambda c: c.stop(SERVICES), self.clouds))
+            list(pool.map(lambda c: c.stop(), self.clouds))
         progress(f"stopped {len(self.clouds)} sandbox cloud(s)")
 
     def wipe(self, progress: Progress = _quiet) -> None:
@@ -158,14 +175,18 @@ class Sandbox:
         rows = []
         for c in self.clouds:
             row: dict[str, Any] = {"name": c.name}
-            for service, url in (("keystone", c.keystone_url), ("glance", c.glance_url)):
-                row[service] = {"url": url, "pid": c.pid(service), "running": c.alive(service)}
+            k = "keystone"
+            row[k] = {"url": c.keystone_url, "pid": c.pid(k), "running": c.alive(k)}
+            for g in c.glances:  # "glance" (RegionOne), then "glance2" … in a shaped cloud
+                s = g.service
+                row[s] = {"url": g.url, "pid": c.pid(s), "running": c.alive(s),
+                          "region": g.region, "stores": list(g.stores)}  # fmt: skip
             rows.append(row)
         return rows
 
     @property
     def running(self) -> bool:
-        return self.count > 0 and all(c.alive(s) for c in self.clouds for s in SERVICES)
+        return self.count > 0 and all(c.alive(s) for c in self.clouds for s in c.services)
 
     # -- glint's view of it --------------------------------------------------------------
     def member_credentials(self, cloud: Cloud) -> list[tuple[Credential, str]]:

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar
 
+from glint_tui.core import exitcodes
 from glint_tui.core.inventory import build_matrix
 from glint_tui.core.paths import Paths
 from glint_tui.core.safetext import escape
@@ -124,7 +125,7 @@ class GlintApp(App[int]):
         130 now. A second SIGTERM exits at once (then ``glint reconcile`` cleans up)."""
         main = self.main
         if self._terminating or main is None or not main.model.running:
-            self.exit(130)
+            self.exit(exitcodes.INTERRUPTED)
             return
         self._terminating = True
         main.quit_after_run = True
