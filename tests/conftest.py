@@ -23,12 +23,15 @@ from glint_tui.sandbox.manager import Sandbox
 from glint_tui.sandbox.shapes import Shape, shape_ports
 from tests.helpers import free_port_base
 
+# Fixtures that start real servers (clouds, object stores, emulators). A new one goes here.
+CLOUD_FIXTURES = frozenset({"sandbox", "sandbox_shapes", "swift", "moto_ec2"})
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that uses the ``sandbox`` fixture (directly or through another fixture)
-    is a sandbox test, marked or not: ``pytest -m "not sandbox"`` never starts a cloud."""
+    """Every test that uses a fixture of ``CLOUD_FIXTURES`` (directly or through another
+    fixture) is a sandbox test, marked or not: ``pytest -m "not sandbox"`` never starts one."""
     for item in items:
-        if "sandbox" in getattr(item, "fixturenames", ()):
+        if CLOUD_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.sandbox)
 
 
