@@ -339,7 +339,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     matrix = use_cases.load_matrix(need_columns=True)
     for r in [*dests, *([source] if source else [])]:
         if r not in matrix.status:
-            raise UsageError(f"{r} is not a configured REPO:PROJECT")
+            raise UsageError(matrix.unknown_column(r))
     row = _resolve_image(matrix, args.image, source)
     desired = Desired()
     for d in dests:
@@ -372,7 +372,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     use_cases = services()
     matrix = use_cases.load_matrix(need_columns=True)
     if at not in matrix.status:
-        raise UsageError(f"{at} is not a configured REPO:PROJECT")
+        raise UsageError(matrix.unknown_column(at))
     if not matrix.status[at].ok:
         raise GlintError(f"cannot list {located(at, matrix.status[at].error or '')}")
     selection = _delete_selection(matrix, args.image, at, args.all_matching)

@@ -245,6 +245,19 @@ class Matrix:
             by_label = [r for r in self.rows if r.name == name and _hash_matches(r, prefix)]
         return Lookup(spec, by_id, by_name, by_label)
 
+    def unknown_column(self, ref: ProjectRef) -> str:
+        """Why *ref* is not a column: not configured, or one repository shown as one
+        column per region (then the message names them)."""
+        regions = [
+            c
+            for c in self.columns
+            if (c.repository, c.project) == (ref.repository, ref.project) and c.region
+        ]
+        if ref.region is None and regions:
+            names = ", ".join(map(str, regions))
+            return f"{ref.repository} has several regions: name one ({names})"
+        return f"{ref} is not a configured REPO:PROJECT"
+
     def project_id(self, ref: ProjectRef) -> str | None:
         st = self.status.get(ref)
         return st.project_id if st else None

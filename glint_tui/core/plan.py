@@ -150,7 +150,7 @@ class _Planner:
             return CopyTarget(ref, image.name, store=self.store, adds_store_to=image.id)
         status = self.matrix.status.get(ref)
         if status is None or not status.ok:
-            why = status.error if status else "not a configured REPO:PROJECT"
+            why = status.error if status else self.matrix.unknown_column(ref)
             self.refuse("copy", row, ref, f"cannot list {ref}: {why}")
             return None
         others = [

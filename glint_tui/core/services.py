@@ -287,7 +287,7 @@ class Services:
                 "(glint repository add, glint credentials add)"
             )
         for ref in columns or ():
-            if ref not in refs:
+            if ProjectRef(ref.repository, ref.project) not in refs:  # a region of one too
                 raise UsageError(f"{ref} is not a configured REPO:PROJECT")
         if not refs:
             return refresh(self.sessions, [], on_column=on_column)
