@@ -8,6 +8,7 @@ Without a command it runs one backup (what cron calls). It imports only glint_tu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -92,9 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="one backup run (the default)")
     p.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS)
     p = sub.add_parser("verify", parents=[common], help="check every snapshot is restorable")
-    p.add_argument("--read-data", action="store_true",
-                   help="re-hash every stored object (slow); damaged ones are re-fetched by the "
-                   "next run")  # fmt: skip
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--read-data", action="store_true",
+                       help="re-read every object (slow); damaged ones are re-fetched by the "
+                       "next run")  # fmt: skip
+    group.add_argument("--read-data-subset", metavar="S",
+                       help="re-read a share (10%%: a new random one each run) or a slice "
+                       "(n/m) of the objects")  # fmt: skip
     sub.add_parser("snapshots", parents=[common], help="list the snapshots")
     p = sub.add_parser("list", parents=[common], help="list the images of a snapshot")
     p.add_argument("snapshot", nargs="?", help="snapshot id or unique prefix (default: latest)")
@@ -134,10 +139,21 @@ def _size(n: int | None) -> str:
     return humanize.naturalsize(n, binary=True)
 
 
-def _store(config, create: bool = False):
-    from glint_backup.store import ObjectStore
+@contextlib.contextmanager
+def _store(config, lock: bool = False, create: bool = False):
+    """The repository, open for one command (and locked, for commands that change it)."""
+    from glint_backup.lock import store_locked
+    from glint_backup.repository import open_store
 
-    return ObjectStore.open(config.backup_dir, create=create)
+    store = open_store(config, create=create)
+    try:
+        if lock:
+            with store_locked(store):
+                yield store
+        else:
+            yield store
+    finally:
+        store.close()
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -159,14 +175,16 @@ def cmd_run(args: argparse.Namespace, config) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, config) -> int:
-    from glint_backup.lock import locked
-    from glint_backup.verify import verify
+    from glint_backup.verify import parse_subset, verify
 
-    with locked(config.backup_dir):
-        report = verify(_store(config), read_data=args.read_data)
+    if args.read_data_subset:
+        parse_subset(args.read_data_subset)  # a usage error before anything is opened
+    with _store(config, lock=True) as store:
+        report = verify(store, read_data=args.read_data, subset=args.read_data_subset)
+    reread = args.read_data or args.read_data_subset
     lines = [
         f"{report.snapshots} snapshot(s), {report.objects} object(s)"
-        + (f", {_size(report.checked_bytes)} re-hashed" if args.read_data else "")
+        + (f", {report.read_objects} re-read ({_size(report.checked_bytes)})" if reread else "")
         + (": OK" if report.ok else f": {len(report.problems)} problem(s)")
     ]
     for p in report.problems:
@@ -180,9 +198,10 @@ def cmd_verify(args: argparse.Namespace, config) -> int:
 def cmd_snapshots(args: argparse.Namespace, config) -> int:
     from glint_backup import snapshots
 
-    store = _store(config)
+    with _store(config) as store:
+        manifests = list(snapshots.readable(store))
     rows = []
-    for m in snapshots.readable(store):
+    for m in manifests:
         images = m["images"]
         rows.append({
             "id": m["id"],
@@ -204,9 +223,9 @@ def cmd_snapshots(args: argparse.Namespace, config) -> int:
 def cmd_list(args: argparse.Namespace, config) -> int:
     from glint_backup import snapshots
 
-    store = _store(config)
-    sid = snapshots.resolve(store, args.snapshot)
-    images = snapshots.load(store, sid)["images"]
+    with _store(config) as store:
+        sid = snapshots.resolve(store, args.snapshot)
+        images = snapshots.load(store, sid)["images"]
     human = "\n".join(
         f"{e['id']}  {e.get('status', ''):<8} {_size(e.get('size')):>10}  "
         f"{(e.get('owner') or '-')[:12]:<12}  {e.get('name', '')}"
@@ -220,14 +239,12 @@ def cmd_list(args: argparse.Namespace, config) -> int:
 
 def cmd_restore(args: argparse.Namespace, config) -> int:
     from glint_backup import connect
-    from glint_backup.lock import locked
     from glint_backup.restore import restore
 
     chosen = sum(bool(x) for x in (args.image_ids, args.project, args.all))
     if chosen != 1:
         raise BackupConfigError("restore: give IMAGE_ID…, or --project P, or --all (one of them)")
-    with locked(config.backup_dir):
-        store = _store(config)
+    with _store(config, lock=True) as store:
         session = connect.open_admin_session(config)
         try:
             sid, outcomes = restore(
@@ -250,14 +267,13 @@ def cmd_restore(args: argparse.Namespace, config) -> int:
 
 
 def cmd_forget(args: argparse.Namespace, config) -> int:
-    from glint_backup.lock import locked
     from glint_backup.retention import Policy, forget
 
     policy = Policy(args.keep_last, args.keep_daily, args.keep_weekly, args.keep_monthly)
     if min(policy.last, policy.daily, policy.weekly, policy.monthly) < 0:
         raise BackupConfigError("forget: --keep-* values must not be negative")
-    with locked(config.backup_dir):
-        result = forget(_store(config), policy, dry_run=getattr(args, "dry_run", False))
+    with _store(config, lock=True) as store:
+        result = forget(store, policy, dry_run=getattr(args, "dry_run", False))
     verb = "would forget" if result["dry_run"] else "forgot"
     human = f"keep {len(result['keep'])} snapshot(s); {verb} {len(result['forget'])}" + "".join(
         f"\n  {verb}: {sid}" for sid in result["forget"]
@@ -267,11 +283,10 @@ def cmd_forget(args: argparse.Namespace, config) -> int:
 
 
 def cmd_prune(args: argparse.Namespace, config) -> int:
-    from glint_backup.lock import locked
     from glint_backup.retention import prune
 
-    with locked(config.backup_dir):
-        result = prune(_store(config), dry_run=getattr(args, "dry_run", False))
+    with _store(config, lock=True) as store:
+        result = prune(store, dry_run=getattr(args, "dry_run", False))
     verb = "would remove" if result["dry_run"] else "removed"
     _emit(
         args, result, f"{verb} {len(result['removed'])} object(s), {_size(result['freed_bytes'])}"

@@ -30,6 +30,7 @@ def _free_port_base(count: int) -> int:
     for _ in range(200):
         base = rng.randrange(30000, 60000, 100)
         ports = [base + 10 * i + k for i in range(count + 1) for k in (0, 1)]
+        ports += [base + 10 + k for k in range(2, 6)]  # Swift beside c1 (the swift fixture)
         if all(_port_free(p) for p in ports):
             return base
     raise RuntimeError("no free port range on 127.0.0.1")
@@ -106,3 +107,18 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBed]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def swift(sandbox: TestBed):
+    """A real Swift (Swift + S3 APIs) beside c1, started once, only for tests that ask."""
+    from glint_tui.sandbox.swift import ensure_swift_venv
+
+    ensure_swift_venv(lambda line: print(line, file=sys.stderr))
+    sandbox.sandbox.with_swift = True
+    server = sandbox.sandbox.swift()
+    server.up(lambda line: print(line, file=sys.stderr))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from glint_backup import cli
-from glint_backup import store as store_mod
 from glint_backup.lock import locked
+from glint_backup.storage import local as local_storage
 from glint_tui.core.clouds.openstack import CORE_UPDATES
 from glint_tui.core.errors import ImageNotFound
 from tests.backup_helpers import (
@@ -317,7 +317,7 @@ def test_backup_stops_cleanly_on_fake_full_disk(
     before = snapshot_files(tmp_path / "store")
     img = upload_image(admin, unique("bk-full"), random_bytes(80_000))
     try:
-        monkeypatch.setattr(store_mod, "free_bytes", lambda _d: 1024)
+        monkeypatch.setattr(local_storage, "free_bytes", lambda _d: 1024)
         code = cli.main(["-c", str(conf), "--allow-root"])
         err = capsys.readouterr().err
         assert code == 7 and "full" in err

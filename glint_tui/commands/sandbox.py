@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("-n", "--clouds", type=int, default=None, help="how many clouds (default 3)")
     up.add_argument("--port-base", type=int, default=None, help="ports: BASE+10N, BASE+10N+1")
     up.add_argument("--no-seed", action="store_true", help="do not create sample images")
+    up.add_argument("--with-swift", action="store_true",
+                    help="also run Swift (Swift + S3 APIs) on c1's Keystone: BASE+12")  # fmt: skip
     up.set_defaults(func=_up)
     actions.add_parser("down", help="stop the clouds (data kept)").set_defaults(func=_down)
     st = actions.add_parser("status", help="which clouds run where")
@@ -37,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     sandbox = Sandbox(port_base=args.port_base)
-    sandbox.up(args.clouds, seed=not args.no_seed, progress=_progress)
+    sandbox.up(args.clouds, seed=not args.no_seed, progress=_progress, with_swift=args.with_swift)
     _progress("try it:  glint --sandbox      (or: glint --sandbox images)")
     return 0
 
@@ -64,4 +66,7 @@ def _status(args: argparse.Namespace) -> int:
         k, g = r["keystone"], r["glance"]
         state = lambda s: f"running (pid {s['pid']})" if s["running"] else "stopped"  # noqa: E731
         print(f"{r['name']}  keystone {k['url']} {state(k)}  glance {g['url']} {state(g)}")
+        if "swift" in r:
+            sw = r["swift"]
+            print(f"    swift {sw['url']} {'running' if sw['running'] else 'stopped'}")
     return 0

@@ -55,6 +55,7 @@ class Sandbox:
         env_base = os.environ.get("GLINT_SANDBOX_PORT_BASE")
         self.port_base = int(port_base or state.get("port_base") or env_base or DEFAULT_PORT_BASE)
         self.count = int(state.get("count", 0))
+        self.with_swift = bool(state.get("swift", False))
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -68,7 +69,10 @@ class Sandbox:
             return {}
 
     def _save_state(self) -> None:
-        atomic_write_json(self.state_file, {"port_base": self.port_base, "count": self.count})
+        atomic_write_json(
+            self.state_file,
+            {"port_base": self.port_base, "count": self.count, "swift": self.with_swift},
+        )
 
     @property
     def clouds(self) -> list[Cloud]:
@@ -82,7 +86,19 @@ class Sandbox:
         raise SandboxError(f"no sandbox cloud named {name!r}")
 
     # -- lifecycle ----------------------------------------------------------------------
-    def up(self, count: int | None = None, seed: bool = True, progress: Progress = _quiet) -> None:
+    def swift(self):  # -> sandbox.swift.Swift
+        """The Swift beside cloud c1 (``up --with-swift``); its venv is built on first use."""
+        from glint_tui.sandbox.swift import Swift, swift_venv_path
+
+        return Swift(self.cloud("c1"), swift_venv_path())
+
+    def up(
+        self,
+        count: int | None = None,
+        seed: bool = True,
+        progress: Progress = _quiet,
+        with_swift: bool = False,
+    ) -> None:
         """Start *count* clouds (default: as many as before, else 3); idempotent."""
         count = count or self.count or 3
         if not 1 <= count <= MAX_CLOUDS:
@@ -119,6 +135,13 @@ class Sandbox:
             for future in [pool.submit(bring_up, c) for c in clouds]:
                 future.result()
         self.register_repositories(clouds)
+        if with_swift or self.with_swift:
+            from glint_tui.sandbox.swift import ensure_swift_venv
+
+            ensure_swift_venv(progress)
+            self.with_swift = True
+            self._save_state()
+            self.swift().up(progress)
         if seed:
             from glint_tui.sandbox.seed import seed_clouds
 
@@ -139,6 +162,8 @@ class Sandbox:
 
     def down(self, progress: Progress = _quiet) -> None:
         """Stop only the processes this sandbox started (by the PIDs in its pidfiles)."""
+        if self.with_swift and self.count:
+            self.swift().stop()
         with ThreadPoolExecutor(max(1, len(self.clouds))) as pool:
             list(pool.map(lambda c: c.stop(SERVICES), self.clouds))
         progress(f"stopped {len(self.clouds)} sandbox cloud(s)")
@@ -160,6 +185,8 @@ class Sandbox:
             row: dict[str, Any] = {"name": c.name}
             for service, url in (("keystone", c.keystone_url), ("glance", c.glance_url)):
                 row[service] = {"url": url, "pid": c.pid(service), "running": c.alive(service)}
+            if self.with_swift and c.name == "c1":
+                row["swift"] = self.swift().status()
             rows.append(row)
         return rows
 
