@@ -28,7 +28,7 @@ from typing import Any
 
 from glint_backup import compress
 from glint_backup.crypto import FLAG_COMPRESSED, RepoKey
-from glint_backup.storage.base import Backend
+from glint_backup.storage.base import Backend, StorageError
 from glint_tui.core.errors import DataMismatch
 
 MARKER = "glint-backup-store.json"
@@ -165,7 +165,11 @@ class ObjectStore:
         if key is None:
             return ""
         target = f"{DAMAGED}{key[len(OBJECTS) :].replace('/', '')}.{int(time.time())}"
-        self.backend.rename(key, target)
+        try:
+            self.backend.rename(key, target)
+        except StorageError:  # e.g. a large object whose segments are gone cannot be copied
+            self.backend.delete(key)
+            target = "(removed: it could not be moved)"
         self.index().pop(key, None)
         return f"{self.url}/{target}"
 

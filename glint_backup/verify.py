@@ -18,6 +18,7 @@ from typing import Any
 
 from glint_backup import logsetup, snapshots
 from glint_backup.errors import BackupConfigError
+from glint_backup.storage.base import StorageError
 from glint_backup.store import ObjectStore
 from glint_tui.core.errors import DataMismatch
 
@@ -135,7 +136,7 @@ def _read_back(store: ObjectStore, obj: str, users: dict[str, list[str]], report
         digest, _md5, size = store.hash_object(obj)
         report.checked_bytes += size
         problem = None if digest == obj else "content does not match its sha512"
-    except DataMismatch as e:
+    except (DataMismatch, StorageError) as e:  # e.g. a large object whose segments are gone
         problem = str(e)
     if problem:
         report.damaged.append(obj)

@@ -22,10 +22,11 @@ MIN_PART = 16 << 20
 MAX_PARTS = 9_000  # S3 allows 10 000: keep room for a size hint that was low
 
 
-def part_size(size_hint: int | None) -> int:
+def part_size(size_hint: int | None, floor: int = MIN_PART) -> int:
+    """Parts of *floor* bytes, larger when the object would need more than MAX_PARTS."""
     if not size_hint:
-        return MIN_PART
-    return max(MIN_PART, math.ceil(size_hint / MAX_PARTS / (1 << 20)) << 20)
+        return floor
+    return max(floor, math.ceil(size_hint / MAX_PARTS / (1 << 20)) << 20)
 
 
 def make_client(endpoint: str | None, region: str, access: tuple[str, str] | None,
@@ -93,7 +94,9 @@ class S3Backend:
             kw: dict[str, Any] = {"Prefix": self._key(prefix)}
             if token:
                 kw["ContinuationToken"] = token
-            page = self._do("list objects", "list_objects_v2", **kw)
+            page = self._do("list objects", "list_objects_v2", missing_ok=True, **kw)
+            if page is None:  # no bucket yet: nothing in it
+                return
             for row in page.get("Contents", []):
                 yield row["Key"][cut:], int(row["Size"])
             if not page.get("IsTruncated"):
@@ -116,7 +119,7 @@ class S3Backend:
 
     # -- writing --------------------------------------------------------------------------
     def write(self, key: str, chunks: Iterable[bytes], size_hint: int | None = None) -> int:
-        size = max(self.min_part, part_size(size_hint))
+        size = part_size(size_hint, self.min_part)
         pieces = Pieces(chunks, size)
         first = b"".join(pieces.piece())
         if pieces.done:  # one part: a plain PutObject

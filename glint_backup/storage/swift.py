@@ -108,15 +108,15 @@ class SwiftBackend:
             counted = _Counted(chunks)
             self._call("store an object", "put", self._path(name), (201,), data=iter(counted))
             return counted.bytes
-        return self._write_large(name, chunks)
+        return self._write_large(key, chunks)
 
-    def _write_large(self, name: str, chunks: Iterable[bytes]) -> int:
-        upload = uuid.uuid4().hex
+    def _write_large(self, key: str, chunks: Iterable[bytes]) -> int:
+        name, upload = self._name(key), uuid.uuid4().hex
         pieces, segments, total = Pieces(chunks, self.segment_bytes), [], 0
         try:
             while not pieces.done:
                 counted = _Counted(pieces.piece())
-                seg = f"{self._name('segments')}/{name}/{upload}/{len(segments):08d}"
+                seg = self._name(f"segments/{key}/{upload}/{len(segments):08d}")
                 self._call("store a segment", "put", self._path(seg), (201,), data=iter(counted))
                 if counted.bytes == 0:  # the source ended exactly at a segment boundary
                     self._call("remove a segment", "delete", self._path(seg), (204, 404))
