@@ -8,16 +8,17 @@ Without a command it runs one backup (what cron calls). It imports only glint_tu
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
-from typing import Any
 
-from glint_backup import logsetup
+from glint_backup import cli_repository, logsetup
+from glint_backup.cli_output import emit as _emit
+from glint_backup.cli_output import open_for as _store
+from glint_backup.cli_output import size as _size
 from glint_backup.errors import (
     EXIT_CODES,
     EXIT_CONFIG,
@@ -30,7 +31,8 @@ from glint_backup.errors import (
 )
 from glint_tui.core.errors import GlintError
 
-COMMANDS = ("run", "verify", "snapshots", "list", "restore", "forget", "prune", "set-password")
+COMMANDS = ("run", "verify", "snapshots", "list", "restore", "forget", "prune", "set-password",
+            "copy", "diff", "stats")  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -117,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS)
     p = sub.add_parser("prune", parents=[common], help="delete objects no snapshot uses")
     p.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS)
+    p = sub.add_parser("copy", parents=[common], help="copy snapshots to another repository")
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="REPOSITORY",
+        help="swift://CONTAINER[/PREFIX], s3://BUCKET[/PREFIX] or a directory",
+    )
+    p = sub.add_parser("diff", parents=[common], help="images added, removed, changed")
+    p.add_argument("snapshot1")
+    p.add_argument("snapshot2", nargs="?", help="default: the latest")
+    sub.add_parser("stats", parents=[common], help="what the repository holds")
     sub.add_parser("set-password", parents=[common],
                    help="store the admin password in glint's keyring under "
                    "glint_backup_admin_pw_key (read from stdin)")  # fmt: skip
@@ -124,40 +137,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _emit(args: argparse.Namespace, data: Any, human: str) -> None:
-    if args.json:
-        print(json.dumps(data, indent=2, sort_keys=True))
-    elif human:
-        print(human)
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    import humanize
-
-    return humanize.naturalsize(n, binary=True)
-
-
-@contextlib.contextmanager
-def _store(config, lock: bool = False, create: bool = False):
-    """The repository, open for one command (and locked, for commands that change it)."""
-    from glint_backup.lock import store_locked
-    from glint_backup.repository import open_store
-
-    store = open_store(config, create=create)
-    try:
-        if lock:
-            with store_locked(store):
-                yield store
-        else:
-            yield store
-    finally:
-        store.close()
-
-
 # -- commands --------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace, config) -> int:
+    """One run, with the monitoring hooks around it (a failing ping never fails the run)."""
+    from glint_backup import hooks
+
+    dry = args.dry_run or config.testing
+    started, code, summary = time.monotonic(), EXIT_FATAL, None
+    if not dry:
+        hooks.ping(config.healthcheck_url, "start")
+    try:
+        summary = _one_run(args, config)
+        code = summary.exit_code
+        return code
+    except GlintError as e:
+        code = e.exit_code
+        raise
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+        raise
+    finally:
+        if not dry:
+            seconds = round(time.monotonic() - started, 3)
+            line = (f"exit {code}; {summary.images} image(s), {summary.downloaded} new"
+                    if summary else f"exit {code}")  # fmt: skip
+            hooks.ping(config.healthcheck_url, "" if code == EXIT_OK else str(code), line)
+            hooks.write_metrics(config.metrics_file, _repository_url(config), code, seconds,
+                                summary.to_dict() if summary else None)  # fmt: skip
+
+
+def _repository_url(config) -> str:
+    from glint_backup.repository import target_of
+
+    return target_of(config).url
+
+
+def _one_run(args: argparse.Namespace, config):
     from glint_backup import backup, connect
 
     summary = backup.run(config, connect.open_admin_session, dry_run=args.dry_run)
@@ -171,7 +186,7 @@ def cmd_run(args: argparse.Namespace, config) -> int:
     elif args.verbose:
         human = f"snapshot {summary.snapshot}" if summary.changed else "no change"
     _emit(args, summary.to_dict(), human)
-    return summary.exit_code
+    return summary
 
 
 def cmd_verify(args: argparse.Namespace, config) -> int:
@@ -322,6 +337,9 @@ HANDLERS = {
     "forget": cmd_forget,
     "prune": cmd_prune,
     "set-password": cmd_set_password,
+    "copy": lambda args, config: cli_repository.cmd_copy(args, config),
+    "diff": lambda args, config: cli_repository.cmd_diff(args, config),
+    "stats": lambda args, config: cli_repository.cmd_stats(args, config),
 }
 
 
