@@ -119,6 +119,27 @@ class VerifyingReader:
             close()
 
 
+def _remove(session, image_id: str, timeout: float = 30.0) -> bool:
+    """Delete a half-restored image, and again if Glance's aborted upload brings it back
+    (Glance may still be finishing the broken request when the first delete lands)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            session.delete_image(image_id)
+        except ImageNotFound:
+            return True
+        except CloudError:
+            pass
+        time.sleep(0.5)
+        try:
+            session.get_image(image_id)
+        except ImageNotFound:
+            return True
+        except CloudError:
+            continue
+    return False
+
+
 def restore_one(session, store: ObjectStore, entry: dict[str, Any], new_id: bool) -> Outcome:
     log = logsetup.get()
     out = Outcome(entry["id"], entry.get("name") or "", "error")
@@ -188,9 +209,7 @@ def restore_one(session, store: ObjectStore, entry: dict[str, Any], new_id: bool
         out.message = str(e)
         if isinstance(e, DataMismatch):
             out.message = f"object {obj[:16]}… is damaged ({e}): nothing restored; run verify"
-        try:
-            session.delete_image(created.id)  # never leave a half-restored image behind
-        except CloudError:
+        if not _remove(session, created.id):
             out.message += f" (and image {created.id} could not be removed)"
         return out
     out.status = "restored"
