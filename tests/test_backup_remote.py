@@ -5,7 +5,6 @@ credentials). No mock object store."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import signal
@@ -21,6 +20,7 @@ from glint_tui.core.errors import ImageNotFound
 from glint_tui.sandbox.identity import ec2_credentials
 from tests.backup_helpers import (
     backup_cmd,
+    download_sha512,
     remote_config,
     run_backup,
     run_json,
@@ -54,16 +54,6 @@ def _store(conf: Path):
 def _delete(session, image_id: str) -> None:
     with contextlib.suppress(ImageNotFound):
         session.delete_image(image_id)
-
-
-def _download_sha512(session, image_id: str) -> str:
-    h, d = hashlib.sha512(), session.download(image_id)
-    try:
-        for chunk in d:
-            h.update(chunk)
-    finally:
-        d.close()
-    return h.hexdigest()
 
 
 def _restore_into_c2(conf: Path, sandbox, tmp_path: Path) -> tuple[Path, dict[str, str]]:
@@ -113,7 +103,7 @@ def test_first_run_noop_new_large_image_and_restore_verified(
         conf_c2, env = _restore_into_c2(conf, sandbox, tmp_path)
         result = run_json(conf_c2, "restore", img.id, env=env)
         assert [(r["id"], r["status"]) for r in result] == [(img.id, "restored")]
-        assert _download_sha512(c2, img.id) == sha512(data)
+        assert download_sha512(c2, img.id) == sha512(data)
         assert c2.get_image(img.id).properties["hep_role"] == "worker"
     finally:
         _delete(c2, img.id)

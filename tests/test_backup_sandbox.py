@@ -20,6 +20,7 @@ from glint_tui.core.clouds.openstack import CORE_UPDATES
 from glint_tui.core.errors import ImageNotFound
 from tests.backup_helpers import (
     backup_cmd,
+    download_sha512,
     latest_manifest,
     run_backup,
     run_json,
@@ -29,17 +30,6 @@ from tests.backup_helpers import (
 from tests.helpers import random_bytes, sha512, unique, upload_image, wait_for
 
 pytestmark = pytest.mark.sandbox
-
-
-def _download_sha512(session, image_id: str) -> str:
-    h = hashlib.sha512()
-    d = session.download(image_id)
-    try:
-        for chunk in d:
-            h.update(chunk)
-    finally:
-        d.close()
-    return h.hexdigest()
 
 
 def _delete(session, image_id: str) -> None:
@@ -148,7 +138,7 @@ def test_deleted_image_restorable_with_new_id(sandbox, admin, tmp_path: Path) ->
         human = run_backup(conf, "list", old)
         assert img.id in human.stdout
         back = admin.get_image(result[0]["new_id"])
-        assert _download_sha512(admin, back.id) == sha512(data)
+        assert download_sha512(admin, back.id) == sha512(data)
         assert back.properties["glint_note"] == "keep me"
         assert set(back.tags) == {"gold", "x86"} and back.min_disk == 1
         assert back.owner == img.owner and back.name == img.name
@@ -176,7 +166,7 @@ def test_restore_same_id_into_another_cloud(sandbox, admin, tmp_path: Path) -> N
         owner_settable = "owner" in CORE_UPDATES
         back = c2.get_image(img.id)
         assert back.status == "active" and back.protected and back.hidden
-        assert back.os_hash_value == sha512(data) == _download_sha512(c2, img.id)
+        assert back.os_hash_value == sha512(data) == download_sha512(c2, img.id)
         assert back.properties["hep_role"] == "worker" and back.visibility == "shared"
         if owner_settable:
             assert back.owner == img.owner and result[0]["message"] == ""
