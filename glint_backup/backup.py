@@ -27,7 +27,7 @@ from glint_tui.core.errors import CloudError, PermissionDenied
 from glint_tui.core.model import ImageRecord
 
 CHUNK = 1 << 20
-MEMBER_THREADS = 4
+MEMBER_THREADS = 8  # member lists are one small GET each: latency-bound
 
 
 @dataclass
