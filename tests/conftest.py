@@ -112,12 +112,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBed]:
 @pytest.fixture(scope="session")
 def swift(sandbox: TestBed):
     """A real Swift (Swift + S3 APIs) beside c1, started once, only for tests that ask."""
-    from glint_tui.sandbox.swift import ensure_swift_venv
-
-    ensure_swift_venv(lambda line: print(line, file=sys.stderr))
-    sandbox.sandbox.with_swift = True
-    server = sandbox.sandbox.swift()
-    server.up(lambda line: print(line, file=sys.stderr))
+    server = sandbox.sandbox.start_swift(lambda line: print(line, file=sys.stderr))
     try:
         yield server
     finally:

@@ -92,6 +92,17 @@ class Sandbox:
 
         return Swift(self.cloud("c1"), swift_venv_path())
 
+    def start_swift(self, progress: Progress = _quiet):  # -> sandbox.swift.Swift
+        """Build Swift's venv if needed, register it in c1's Keystone, start it."""
+        from glint_tui.sandbox.swift import ensure_swift_venv
+
+        ensure_swift_venv(progress)
+        self.with_swift = True
+        self._save_state()
+        server = self.swift()
+        server.up(progress)
+        return server
+
     def up(
         self,
         count: int | None = None,
@@ -136,12 +147,7 @@ class Sandbox:
                 future.result()
         self.register_repositories(clouds)
         if with_swift or self.with_swift:
-            from glint_tui.sandbox.swift import ensure_swift_venv
-
-            ensure_swift_venv(progress)
-            self.with_swift = True
-            self._save_state()
-            self.swift().up(progress)
+            self.start_swift(progress)
         if seed:
             from glint_tui.sandbox.seed import seed_clouds
 
