@@ -219,3 +219,26 @@ def test_sigterm_while_idle_ends_the_daemon_at_once(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"glint_backup_compression": "fast"}, "off, auto or max"),
+        ({"glint_backup_encryption": True}, "glint_backup_encryption_pw_file"),
+        ({"glint_backup_repository": "ftp://host/x"}, "glint_backup_repository"),
+        ({"glint_backup_repository": "swift:///prefix"}, "no container"),
+        ({"glint_backup_repository": "s3://"}, "no bucket"),
+        ({"glint_backup_repository": "swift://c", "glint_backup_dir": "/srv"}, "not both"),
+        ({"glint_backup_segment_mb": 1}, "glint_backup_segment_mb"),
+        ({"glint_backup_healthcheck_url": "hc.example.org/ping"}, "glint_backup_healthcheck_url"),
+    ],
+)
+def test_bad_repository_settings_are_one_line_config_errors(
+    tmp_path: Path, change: dict, needle: str
+) -> None:
+    doc = _doc(tmp_path, **change)
+    if "glint_backup_repository" in change and "glint_backup_dir" not in change:
+        del doc["glint_backup_dir"]
+    done = _run_raw(tmp_path, json.dumps(doc).encode())
+    _one_line_config_error(done, needle)

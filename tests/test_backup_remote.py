@@ -287,3 +287,33 @@ def test_copy_local_to_swift_moves_only_what_is_missing_verified(
     remote.write_text(json.dumps({**doc, "glint_backup_repository": url}))
     assert run_json(remote, "snapshots") == run_json(local, "snapshots")
     assert run_json(remote, "verify", "--read-data")["ok"]
+
+
+@pytest.mark.parametrize("size", [200_000, 12 << 20], ids=["one-put", "large"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_bytes_that_differ_from_glances_sha512_store_nothing(
+    sandbox, swift, s3_keys, admin, tmp_path: Path, kind: str, size: int
+) -> None:
+    """Glance's file is swapped for other bytes of the same size: the upload aborts before
+    it commits, the run reports the image (exit 3), and no object, segment or upload stays."""
+    conf = _remote(tmp_path, sandbox, kind, s3_keys)
+    img = upload_image(admin, unique("bk-swap"), random_bytes(size))
+    backing = sandbox.cloud("c1").image_store / img.id
+    try:
+        backing.write_bytes(random_bytes(size))
+        done = run_backup(conf, "--json")
+        assert done.returncode == 3, done.stderr
+        assert [e["id"] for e in json.loads(done.stdout)["errors"]] == [img.id]
+        store = _store(conf)
+        try:
+            assert not store.has(img.os_hash_value)
+            if kind == "swift":  # the sample images' large objects have segments; not this
+                assert not [k for k, _ in store.backend.list("segments/")
+                            if img.os_hash_value[2:] in k]  # fmt: skip
+            else:
+                uploads = store.backend.client.list_multipart_uploads(Bucket=store.backend.bucket)
+                assert not uploads.get("Uploads")
+        finally:
+            store.close()
+    finally:
+        _delete(admin, img.id)
