@@ -12,9 +12,10 @@ order that flips every round:
 * s3: glint-backup stores it through boto3 (sha512 on the fly, multipart) vs boto3's own
   managed ``upload_fileobj`` of the same Glance stream (multipart, threads, no hash).
 
-Then a sparse raw image (default 1 GiB, 1/16 of it random, the rest zeros) is stored with
-compression off and auto, alternating: ratio and time. Everything runs in its own sandbox
-home (default /tmp/glint-backup-bench-remote) with Swift beside c1; medians are printed.
+Then a sparse raw image (default 1 GiB: a boot sector, one MiB of random data in every 16,
+zeros elsewhere) is stored with compression off and auto, alternating: ratio and time.
+Everything runs in its own sandbox home (default /tmp/glint-backup-bench-remote) with Swift
+beside c1; medians are printed.
 
     .venv/bin/python bench/backup_remote.py [--size 1G] [--rounds 3] [--keep]
 """
@@ -42,7 +43,7 @@ from bench.backup import (  # noqa: E402 - after the path is set
 )
 
 DEFAULT_HOME = Path(tempfile.gettempdir()) / "glint-backup-bench-remote"
-SPARSE_NAME = "bench-sparse"
+SPARSE_NAME = "bench-sparse-raw"
 
 
 class GlanceReader:
@@ -79,7 +80,10 @@ def ensure_sparse_image(session: Any, size: int, records: list[Any]) -> Any:
         def read(self, n: int = -1) -> bytes:
             if self.done >= size:
                 return b""
-            block = noise if (self.done >> 20) % 16 == 0 else zeros
+            # like a raw disk: a boot sector, then data in one MiB of every 16, zeros between
+            block = noise if (self.done >> 20) % 16 == 8 else zeros
+            if self.done == 0:
+                block = noise[:512] + zeros[512:]
             piece = block[: min(len(block), size - self.done)]
             self.done += len(piece)
             return piece
@@ -100,6 +104,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--home", type=Path, default=DEFAULT_HOME)
     ap.add_argument("--keep", action="store_true", help="leave the bench sandbox running")
+    ap.add_argument("--skip-throughput", action="store_true", help="only the sparse image")
     opts = ap.parse_args()
     home = opts.home.resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -177,7 +182,7 @@ def main() -> int:
                 download.close()
 
         rows: dict[str, list[dict[str, float]]] = {k: [] for k in stores}
-        for rnd in range(opts.rounds):
+        for rnd in range(0 if opts.skip_throughput else opts.rounds):
             for kind in stores:
                 order = ("plain", "glint") if rnd % 2 == 0 else ("glint", "plain")
                 took = {side: timed(plain if side == "plain" else glint, kind) for side in order}
@@ -191,6 +196,8 @@ def main() -> int:
                     flush=True,
                 )
         for kind, got in rows.items():
+            if not got:
+                continue
             results[kind] = {
                 "rounds": got,
                 "median_ratio": statistics.median(r["ratio"] for r in got),
