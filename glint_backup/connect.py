@@ -12,14 +12,14 @@ from glint_backup.config import BackupConfig, normalise_auth_url
 from glint_backup.errors import AuthFailed, BackupConfigError
 from glint_tui.core.errors import AuthenticationFailed, ProjectNotFound
 from glint_tui.core.model import Credential, Repository
+from glint_tui.core.timeouts import Timeouts
 
 REPOSITORY_NAME = "glint-backup"
-# (connect, read) seconds. A Keystone or Glance that accepts connections and never answers
-# must end the run, and free its lock, within about a minute: the login gets a short read
-# timeout, later calls a longer one (for a download it is the longest pause between two
-# reads of the stream, not a limit on the whole transfer).
-LOGIN_TIMEOUTS = (10.0, 20.0)
-CALL_TIMEOUTS = (10.0, 60.0)
+# A Keystone or Glance that accepts connections and never answers must end the run, and
+# free its lock, within about a minute: the login gets a short read timeout, other calls a
+# longer one, and a download fails once its stream made no progress for ``stream`` seconds
+# (a pause between two reads, not a limit on the whole transfer).
+BACKUP_TIMEOUTS = Timeouts(connect=10.0, auth=20.0, api=60.0, stream=120.0)
 
 
 def clouds_yaml_files() -> list[Path]:
@@ -100,7 +100,7 @@ def open_admin_session(config: BackupConfig, project: str | None = None, images:
     if project:
         cred = dataclasses.replace(cred, project=project)
     secret = password.resolve(config, yaml_password)
-    session = open_session(repo, cred, secret)
+    session = open_session(repo, cred, secret, timeouts=BACKUP_TIMEOUTS)
     del secret
     return _logged_in(session, f"{cred.username}@{repo.auth_url}", images)
 
@@ -127,19 +127,17 @@ def open_cloud_session(name: str):  # -> CloudSession
         user_domain=auth.get("user_domain_name", "Default"),
         project_domain=auth.get("project_domain_name", "Default"),
     )  # fmt: skip
-    session = open_session(repo, cred, auth["password"])
+    session = open_session(repo, cred, auth["password"], timeouts=BACKUP_TIMEOUTS)
     return _logged_in(session, f"cloud {name!r}", images=False)
 
 
 def _logged_in(session, who: str, images: bool):
-    """Log in now with the short timeout, then use the call timeout."""
+    """Log in now (the session's timeouts are BACKUP_TIMEOUTS: a hung Keystone ends it)."""
     try:
-        session.timeouts = LOGIN_TIMEOUTS
         if images:
             session.check()
         else:
             session.project_id  # noqa: B018 - logs in
-        session.timeouts = CALL_TIMEOUTS
     except (AuthenticationFailed, ProjectNotFound) as e:
         session.close()
         raise AuthFailed(f"authentication failed for {who}: {e}") from None

@@ -85,7 +85,7 @@ def backend_for(config: BackupConfig, target: Target):
     from glint_backup.storage.s3 import S3Backend, make_client
 
     client = make_client(config.s3_endpoint, config.s3_region, _s3_keys(config),
-                         config.s3_profile, connect.CALL_TIMEOUTS)  # fmt: skip
+                         config.s3_profile, connect.BACKUP_TIMEOUTS.for_download)  # fmt: skip
     return S3Backend(client, target.place, target.prefix, config.segment_bytes)
 
 

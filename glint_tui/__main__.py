@@ -1,7 +1,5 @@
 """`python -m glint_tui` is the same as the `glint` command."""
 
-import sys
+from glint_tui.cli import run
 
-from glint_tui.cli import main
-
-sys.exit(main())
+run()

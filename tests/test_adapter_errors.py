@@ -23,6 +23,7 @@ from glint_tui.core.clouds import open_session
 from glint_tui.core.clouds.base import ImageSpec
 from glint_tui.core.errors import ConfigError
 from glint_tui.core.model import Credential, Repository
+from glint_tui.core.timeouts import Timeouts
 from tests.helpers import random_bytes, unique, upload_image
 
 pytestmark = pytest.mark.sandbox
@@ -271,17 +272,48 @@ def test_a_hung_glance_times_out_instead_of_hanging(sandbox, c3) -> None:
     """SIGSTOP freezes the real Glance: connections are accepted, nothing answers."""
     alice = sandbox.session("c3:alpha")
     alice.check()
-    alice.timeouts = (5.0, 3.0)
+    alice.timeouts = Timeouts(connect=5.0, api=3.0)
     master = psutil.Process(c3.pid("glance"))
     frozen = [master, *master.children(recursive=True)]
     for p in frozen:
         p.suspend()
     try:
-        with pytest.raises(errors.Unreachable, match="did not answer in time") as info:
+        with pytest.raises(errors.Unreachable, match="did not answer within 3 s") as info:
             list(alice.list_images())
         assert info.value.transient
     finally:
         for p in frozen:
             p.resume()
     assert isinstance(list(alice.list_images()), list)
+    alice.close()
+
+
+def test_a_stream_that_stops_moving_fails_at_its_no_progress_deadline(sandbox, c3) -> None:
+    """A download or upload has no overall time limit (it may take an hour) but fails once
+    nothing moved for ``Timeouts.stream`` seconds: here Glance freezes mid-stream."""
+    alice = sandbox.session("c3:alpha")
+    alice.timeouts = Timeouts(stream=3.0)
+    data = random_bytes(64 * MiB)  # more than the loopback socket buffers hold
+    src = upload_image(alice, unique("stream-stall"), data)
+    target = alice.create_image(ImageSpec(name=unique("stream-stall-up"), disk_format="raw"))
+    master = psutil.Process(c3.pid("glance"))
+    frozen = [master, *master.children(recursive=True)]
+    download = alice.download(src.id)
+    try:
+        chunks = iter(download)
+        assert next(chunks)  # bytes are moving
+        for p in frozen:
+            p.suspend()
+        with pytest.raises(errors.Unreachable, match="did not answer within 3 s") as info:
+            for _ in chunks:
+                pass
+        assert "download image" in str(info.value) and info.value.transient
+        with pytest.raises(errors.Unreachable, match="within 3 s while trying to upload"):
+            alice.upload(target.id, io.BytesIO(data), len(data))
+    finally:
+        download.close()
+        for p in frozen:
+            p.resume()
+    for image in (src, target):
+        alice.delete_image(image.id)
     alice.close()

@@ -15,6 +15,7 @@ from glint_tui.core.journal import TRANSFER_PROPERTY, Journal
 from glint_tui.core.reconcile import reconcile
 from glint_tui.core.sessions import SessionProvider
 from tests.helpers import random_bytes, unique, upload_image, wait_for
+from tests.test_cli_transfer import put
 from tests.test_transfer import images_named
 
 pytestmark = pytest.mark.sandbox
@@ -111,3 +112,43 @@ def test_reconcile_touches_only_what_a_finished_run_created(sandbox):
         for img in (foreign, stranger):
             s.delete_image(img.id)
         s.close()
+
+
+def test_glance_death_mid_copy_says_what_is_left_and_how_to_clean_it(sandbox):
+    """A destination Glance dies mid-upload and stays down: the half image there cannot be
+    deleted. The failure line names it and says `glint reconcile` (or the next run)
+    cleans it; the libraries' own log lines ("Failed to contact the endpoint …") never
+    reach the terminal. Once that Glance is back, reconcile removes the leftover."""
+    name = unique("glance-dies")
+    put(sandbox, "c1:alpha", name, random_bytes(24 * MiB))
+    c3 = sandbox.cloud("c3")
+    cmd = [sys.executable, "-m", "glint_tui", "copy", name, "--to", "c2:alpha", "--to",
+           "c3:alpha", "--max-rate", "3M"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=sandbox.env(), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        wait_for(lambda: len(_created_entries(sandbox, name)) == 2, 90, "both images created")
+        c3.stop(("glance",))
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 3, err  # c2 done, c3 failed
+        [line] = [x for x in err.splitlines() if x.startswith("✗ c3:alpha")]
+        [at_c3] = [e["image_id"] for e in _created_entries(sandbox, name) if e["ref"] == "c3:alpha"]
+        assert f"left behind: half-made image {at_c3}" in line, err
+        assert "`glint reconcile` deletes it once c3:alpha answers again" in line, err
+        assert "Failed to contact" not in err and "Traceback" not in err, err
+        assert "WARNING" not in err and "keystoneauth" not in err, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        sandbox.ensure_running()
+    done = subprocess.run(
+        [sys.executable, "-m", "glint_tui", "reconcile", "--json"],
+        env=sandbox.env(), capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert at_c3 in {r["image_id"] for r in json.loads(done.stdout)["removed"]}
+    s3 = sandbox.session("c3:alpha")
+    try:
+        assert images_named(s3, name) == []
+    finally:
+        s3.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from glint_tui.core.cloudid import CloudIdentity
 from glint_tui.core.desired import Desired, desired_from_mapping, parse_desired
 from glint_tui.core.errors import UsageError
 from glint_tui.core.inventory import Listing, Matrix, build_matrix
@@ -184,3 +185,105 @@ def test_last_copy_counts_the_same_content_under_another_name():
     m = matrix({A: [img("1", "old-name", A)], B: [img("2", "new-name", B)]})
     plan = plan_for(m, {("old-name", A): False})
     assert len(plan.deletes) == 1 and not plan.refusals
+
+
+# --- physical copies: one image seen from several columns is one copy ------------------------
+
+A2 = ProjectRef("c1", "beta")  # another project of c1
+TWIN = ProjectRef("c1twin", "alpha")  # c1 registered a second time
+R2 = ProjectRef("c1r2", "alpha")  # the same Keystone as c1, another region
+PID.update({A2: "pbeta", TWIN: "pa", R2: "pa"})
+
+
+def cloud(*urls: str) -> CloudIdentity:
+    return CloudIdentity(urls[0], frozenset(urls))
+
+
+C1 = cloud("http://127.0.0.1:9292", "http://glance.internal:9292")
+C1R2 = cloud("http://127.0.0.1:9393")
+
+
+def physical_matrix(placed: dict[ProjectRef, tuple[str, CloudIdentity | None, list]]) -> Matrix:
+    return build_matrix(
+        [
+            Listing(ref, pid, images, None, 0.0, ident)
+            for ref, (pid, ident, images) in placed.items()
+        ]
+    )
+
+
+def test_an_image_seen_from_two_projects_is_one_copy():
+    shared = img("1", "tools", A, visibility="shared")
+    m = physical_matrix({A: ("pa", C1, [shared]), A2: ("pbeta", C1, [shared])})
+    plan = plan_for(m, {("tools", A): False})
+    assert not plan.deletes and "last copy" in reasons(plan)
+    assert "also seen from c1:beta" in reasons(plan)
+
+
+def test_two_repositories_of_one_cloud_count_once_even_by_another_endpoint():
+    mine = img("1", "base", A)
+    twin = CloudIdentity("http://glance.internal:9292", frozenset({"http://glance.internal:9292"}))
+    m = physical_matrix({A: ("pa", C1, [mine]), TWIN: ("pa", twin, [mine])})
+    assert m.same_cloud(TWIN) == ["c1"] and m.same_cloud(A) == ["c1twin"]
+    assert m.cloud_of(A) == m.cloud_of(TWIN)
+    for ref in (A, TWIN):
+        plan = plan_for(m, {("base", ref): False})
+        assert not plan.deletes and "last copy" in reasons(plan), ref
+    # both asked at once: still never zero copies, and never two deletes of one image
+    plan = plan_for(m, {("base", A): False, ("base", TWIN): False})
+    assert not plan.deletes
+
+
+def test_two_regions_of_one_keystone_are_two_clouds():
+    a, b = img("1", "base", A), img("1", "base", R2)  # same id, restored in another region
+    m = physical_matrix({A: ("pa", C1, [a]), R2: ("pa", C1R2, [b])})
+    assert m.same_cloud(A) == [] and m.cloud_of(A) != m.cloud_of(R2)
+    plan = plan_for(m, {("base", A): False})
+    assert [d.image_id for d in plan.deletes] == ["1"] and plan.deletes[0].keeps == ((R2, "1"),)
+
+
+def test_unknown_cloud_identity_counts_one_id_seen_twice_as_one_copy():
+    a, b = img("1", "base", A), img("1", "base", R2)
+    m = physical_matrix({A: ("pa", C1, [a]), R2: ("pa", None, [b])})
+    assert not plan_for(m, {("base", A): False}).deletes
+    c = img("2", "base", R2)  # a different id is surely a different image
+    m = physical_matrix({A: ("pa", C1, [a]), R2: ("pa", None, [c])})
+    assert len(plan_for(m, {("base", A): False}).deletes) == 1
+
+
+def test_deleting_the_owners_copy_is_refused_where_a_project_must_keep_it():
+    shared = img("1", "tools", A, visibility="shared")
+    m = physical_matrix(
+        {
+            A: ("pa", C1, [shared]),
+            A2: ("pbeta", C1, [shared]),
+            B: ("pb", None, [img("9", "tools", B)]),
+        }
+    )
+    plan = plan_for(m, {("tools", A): False, ("tools", A2): True})
+    assert not plan.deletes and "c1:beta must keep" in reasons(plan)
+    # nobody asks to keep it: the delete names where it disappears and what keeps the content
+    plan = plan_for(m, {("tools", A): False})
+    [d] = plan.deletes
+    assert d.seen_from == (A2,) and d.keeps == ((B, "9"),)
+    assert "also gone from c1:beta" in plan.describe()[0]
+    assert Plan.from_json(plan.to_json()).deletes == plan.deletes
+
+
+def test_a_delete_narrowed_to_ids_deletes_only_those():
+    one, two = img("1", "dup", A), img("2", "dup", A)
+    m = physical_matrix({A: ("pa", C1, [one, two]), B: ("pb", None, [img("3", "dup", B)])})
+    d = Desired()
+    d.want(("dup", f"sha512:{H1}"), A, False, image_ids={"2"})
+    assert [x.image_id for x in build_plan(m, d).deletes] == ["2"]
+
+
+def test_image_spec_readings_never_silently_choose():
+    plain = img("1", "tools", A)
+    literal = img("2", f"tools@{H1[:6]}", A, H2)
+    m = physical_matrix({A: ("pa", C1, [plain, literal])})
+    assert {r.name for r in m.find(f"tools@{H1[:6]}")} == {"tools", f"tools@{H1[:6]}"}
+    lonely = physical_matrix({A: ("pa", C1, [img("3", "x@cafe", A)])})
+    assert [r.name for r in lonely.find("x@cafe")] == ["x@cafe"]
+    assert m.find("tools@") == [] and m.find("tools@zz") == []
+    assert [r.name for r in m.find(f"tools@sha512:{H1[:4]}")] == ["tools"]

@@ -61,16 +61,15 @@ class Tmux:
     def close(self) -> None:
         self._run("kill-server")
 
+    @property
+    def pane_pid(self) -> int:
+        return int(self._run("display", "-p", "-t", "e2e", "#{pane_pid}").stdout)
 
-def test_glint_binary_copies_an_image_in_tmux(sandbox):
+
+def start_glint(sandbox, *args: str) -> Tmux:
+    """The installed `glint` UI on the sandbox in a tmux pane; its exit code is printed as
+    ``GLINT-EXIT=<code>`` (``sleep`` keeps the pane readable if glint dies)."""
     assert GLINT.exists(), "install the project: .venv/bin/pip install -e ."
-    name = unique("e2e")
-    data = random_bytes(400_000)
-    src = sandbox.session("c1:alpha")
-    try:
-        upload_image(src, name, data)
-    finally:
-        src.close()
     env = sandbox.env()
     env["TERM"] = "xterm-256color"
     exports = " ".join(
@@ -78,21 +77,36 @@ def test_glint_binary_copies_an_image_in_tmux(sandbox):
         for k, v in env.items()
         if k.startswith(("GLINT_", "PATH", "HOME", "TERM", "LANG", "LC_"))
     )
-    # `; sleep` keeps the pane readable if glint dies, so the failure shows its output
-    tmux = Tmux(f"env {exports} {GLINT} --sandbox; echo GLINT-EXIT=$?; sleep 30")
+    return Tmux(f"env {exports} {GLINT} {shlex.join(args)}; echo GLINT-EXIT=$?; sleep 30")
+
+
+def review_copy_to_c2_alpha(tmux: Tmux, name: str) -> str:
+    """Filter the matrix to *name*, toggle its c2 (alpha) cell, open the plan review."""
+    tmux.wait_for("image  (", 60)
+    tmux.keys("/")
+    tmux.wait_for("contains", 10)
+    tmux.text(name)
+    tmux.keys("Enter")
+    tmux.wait_for("(1 of", 10)
+    tmux.keys("l", "l")  # columns: c1 (alpha), c1 (beta), c2 (alpha)
+    tmux.wait_for("c2 (alpha): absent", 10)
+    tmux.keys("Space")
+    tmux.wait_for("c2 (alpha): copy planned", 10)
+    tmux.keys("a")
+    return tmux.wait_for("Review the plan", 30)
+
+
+def test_glint_binary_copies_an_image_in_tmux(sandbox):
+    name = unique("e2e")
+    data = random_bytes(400_000)
+    src = sandbox.session("c1:alpha")
     try:
-        tmux.wait_for("image  (", 60)
-        tmux.keys("/")
-        tmux.wait_for("contains", 10)
-        tmux.text(name)
-        tmux.keys("Enter")
-        tmux.wait_for("(1 of", 10)
-        tmux.keys("l", "l")  # columns: c1 (alpha), c1 (beta), c2 (alpha)
-        tmux.wait_for("c2 (alpha): absent", 10)
-        tmux.keys("Space")
-        tmux.wait_for("c2 (alpha): copy planned", 10)
-        tmux.keys("a")
-        review = tmux.wait_for("Review the plan", 30)
+        upload_image(src, name, data)
+    finally:
+        src.close()
+    tmux = start_glint(sandbox, "--sandbox")
+    try:
+        review = review_copy_to_c2_alpha(tmux, name)
         assert "c1:alpha → c2:alpha" in review
         tmux.keys("y")
         tmux.wait_for("every cell verified", 120)

@@ -40,6 +40,12 @@ class SwiftBackend:
     def _api(self):
         return self._session.conn.object_store
 
+    def _stream(self, direction: str) -> tuple[float, float] | None:
+        """The session's no-progress deadline for a byte stream (urllib3 sends a body under
+        the connect timeout, so an upload must not get the short API pair)."""
+        timeouts = getattr(self._session, "timeouts", None)
+        return getattr(timeouts, f"for_{direction}", None)
+
     def _name(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
 
@@ -91,7 +97,7 @@ class SwiftBackend:
 
     def read(self, key: str, chunk: int = 1 << 20) -> Iterator[bytes]:
         r = self._call("read an object", "get", self._path(self._name(key)), (200, 404),
-                       stream=True)  # fmt: skip
+                       stream=True, timeout=self._stream("download"))  # fmt: skip
         if r.status_code == 404:
             r.close()
             raise NotFound(f"{self.url}/{key} does not exist")
@@ -106,7 +112,8 @@ class SwiftBackend:
         name = self._name(key)
         if size_hint is not None and size_hint < self.segment_bytes * 0.99:
             counted = _Counted(chunks)
-            self._call("store an object", "put", self._path(name), (201,), data=iter(counted))
+            self._call("store an object", "put", self._path(name), (201,), data=iter(counted),
+                       timeout=self._stream("upload"))  # fmt: skip
             return counted.bytes
         return self._write_large(key, chunks)
 
@@ -117,7 +124,8 @@ class SwiftBackend:
             while not pieces.done:
                 counted = _Counted(pieces.piece())
                 seg = self._name(f"segments/{key}/{upload}/{len(segments):08d}")
-                self._call("store a segment", "put", self._path(seg), (201,), data=iter(counted))
+                self._call("store a segment", "put", self._path(seg), (201,), data=iter(counted),
+                           timeout=self._stream("upload"))  # fmt: skip
                 if counted.bytes == 0:  # the source ended exactly at a segment boundary
                     self._call("remove a segment", "delete", self._path(seg), (204, 404))
                     break

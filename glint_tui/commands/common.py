@@ -16,6 +16,7 @@ from typing import Any
 from glint_tui.core.errors import UsageError
 from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import Paths, paths_for
+from glint_tui.core.safetext import escape, escape_lines
 
 
 def current_paths() -> Paths:
@@ -33,8 +34,9 @@ def print_json(obj: Any) -> None:
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A plain aligned table (pipe-friendly: no colours, no box drawing)."""
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    """A plain aligned table (pipe-friendly: no colours, no box drawing). Cells are
+    escaped: a tab, newline or ESC in a value cannot break the table or the terminal."""
+    cells = [[("" if v is None else escape(v)) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         widths = [max(w, len(v)) for w, v in zip(widths, row, strict=True)]
@@ -109,5 +111,6 @@ def add_no_verify_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def info(message: str) -> None:
-    """Progress and results meant for a human go to stderr, data to stdout."""
-    print(message, file=sys.stderr)
+    """Progress and results meant for a human go to stderr, data to stdout. Text from a
+    cloud in *message* is shown escaped."""
+    print(escape_lines(message), file=sys.stderr)

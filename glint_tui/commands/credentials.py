@@ -12,7 +12,7 @@ from typing import Any
 
 from glint_tui.commands import common
 from glint_tui.commands.repository import verify_login
-from glint_tui.core.config import ConfigStore
+from glint_tui.core.config import ConfigStore, validate_credential
 from glint_tui.core.errors import CloudError, UsageError
 from glint_tui.core.model import Credential, ProjectRef
 from glint_tui.core.secrets import SecretStore
@@ -93,13 +93,15 @@ def cmd_add(args: argparse.Namespace) -> int:
     store = ConfigStore(paths, secrets=secrets)
     repo = store.get_repository(ref.repository)
     app = args.app_credential is not None
-    cred = Credential(
-        repository=repo.name,
-        project=ref.project,
-        username=args.app_credential if app else args.username,
-        auth_type="application_credential" if app else "password",
-        user_domain=args.user_domain,
-        project_domain=args.project_domain,
+    cred = validate_credential(  # before any password is asked or login tried
+        Credential(
+            repository=repo.name,
+            project=ref.project,
+            username=args.app_credential if app else args.username,
+            auth_type="application_credential" if app else "password",
+            user_domain=args.user_domain,
+            project_domain=args.project_domain,
+        )
     )
     secrets.unlock()  # master password first (if any), before the cloud password
     what = "application credential secret" if app else f"password for {cred.username}"

@@ -1,4 +1,9 @@
-"""``glint images [--project REPO:PROJECT] [--json]``: the image matrix in a terminal.
+"""``glint images [--project REPO:PROJECT]... [--json]``: the image matrix in a terminal.
+
+``--project`` limits the matrix to those columns: only their clouds are asked, and only
+images there are shown. A cell shows ``present`` only for an ``active`` image; one holding
+only half-made or unusable images (queued, saving, importing, killed, deactivated) is
+``incomplete`` (the JSON also gives each image's status).
 
 Exit codes: 0 every column listed; 3 some columns could not be listed (their error is
 shown, the rest of the matrix still is); 1 no column could be listed; 2 bad arguments
@@ -15,10 +20,11 @@ import sys
 import humanize
 
 from glint_tui.core.errors import ConfigError, UsageError, located
-from glint_tui.core.glyphs import COLUMN_FAILED, CONFLICT, glyph
+from glint_tui.core.glyphs import COLUMN_FAILED, CONFLICT, SAME_CLOUD, glyph
 from glint_tui.core.inventory import Matrix, Row, refresh
 from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import paths_for
+from glint_tui.core.safetext import escape
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,9 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list images across every repository:project (the matrix)",
         description="List every image in every configured REPO:PROJECT. Rows are "
         "(name, content hash); ● present and owned, ◐ present but not owned "
-        "(shared/public from elsewhere), · absent, ! column could not be listed.",
+        "(shared/public from elsewhere), ○ incomplete (half-made or unusable: not a copy), "
+        "· absent, ! column could not be listed, "
+        "≡ column of a repository that is the same cloud as another.",
     )
-    p.add_argument("--project", metavar="REPO:PROJECT", help="only images present there")
+    p.add_argument(
+        "--project",
+        action="append",
+        metavar="REPO:PROJECT",
+        help="only this column (repeat for more): only its cloud is asked",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd)
 
@@ -38,8 +51,9 @@ def _cmd(args: argparse.Namespace) -> int:
     return print_inventory(args.project, args.json)
 
 
-def load_matrix(project: ProjectRef | None = None) -> Matrix:
-    """Refresh the matrix over every configured credential (shared by the CLI commands)."""
+def load_matrix(columns: list[ProjectRef] | None = None) -> Matrix:
+    """Refresh the matrix over every configured credential, or only *columns* (shared by
+    the CLI commands)."""
     from glint_tui.core.sessions import SessionProvider
 
     provider = SessionProvider(paths_for())
@@ -49,28 +63,28 @@ def load_matrix(project: ProjectRef | None = None) -> Matrix:
             "no credentials configured: add a repository and a credential first "
             "(glint repository add, glint credentials add)"
         )
-    if project is not None and project not in refs:
-        raise UsageError(f"{project} is not a configured REPO:PROJECT")
-    return refresh(provider, refs)
+    for ref in columns or ():
+        if ref not in refs:
+            raise UsageError(f"{ref} is not a configured REPO:PROJECT")
+    provider.timeouts  # noqa: B018 - a bad "timeouts" setting is exit 2, not a column error
+    provider.secrets.unlock(create=False)  # one master password prompt; wrong: exit 2
+    return refresh(provider, sorted(set(columns)) if columns else refs)
 
 
-def print_inventory(project: str | None, as_json: bool) -> int:
+def print_inventory(projects: list[str] | None, as_json: bool) -> int:
     """Print the matrix (or JSON) and return the exit code (0, 3 or 1 as documented)."""
-    ref = None
-    if project:
+    columns = []
+    for text in projects or ():
         try:
-            ref = ProjectRef.parse(project)
+            columns.append(ProjectRef.parse(text))
         except ValueError as e:
             raise UsageError(str(e)) from None
-    matrix = load_matrix(ref)
-    rows = matrix.filtered(ref) if ref else matrix.rows
+    matrix = load_matrix(columns)  # only those columns: every row is present in one of them
     if as_json:
-        doc = matrix.to_dict()
-        doc["rows"] = [r.to_dict() for r in rows]
-        json.dump(doc, sys.stdout, indent=2, sort_keys=True)
+        json.dump(matrix.to_dict(), sys.stdout, indent=2, sort_keys=True)
         print()
     else:
-        for line in render_table(matrix, rows):
+        for line in render_table(matrix, matrix.rows):
             print(line)
     return _exit_code(matrix)
 
@@ -83,10 +97,14 @@ def _exit_code(matrix: Matrix) -> int:
 
 
 def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
-    """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath."""
+    """Plain-text matrix: one column per REPO:PROJECT, errors listed underneath.
+
+    Names and errors come from the clouds: escaped (``core.safetext``), so a name holding
+    ESC or a newline can neither colour the terminal nor forge a row.
+    """
     cols = matrix.columns
-    headers = [str(c) for c in cols]
-    labels = [r.label + (" " + CONFLICT.text() if r.conflict else "") for r in rows]
+    headers = [(SAME_CLOUD.text() if matrix.same_cloud(c) else "") + str(c) for c in cols]
+    labels = [escape(r.label) + (" " + CONFLICT.text() if r.conflict else "") for r in rows]
     name_w = max([len("IMAGE"), *(len(x) for x in labels)])
     width = shutil.get_terminal_size((120, 24)).columns
     name_w = min(name_w, max(20, width - 12 - sum(len(h) + 2 for h in headers)))
@@ -103,5 +121,23 @@ def render_table(matrix: Matrix, rows: list[Row]) -> list[str]:
     for ref in cols:
         st = matrix.status[ref]
         if not st.ok:
-            out.append(f"! {located(ref, st.error or '')}")
+            out.append(f"! {escape(located(ref, st.error or ''))}")
+    out.extend(same_cloud_legend(matrix))
     return out
+
+
+def same_cloud_legend(matrix: Matrix) -> list[str]:
+    """One line per cloud registered under several repository names."""
+    groups: dict[str, set[str]] = {}
+    for ref in matrix.columns:
+        if matrix.same_cloud(ref):
+            key = matrix.cloud_of(ref) or ""
+            groups.setdefault(key, set()).add(ref.repository)
+    lines = []
+    for endpoint, names in sorted(groups.items()):
+        *first, last = sorted(names)
+        lines.append(
+            f"{SAME_CLOUD.text()} {', '.join(first)} and {last} are the same cloud (image "
+            f"endpoint {endpoint}): an image seen through both is one copy"
+        )
+    return lines

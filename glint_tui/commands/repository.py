@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from glint_tui.commands import common
+from glint_tui.core.cloudid import same_cloud_warning, same_keystone
 from glint_tui.core.clouds import open_session
 from glint_tui.core.cloudsyaml import CloudEntry, import_entries, load_clouds, repository_name
 from glint_tui.core.config import (
@@ -24,6 +25,7 @@ from glint_tui.core.config import (
 )
 from glint_tui.core.errors import UsageError
 from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Credential, Repository
+from glint_tui.core.safetext import escape
 from glint_tui.core.secrets import SecretStore
 from glint_tui.core.sessions import probe_keystone
 
@@ -141,11 +143,19 @@ def cmd_add(args: argparse.Namespace) -> int:
     repo = validate_repository(repo)
     if store.has_repository(repo.name):
         raise UsageError(f"repository {repo.name!r} already exists (use `glint repository edit`)")
-    found = "" if args.no_verify else f" (Keystone {probe_keystone(repo)} answers)"
+    found = "" if args.no_verify else f" (Keystone {escape(probe_keystone(repo))} answers)"
     store.add_repository(repo)
     print(f"repository {repo.name} added{found}")
+    _warn_same_cloud(repo, store)
     print(f"next: glint credentials add {repo.name}:PROJECT --username USER")
     return EXIT_OK
+
+
+def _warn_same_cloud(repo: Repository, store: ConfigStore) -> None:
+    """Tell the operator when *repo* is a cloud glint already knows under another name."""
+    twins = same_keystone(repo, store.repositories())
+    if twins:
+        print(f"glint: warning: {same_cloud_warning(repo, twins)}", file=sys.stderr)
 
 
 def cmd_set_home(args: argparse.Namespace) -> int:
@@ -272,7 +282,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     store = ConfigStore(paths, secrets=secrets)
     secrets.unlock()
     verify = None if args.no_verify else verify_login
+    before = {r.name for r in store.repositories()}
     results = import_entries(entries, store, secrets, verify=verify, ask_secret=_ask_secret)
+    for repo in store.repositories():
+        if repo.name not in before:
+            _warn_same_cloud(repo, store)
     if args.json:
         common.print_json([r.__dict__ for r in results])
     else:

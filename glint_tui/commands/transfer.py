@@ -1,4 +1,4 @@
-"""``glint copy | delete | plan | apply | reconcile``: the engine from a shell.
+"""``glint copy | delete | plan | apply``: the engine from a shell.
 
 Copies never delete anything and run without asking; a plan that deletes (``delete``,
 ``--on-conflict replace``, ``apply --prune``) asks y/N on a terminal, or needs ``--yes``.
@@ -16,7 +16,6 @@ import argparse
 import json
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,9 +34,10 @@ from glint_tui.core.events import (
 )
 from glint_tui.core.fsutil import atomic_write_bytes
 from glint_tui.core.inventory import Matrix, Row
-from glint_tui.core.model import VISIBILITIES, CellState, ProjectRef
+from glint_tui.core.model import VISIBILITIES, CellState, ImageRecord, ProjectRef
 from glint_tui.core.paths import paths_for
 from glint_tui.core.plan import ON_CONFLICT, Plan, build_plan
+from glint_tui.core.safetext import escape
 from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
 
 
@@ -59,11 +59,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "delete",
         help="delete an image from one repository:project (safety rules apply)",
-        description="Delete IMAGE at --from. Refused for protected images, images the "
-        "project does not own, and the last copy of its content glint can see.",
+        description="Delete IMAGE at --from: an image id deletes exactly that image; a "
+        "name (or name@hash) that matches several images there lists them and asks for "
+        "an id, or --all-matching. Refused for protected images, images the project does "
+        "not own (shared or public from elsewhere), and the last copy of its content glint "
+        "can see (one image seen from several projects or repositories is one copy).",
     )
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--from", dest="source", required=True, metavar="REPO:PROJECT")
+    p.add_argument(
+        "--all-matching",
+        action="store_true",
+        help="delete every image IMAGE matches at --from (the review lists each id)",
+    )
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
@@ -88,15 +96,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     _plan_flags(p)
     _common_run_flags(p)
     p.set_defaults(func=cmd_apply)
-
-    p = sub.add_parser(
-        "reconcile",
-        help="delete half-done images left by a glint run that died",
-        description="Looks at the journal of finished/dead runs and deletes only images "
-        "those runs created and never completed (queued, saving, killed).",
-    )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=cmd_reconcile)
 
 
 def _plan_flags(p: argparse.ArgumentParser) -> None:
@@ -165,21 +164,76 @@ def _resolve_image(matrix: Matrix, spec: str, at: ProjectRef | None = None) -> R
     if at is not None:
         rows = [r for r in rows if r.cell(at).present]
         if not rows:
-            raise UsageError(f"no image {spec!r} at {at} (see `glint images --project {at}`)")
+            raise _not_at(spec, at)
     if len(rows) > 1:
-        lines = "\n".join(
-            f"  {r.label}  in {', '.join(str(c.ref) for c in r.cells.values())}" for r in rows
-        )
-        raise UsageError(f"{spec!r} is ambiguous; say which one with name@hash or an id:\n{lines}")
+        lines = "\n".join(_candidate(r, img) for r in rows for img in _images_of(r))
+        raise UsageError(f"{spec!r} is ambiguous; say which one with its image id:\n{lines}")
     return rows[0]
 
 
+def _delete_selection(
+    matrix: Matrix, spec: str, at: ProjectRef, all_matching: bool
+) -> list[tuple[Row, frozenset[str]]]:
+    """The exact images ``glint delete IMAGE --from AT`` deletes, grouped by row.
+
+    An image id means that image only. Each reading of IMAGE (id, name, name@hash) is
+    taken at AT; readings that disagree are ambiguous, and one reading matching several
+    images needs ``--all-matching``: both are usage errors listing the candidates.
+    """
+    lk = matrix.lookup(spec)
+    if not lk.rows:
+        raise UsageError(f"no image named {spec!r} (see `glint images`)")
+    readings = []
+    for rows, exact_id in ((lk.by_id, True), (lk.by_name, False), (lk.by_label, False)):
+        found = [
+            (r, img) for r in rows for img in r.cell(at).images if not exact_id or img.id == spec
+        ]
+        if found:
+            readings.append(found)
+    if not readings:
+        raise _not_at(spec, at)
+    if len({frozenset(img.id for _, img in f) for f in readings}) > 1:
+        seen = {img.id: (r, img) for f in readings for r, img in f}
+        lines = "\n".join(_candidate(r, img, at) for r, img in seen.values())
+        raise UsageError(f"{spec!r} is ambiguous at {at}; name one by its image id:\n{lines}")
+    found = readings[0]
+    if len(found) > 1 and not all_matching:
+        lines = "\n".join(_candidate(r, img, at) for r, img in found)
+        raise UsageError(
+            f"{spec!r} matches {len(found)} images at {at}; name one by its image id, "
+            f"or add --all-matching to delete them all:\n{lines}"
+        )
+    out: dict[tuple[str, str], tuple[Row, set[str]]] = {}
+    for r, img in found:
+        out.setdefault(r.key, (r, set()))[1].add(img.id)
+    return [(r, frozenset(ids)) for r, ids in out.values()]
+
+
+def _not_at(spec: str, at: ProjectRef) -> UsageError:
+    return UsageError(f"no image {spec!r} at {at} (see `glint images --project {at}`)")
+
+
+def _images_of(row: Row) -> list[ImageRecord]:
+    """Each image of *row* once (an image shared into several columns is one image)."""
+    seen: dict[str, ImageRecord] = {}
+    for cell in row.cells.values():
+        for img in cell.images:
+            seen.setdefault(img.id, img)
+    return list(seen.values())
+
+
+def _candidate(row: Row, img: ImageRecord, at: ProjectRef | None = None) -> str:
+    where = str(at) if at else ", ".join(str(c.ref) for c in row.cells.values() if img in c.images)
+    return f"  {img.id}  {escape(row.label)}  {escape(img.status)}  in {where}"
+
+
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    """One line for the operator on stderr; what came from a cloud in it is escaped."""
+    print(escape(text), file=sys.stderr)
 
 
 def _show_plan(plan: Plan, out: TextIO = sys.stderr) -> None:
-    for line in plan.describe():
+    for line in plan.describe():  # already escaped
         print(line, file=out)
 
 
@@ -222,7 +276,7 @@ class ProgressPrinter:
         if self.live:
             self.out.write("\r\x1b[2K")
             self.live = False
-        self.out.write(text + "\n")
+        self.out.write(escape(text) + "\n")  # names and errors come from clouds
         self.out.flush()
 
     def _handle(self, ev: Event) -> None:
@@ -246,7 +300,7 @@ class ProgressPrinter:
                     for ref, st in self.states.get(ev.action_id, {}).items()
                 )
                 line = f"{ev.name} {_bar(ev.fraction)} {pct:3d}% {rate}{eta}  {cells}"
-                self.out.write("\r\x1b[2K" + line[:200])
+                self.out.write("\r\x1b[2K" + escape(line)[:200])
                 self.out.flush()
                 self.live = True
             elif pct // 10 != self.last_pct.get(ev.action_id, -1) // 10:
@@ -402,17 +456,19 @@ def cmd_delete(args: argparse.Namespace) -> int:
         raise UsageError(f"{at} is not a configured REPO:PROJECT")
     if not matrix.status[at].ok:
         raise GlintError(f"cannot list {located(at, matrix.status[at].error or '')}")
-    row = _resolve_image(matrix, args.image, at)
+    selection = _delete_selection(matrix, args.image, at, args.all_matching)
     desired = Desired()
-    desired.want(row.key, at, False)
+    for row, ids in selection:
+        desired.want(row.key, at, False, image_ids=ids)
     plan = build_plan(matrix, desired)
     if not plan.deletes:
         return _refused_only(plan, args)
+    what = ", ".join(d.image_id for d in plan.deletes)
     return _review_and_run(
         plan,
         args,
         f"delete {args.image} --from {at}",
-        f"Delete {row.label} from {at}?",
+        f"Delete {len(plan.deletes)} image(s) from {at} ({what})?",
         declined="glint: nothing deleted",
     )
 
@@ -472,27 +528,3 @@ def cmd_apply(args: argparse.Namespace) -> int:
     # copies never delete anything: only a plan with deletions needs a yes
     question = "Apply this plan (it deletes images)?" if plan.has_deletes else None
     return _review_and_run(plan, args, f"apply {args.desired}", question)
-
-
-def cmd_reconcile(args: argparse.Namespace) -> int:
-    from glint_tui.core.reconcile import reconcile
-    from glint_tui.core.sessions import SessionProvider
-
-    paths = paths_for()
-    started = time.monotonic()
-    report = reconcile(SessionProvider(paths), paths)
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
-    else:
-        for ref, image_id, status in report.removed:
-            print(f"deleted {image_id} at {ref} (left {status} by a dead run)")
-        for ref, image_id in report.kept:
-            print(f"kept {image_id} at {ref} (a completed copy)")
-        for ref, tid, why in report.unresolved:
-            print(f"could not check {ref} (transfer {tid}): {why}")
-        took = time.monotonic() - started
-        print(
-            f"reconciled {report.runs_checked} run(s) in {took:.1f} s: "
-            f"{len(report.removed)} removed, {len(report.unresolved)} unresolved"
-        )
-    return 0 if report.ok else 1

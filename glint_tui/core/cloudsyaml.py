@@ -20,6 +20,7 @@ from typing import Any
 import platformdirs
 import yaml
 
+from glint_tui.core.cloudid import normalize_url
 from glint_tui.core.config import ConfigStore, validate_credential, validate_repository
 from glint_tui.core.errors import CloudError, ConfigError, GlintError
 from glint_tui.core.model import Credential, Repository
@@ -251,7 +252,10 @@ def _import_one(
         return ImportResult(entry.cloud, None, "failed", entry.problem or "incomplete entry")
     repo, cred = entry.repository, entry.credential
     existing = {r.name: r for r in store.repositories()}
-    same = [r for r in existing.values() if (r.auth_url, r.region) == (repo.auth_url, repo.region)]
+    url = normalize_url(repo.auth_url)  # "…/v3" and "…/v3/" are one Keystone
+    same = [
+        r for r in existing.values() if (normalize_url(r.auth_url), r.region) == (url, repo.region)
+    ]
     is_new = False
     if repo.name in existing and existing[repo.name] not in same:
         raise ConfigError(

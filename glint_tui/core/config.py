@@ -1,36 +1,42 @@
 """Repositories, credentials (never their secrets) and small settings, as versioned JSON.
 
-Each file is ``{"version": 1, ...}``, validated on every load so a hand edit that breaks
-something fails with the file and the key named. Writes are atomic and mode 0600; every
-change is a locked reload-modify-write, so two glint processes never lose each other's
-changes.
+Each file is ``{"version": 1, ...}``, validated on every load (``core.validation``) so a
+hand edit that breaks something fails with the file and the key named. Writes are atomic
+and mode 0600; every change is a locked reload-modify-write, so two glint processes never
+lose each other's changes.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import MISSING, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from glint_tui.core.errors import ConfigError, GlintError
 from glint_tui.core.fsutil import atomic_write_json
-from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Credential, ProjectRef, Repository
+from glint_tui.core.jsonfile import read_json
+from glint_tui.core.model import Credential, ProjectRef, Repository
 from glint_tui.core.paths import Paths
+from glint_tui.core.safetext import escape
+from glint_tui.core.validation import (  # noqa: F401 - re-exported: callers import them here
+    AUTH_TYPES,
+    REPOSITORY_CHECKS,
+    check_repository_name,
+    validate_credential,
+    validate_repository,
+    validate_settings,
+)
 
 if TYPE_CHECKING:
     from glint_tui.core.secrets import SecretStore
 
 VERSION = 1
-AUTH_TYPES = ("password", "application_credential")
-NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 Warn = Callable[[str], None]
 
@@ -39,119 +45,7 @@ def _stderr(message: str) -> None:
     print(f"glint: warning: {message}", file=sys.stderr)
 
 
-# -- validation ----------------------------------------------------------------------------
-
-
-def check_repository_name(name: Any) -> str:
-    """Names appear in ``REPO:PROJECT`` refs and file names: keep them plain."""
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise ValueError("must be letters, digits, '_', '.' or '-' (no ':' or spaces)")
-    return name
-
-
-def _check_url(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be an http(s) URL")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http(s) URL")
-    return value
-
-
-def _check_str(value: Any, *, empty: bool = True) -> str:
-    if not isinstance(value, str) or (not empty and not value.strip()):
-        raise ValueError("must be a non-empty string" if not empty else "must be a string")
-    return value
-
-
-def _check_optional_str(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return _check_str(value)
-
-
-def _check_choice(value: Any, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"must be one of {', '.join(choices)} (got {value!r})")
-    return value
-
-
-def _check_bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError("must be true or false")
-    return value
-
-
-def _check_ca_bundle(value: Any) -> str | None:
-    value = _check_optional_str(value)
-    if value is not None and not Path(value).expanduser().is_file():
-        raise ValueError(f"file {value} does not exist")
-    return value
-
-
-_REPOSITORY_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "name": check_repository_name,
-    "auth_url": _check_url,
-    "cloud_type": lambda v: _check_choice(v, CLOUD_TYPES),
-    "description": _check_str,
-    "region": _check_optional_str,
-    "interface": lambda v: _check_choice(v, INTERFACES),
-    "ca_bundle": _check_ca_bundle,
-    "insecure": _check_bool,
-}
-_CREDENTIAL_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "repository": check_repository_name,
-    "project": lambda v: _check_str(v, empty=False),
-    "username": lambda v: _check_str(v, empty=False),
-    "auth_type": lambda v: _check_choice(v, AUTH_TYPES),
-    "user_domain": lambda v: _check_str(v, empty=False),
-    "project_domain": lambda v: _check_str(v, empty=False),
-}
-_SECRET_KEYS = {"password", "secret", "application_credential_secret", "token"}
-
-
-def _build(cls: type, checks: dict[str, Callable[[Any], Any]], data: Any, where: str) -> Any:
-    """A validated *cls* from *data*.
-
-    Errors read ``<file>: repositories[1].auth_url: <problem>`` for a file entry (*where*
-    ends with ``]``) and ``repository 'x': auth_url: <problem>`` for a record.
-    """
-    sep = "." if where.endswith("]") else ": "
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: must be an object")
-    required = {f.name for f in fields(cls) if MISSING is f.default is f.default_factory}
-    for key in data:
-        if key in _SECRET_KEYS:
-            raise ConfigError(
-                f"{where}{sep}{key}: secrets don't belong in this file; "
-                "store them with `glint credentials add` (they go to the keyring)"
-            )
-        if key not in checks:
-            raise ConfigError(f"{where}{sep}{key}: unknown key (known: {', '.join(checks)})")
-    for key in required:
-        if key not in data:
-            raise ConfigError(f"{where}{sep}{key}: missing")
-    values = {}
-    for key, value in data.items():
-        try:
-            values[key] = checks[key](value)
-        except ValueError as e:
-            raise ConfigError(f"{where}{sep}{key}: {e}") from None
-    return cls(**values)
-
-
-def validate_repository(repo: Repository | dict[str, Any], where: str | None = None) -> Repository:
-    """Check every field of *repo* (a record or a dict from a file)."""
-    data = repo.to_dict() if isinstance(repo, Repository) else repo
-    name = data.get("name") if isinstance(data, dict) else None
-    return _build(Repository, _REPOSITORY_CHECKS, data, where or f"repository {name!r}")
-
-
-def validate_credential(cred: Credential | dict[str, Any], where: str | None = None) -> Credential:
-    data = cred.to_dict() if isinstance(cred, Credential) else cred
-    if where is None and isinstance(data, dict):
-        where = f"credential {data.get('repository')}:{data.get('project')}"
-    return _build(Credential, _CREDENTIAL_CHECKS, data, where or "credential")
+# -- warnings --------------------------------------------------------------------------------
 
 
 def insecure_warning(repo: Repository) -> str:
@@ -167,31 +61,28 @@ def insecure_warning(repo: Repository) -> str:
     )
 
 
+_ABSENT = object()
+
 # -- the files -------------------------------------------------------------------------------
 
 
 def _read_versioned(path: Path, key: str, kind: type) -> Any:
-    """The *key* member of a ``{"version": 1, key: …}`` file; empty when the file is absent."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    """The *key* member of a ``{"version": 1, key: …}`` file; empty when the file is absent.
+
+    Bytes that are not UTF-8, broken or too deeply nested JSON: one ConfigError naming
+    the file (``core.jsonfile``), never a traceback.
+    """
+    doc = read_json(path, default=_ABSENT)
+    if doc is _ABSENT:
         return kind()
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(
-            f"{path}: not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})"
-        ) from None
     if not isinstance(doc, dict):
         raise ConfigError(f"{path}: must be a JSON object with a version")
     version = doc.get("version")
     if version != VERSION:
-        raise ConfigError(f"{path}: version: expected {VERSION}, found {version!r}")
+        raise ConfigError(f"{path}: version: expected {VERSION}, found {escape(repr(version))}")
     unknown = set(doc) - {"version", key}
     if unknown:
-        raise ConfigError(f"{path}: {sorted(unknown)[0]}: unknown key")
+        raise ConfigError(f"{path}: {escape(sorted(unknown)[0])}: unknown key")
     value = doc.get(key, kind())
     if not isinstance(value, kind):
         raise ConfigError(f"{path}: {key}: must be a JSON {kind.__name__}")
@@ -259,7 +150,9 @@ class ConfigStore:
                 )
             refs.add(cred.ref)
             creds.append(cred)
-        settings = _read_versioned(self.paths.settings_file, "settings", dict)
+        settings_file = self.paths.settings_file
+        settings = _read_versioned(settings_file, "settings", dict)
+        validate_settings(settings, f"{settings_file}: settings")
         return _State(repos, creds, settings)
 
     @contextmanager
@@ -321,7 +214,7 @@ class ConfigStore:
         any failure only the copies this call created are removed, so a refused or failed
         rename never loses a secret - neither this repository's nor another's.
         """
-        unknown = set(changes) - set(_REPOSITORY_CHECKS)
+        unknown = set(changes) - set(REPOSITORY_CHECKS)
         if unknown:
             raise ConfigError(f"repository {name!r}: {sorted(unknown)[0]}: unknown field")
         created: list[str] = []
@@ -480,6 +373,7 @@ class ConfigStore:
 
     def set_setting(self, key: str, value: Any) -> None:
         """Store a small JSON value (e.g. ``home_project``); None removes the key."""
+        validate_settings({key: value}, "settings")
         with self._transaction() as state:
             if value is None:
                 state.settings.pop(key, None)

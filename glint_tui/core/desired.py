@@ -24,15 +24,29 @@ class Desired:
     """Per row, per column: True = must be present, False = must be absent.
 
     Cells not mentioned are left as they are. A TUI toggle is ``want(row.key, ref, bool)``.
+    An absent cell normally means every image of the row there; ``image_ids`` narrows it
+    to exactly those images (``glint delete ID``: that id and nothing else).
     """
 
     cells: dict[RowKey, dict[ProjectRef, bool]] = field(default_factory=dict)
+    only: dict[tuple[RowKey, ProjectRef], frozenset[str]] = field(default_factory=dict)
 
-    def want(self, key: RowKey, ref: ProjectRef, present: bool) -> None:
+    def want(
+        self,
+        key: RowKey,
+        ref: ProjectRef,
+        present: bool,
+        image_ids: frozenset[str] | set[str] | None = None,
+    ) -> None:
         self.cells.setdefault(key, {})[ref] = present
+        if image_ids is not None and not present:
+            self.only[(key, ref)] = frozenset(image_ids)
+        else:
+            self.only.pop((key, ref), None)
 
     def clear(self, key: RowKey, ref: ProjectRef) -> None:
         """Forget a toggle (the cell goes back to what it is)."""
+        self.only.pop((key, ref), None)
         per = self.cells.get(key)
         if per is not None:
             per.pop(ref, None)
@@ -41,6 +55,10 @@ class Desired:
 
     def wanted(self, key: RowKey, ref: ProjectRef) -> bool | None:
         return self.cells.get(key, {}).get(ref)
+
+    def only_ids(self, key: RowKey, ref: ProjectRef) -> frozenset[str] | None:
+        """The image ids an absent cell is narrowed to, or None (all of them)."""
+        return self.only.get((key, ref))
 
     def __bool__(self) -> bool:
         return any(self.cells.values())
@@ -83,10 +101,11 @@ def desired_from_mapping(
 ) -> Desired:
     """Resolve each image spec to exactly one row and mark its wanted places.
 
-    An unknown spec or one matching several rows (a name conflict: use ``name@hash``)
-    is a UsageError listing the candidates; a place that is not a configured column is
-    a UsageError too. With ``prune``, every other column holding the row is marked
-    unwanted (the safety rules still decide in build_plan).
+    An unknown spec or one matching several rows (a name conflict, or a literal name
+    that also reads as ``name@hash``) is a UsageError listing the candidates; a place
+    that is not a configured column is a UsageError too. With ``prune``, every other
+    column holding the row is marked unwanted (the safety rules still decide in
+    build_plan).
     """
     desired = Desired()
     columns = set(matrix.columns)
@@ -95,8 +114,11 @@ def desired_from_mapping(
         if not rows:
             raise UsageError(f"no image named {spec!r} (see `glint images`)")
         if len(rows) > 1:
-            labels = ", ".join(r.label for r in rows)
-            raise UsageError(f"{spec!r} is ambiguous: {labels} (use name@hash)")
+            labels = ", ".join(
+                f"{r.label} (id {', '.join(sorted({i for c in r.cells.values() for i in c.ids}))})"
+                for r in rows
+            )
+            raise UsageError(f"{spec!r} is ambiguous: {labels}; name it by an image id")
         row = rows[0]
         for ref in refs:
             if ref not in columns:

@@ -2,6 +2,10 @@
 
 ``exit_code`` is what the command line returns for it (see README, "Exit codes");
 ``transient`` says whether retrying the same operation later may succeed.
+
+A message may span lines (a list of candidates); the CLI and the UI escape control
+characters in it (``core.safetext``) but keep its newlines, so text from outside - image
+names, argv, file contents - is embedded with ``!r`` or ``safetext.escape``, never raw.
 """
 
 from __future__ import annotations

@@ -35,6 +35,9 @@ GLYPHS: Mapping[CellState, Glyph] = {
     CellState.ABSENT: Glyph("·", ".", "absent", "absent"),
     CellState.PRESENT: Glyph("●", "#", "present", "present, owned here"),
     CellState.LOCKED: Glyph("◐", "o", "present, not owned", "not owned (shared): never deleted"),
+    CellState.INCOMPLETE: Glyph(
+        "○", "_", "incomplete", "not a copy: half-made (queued, saving…), killed or deactivated"
+    ),
     CellState.WANTED: Glyph("+", "+", "copy planned", "copy planned"),
     CellState.UNWANTED: Glyph("×", "x", "delete planned", "delete planned"),
     CellState.QUEUED: Glyph("…", "~", "queued", "queued"),
@@ -50,6 +53,12 @@ CONFLICT = Glyph("≠", "!=", "name conflict", "after a name: same name, other b
 
 COLUMN_FAILED = Glyph("!", "!", "not listed", "before a column: it could not be listed")
 """Marks a column (repository:project) whose listing failed; its cells are unknown."""
+
+SAME_CLOUD = Glyph(
+    "≡", "=", "same cloud", "before a column: its repository is the same cloud as another"
+)
+"""Marks a column whose repository is the same physical cloud as another repository's
+(one image seen through both is one copy, and deleting it removes it from both)."""
 
 ELLIPSIS = Glyph("…", "~", "truncated", "text cut to fit")
 """Ends a name cut to fit its column."""

@@ -4,11 +4,18 @@ Rows are images identified by (name, content key) — never by name alone — an
 are ``ProjectRef``s. Listing runs one thread per column so a slow or broken cloud costs
 only its own column (an error with a message), and the whole refresh takes about as
 long as the slowest cloud.
+
+Columns are not clouds: two projects of one repository, or two repositories registered
+for one cloud, see the same Glance images. Each column's listing records the cloud's
+identity (``core.cloudid``, from Keystone's catalog), and ``Matrix.physical`` names an
+image by (cloud, image id), so the last-copy rule counts an image once however many
+columns see it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -16,14 +23,25 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from glint_tui.core.cloudid import CloudIdentity, group_clouds
 from glint_tui.core.clouds.base import CloudSession
-from glint_tui.core.errors import GlintError
-from glint_tui.core.model import CellState, ImageRecord, ProjectRef
+from glint_tui.core.errors import GlintError, SecretsError
+from glint_tui.core.model import USABLE_STATUSES, CellState, ImageRecord, ProjectRef
 
 VISIBILITY_FILTERS = ("all", "project", "shared", "public")
 
 RowKey = tuple[str, str]
 """(image name, content key). Images with no data yet use ``"none:<id>"`` as content key."""
+
+Physical = tuple[str | None, str]
+"""One Glance image: (cloud key, image id). The cloud key is None when the column's cloud
+identity is unknown; such an image may be any image with the same id (``same_image``)."""
+
+
+def same_image(a: Physical, b: Physical) -> bool:
+    """Whether two physical keys may be one image. An unknown cloud matches any cloud:
+    when in doubt, two sightings of one id are one image (the safe way to count copies)."""
+    return a[1] == b[1] and (a[0] is None or b[0] is None or a[0] == b[0])
 
 
 _OPEN_LOCK = threading.Lock()
@@ -170,13 +188,15 @@ class Row:
 
 @dataclass(frozen=True)
 class ColumnStatus:
-    """How listing one column went: ``error`` is a one-line human message, or None."""
+    """How listing one column went: ``error`` is a one-line human message, or None.
+    ``cloud`` is the physical cloud the column belongs to (None: unknown)."""
 
     ref: ProjectRef
     project_id: str | None = None
     error: str | None = None
     seconds: float = 0.0
     image_count: int = 0
+    cloud: CloudIdentity | None = None
 
     @property
     def ok(self) -> bool:
@@ -191,6 +211,40 @@ class Matrix:
     status: dict[ProjectRef, ColumnStatus]
     rows: list[Row]
     refreshed_at: float = field(default_factory=time.time)
+    clouds: dict[ProjectRef, str | None] = field(default_factory=dict)
+    """Column -> cloud key (same key: same physical cloud; None: unknown). Filled from
+    ``status`` when not given."""
+
+    def __post_init__(self) -> None:
+        if not self.clouds:
+            self.clouds = group_clouds((st.ref, st.cloud) for st in self.status.values())
+
+    # --- clouds --------------------------------------------------------------------------
+    def cloud_of(self, ref: ProjectRef) -> str | None:
+        return self.clouds.get(ref)
+
+    def physical(self, ref: ProjectRef, image_id: str) -> Physical:
+        """The image *image_id* as seen from column *ref*, named by its cloud."""
+        return (self.cloud_of(ref), image_id)
+
+    def same_cloud(self, ref: ProjectRef) -> list[str]:
+        """Other repositories that are the same physical cloud as *ref*'s (sorted names):
+        what the matrix marks, because an image seen through both is one copy."""
+        key = self.cloud_of(ref)
+        if key is None:
+            return []
+        return sorted({r.repository for r, k in self.clouds.items() if k == key} - {ref.repository})
+
+    def seen_from(self, row: Row, ref: ProjectRef, image_id: str) -> list[ProjectRef]:
+        """Every column (*ref* included) that sees the image *image_id* of *row* at *ref*.
+        (One image is one name and one content: it is in one row only.)"""
+        me = self.physical(ref, image_id)
+        out = {
+            r
+            for r, c in row.cells.items()
+            if any(same_image(self.physical(r, i.id), me) for i in c.images)
+        }
+        return sorted(out | {ref})
 
     # --- lookups -------------------------------------------------------------------------
     def row(self, key: RowKey) -> Row | None:
@@ -200,21 +254,22 @@ class Matrix:
         return None
 
     def find(self, spec: str) -> list[Row]:
-        """Rows matching IMAGE as the CLI takes it: an image id, ``name@<hash prefix>``
-        (prefix of the hex digest, with or without ``sha512:``), or a plain name.
-        More than one result means the spec is ambiguous; the caller must refuse."""
+        """Rows IMAGE may mean (``lookup``): more than one means it is ambiguous and the
+        caller must refuse and list them, never pick one."""
+        return self.lookup(spec).rows
+
+    def lookup(self, spec: str) -> Lookup:
+        """IMAGE read every way it can be: an image id, an exact name, and
+        ``name@<hash prefix>`` (hex digest prefix, with or without ``sha512:``). No
+        reading wins over another: a literal name ``a@b`` is found as a name, and when
+        that name also reads as image ``a`` with hash ``b…``, both are candidates."""
         by_id = [r for r in self.rows if any(spec in c.ids for c in r.cells.values())]
-        if by_id:
-            return by_id
+        by_name = [r for r in self.rows if r.name == spec]
         name, sep, prefix = spec.rpartition("@")
-        if sep and name:
-            prefix = prefix.lower().split(":", 1)[-1]
-            return [
-                r
-                for r in self.rows
-                if r.name == name and r.content_key.split(":", 1)[-1].startswith(prefix)
-            ]
-        return [r for r in self.rows if r.name == spec]
+        by_label = []
+        if sep and name and prefix:
+            by_label = [r for r in self.rows if r.name == name and _hash_matches(r, prefix)]
+        return Lookup(spec, by_id, by_name, by_label)
 
     def rows_holding(self, content_key: str) -> list[Row]:
         return [r for r in self.rows if r.content_key == content_key]
@@ -249,11 +304,46 @@ class Matrix:
                     "project_id": self.status[ref].project_id,
                     "error": self.status[ref].error,
                     "images": self.status[ref].image_count,
+                    "cloud": self.cloud_of(ref),
+                    "same_cloud": self.same_cloud(ref),
                 }
                 for ref in self.columns
             ],
             "rows": [r.to_dict() for r in self.rows],
         }
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What IMAGE matched, reading by reading (see ``Matrix.lookup``)."""
+
+    spec: str
+    by_id: list[Row]
+    by_name: list[Row]
+    by_label: list[Row]
+
+    @property
+    def rows(self) -> list[Row]:
+        """Every row any reading matched, once each, in matrix order."""
+        out: list[Row] = []
+        for r in [*self.by_id, *self.by_name, *self.by_label]:
+            if not any(r is o for o in out):
+                out.append(r)
+        return out
+
+
+_HEX = re.compile(r"[0-9a-f]+")
+
+
+def _hash_matches(row: Row, prefix: str) -> bool:
+    """``prefix`` is a hex prefix of the row's digest, or of its whole content key
+    (``sha512:ab…``, or ``none:<id>`` for an image without data)."""
+    prefix = prefix.lower()
+    key = row.content_key.lower()
+    _, colon, rest = prefix.partition(":")
+    if colon:
+        return bool(rest) and key.startswith(prefix)
+    return bool(_HEX.fullmatch(prefix)) and key.split(":", 1)[-1].startswith(prefix)
 
 
 def _visible_as(cell: Cell, visibility: str) -> bool:
@@ -276,6 +366,8 @@ class _Listing:
     images: list[ImageRecord] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    cloud: CloudIdentity | None = None
+    fatal: SecretsError | None = None  # the keyring failed: no column can be listed
 
 
 Listing = _Listing
@@ -290,6 +382,9 @@ def _list_one(source: SessionSource, ref: ProjectRef) -> _Listing:
         session = open_serialized(source, ref)
         out.images = list(session.list_images())
         out.project_id = session.project_id
+        out.cloud = _identity(session)
+    except SecretsError as e:  # locked keyring / wrong master password: exit 2, not a column
+        out.error, out.fatal = str(e), e
     except GlintError as e:
         out.error = str(e)
     except Exception as e:  # a column must never take the whole matrix down
@@ -302,14 +397,30 @@ def _list_one(source: SessionSource, ref: ProjectRef) -> _Listing:
     return out
 
 
+def _identity(session: CloudSession) -> CloudIdentity | None:
+    """The column's cloud identity; None (counted conservatively) if it cannot be read."""
+    try:
+        return session.cloud_identity()
+    except Exception:  # the listing worked: an unknown identity only makes counting stricter
+        return None
+
+
+def cell_state(images: list[ImageRecord], project_id: str | None) -> CellState:
+    """PRESENT (or LOCKED, not owned) only for an image whose bytes are there (``active``);
+    a cell holding only half-made or unusable images (queued, saving, importing, killed,
+    deactivated …) is INCOMPLETE: it must never read as a copy."""
+    usable = [i for i in images if i.status in USABLE_STATUSES]
+    if not usable:
+        return CellState.INCOMPLETE
+    owned = project_id is not None and any(i.owner == project_id for i in usable)
+    return CellState.PRESENT if owned else CellState.LOCKED
+
+
 def build_matrix(listings: Iterable[_Listing]) -> Matrix:
     """Group listed images into rows (name, content key) and flag name conflicts."""
     listings = list(listings)
     columns = sorted(lst.ref for lst in listings)
-    status = {
-        lst.ref: ColumnStatus(lst.ref, lst.project_id, lst.error, lst.seconds, len(lst.images))
-        for lst in listings
-    }
+    status = {lst.ref: _status_of(lst) for lst in listings}
     grouped: dict[RowKey, dict[ProjectRef, list[ImageRecord]]] = {}
     for lst in listings:
         for img in lst.images:
@@ -322,8 +433,7 @@ def build_matrix(listings: Iterable[_Listing]) -> Matrix:
             owned = pid is not None and any(i.owner == pid for i in images)
             # owned images first, so Cell.image is the one this project may act on
             images.sort(key=lambda i, pid=pid: (i.owner != pid, i.status != "active", i.id))
-            state = CellState.PRESENT if owned else CellState.LOCKED
-            row.cells[ref] = Cell(ref, state, tuple(images), owned)
+            row.cells[ref] = Cell(ref, cell_state(images, pid), tuple(images), owned)
             sample = images[0]
             row.size = row.size or sample.size
             row.disk_format = row.disk_format or sample.disk_format
@@ -370,8 +480,11 @@ def refresh(
     for f in not_done:
         listings.append(_Listing(futures[f], error=f"no answer within {timeout:.0f} s"))
     pool.shutdown(wait=False, cancel_futures=True)
+    fatal = next((lst.fatal for lst in listings if lst.fatal is not None), None)
+    if fatal is not None:
+        raise fatal
     return build_matrix(listings)
 
 
 def _status_of(lst: _Listing) -> ColumnStatus:
-    return ColumnStatus(lst.ref, lst.project_id, lst.error, lst.seconds, len(lst.images))
+    return ColumnStatus(lst.ref, lst.project_id, lst.error, lst.seconds, len(lst.images), lst.cloud)

@@ -24,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from glint_tui.core.jsonfile import BadJSON, parse_json
+from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import Paths
+from glint_tui.core.safetext import escape
 
 try:  # Unix: a lock tells a live run from a dead one even if its pid was reused
     import fcntl
@@ -132,6 +135,7 @@ class RunLog:
     run_id: str
     path: Path
     entries: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # "<file>: line N: why", one per line
 
     @property
     def start(self) -> dict[str, Any]:
@@ -166,15 +170,66 @@ class RunLog:
         return list(out.values())
 
 
+_OPTIONAL_TEXT = ("transfer_id", "image_id", "content_key", "name", "host")
+
+
+def _entry_problem(entry: Any) -> str | None:
+    """Why *entry* cannot be a journal entry glint wrote, or None when it can be.
+
+    Only the fields reconcile acts on are checked: their types, a parsable ``ref`` on a
+    creation, a real pid on a run start.
+    """
+    if not isinstance(entry, dict):
+        return "not a journal entry (a JSON object)"
+    if not isinstance(entry.get("kind"), str):
+        return "no 'kind'"
+    for key in _OPTIONAL_TEXT:
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            return f"{key}: not a string"
+    if entry["kind"] == CREATING:
+        if not entry.get("transfer_id"):
+            return "a creation without a transfer_id"
+        if not _is_ref(entry.get("ref")):
+            return f"ref: not REPO:PROJECT ({escape(repr(entry.get('ref')))[:80]})"
+    pid = entry.get("pid")
+    bad_pid = isinstance(pid, bool) or not isinstance(pid, int) or not 0 < pid < 2**31
+    if entry["kind"] == RUN_START and pid is not None and bad_pid:
+        return "pid: not a process id"
+    return None
+
+
+def _is_ref(value: Any) -> bool:
+    try:
+        ProjectRef.parse(value)
+    except (ValueError, AttributeError):
+        return False
+    return True
+
+
 def read_run(path: Path) -> RunLog:
-    """Parse one journal file; a torn last line (crash mid-write) is ignored."""
+    """Parse one journal file. A line that is not an entry glint wrote (a torn last line
+    after a crash, bytes that are not UTF-8 or JSON, wrong field types) is skipped and
+    listed in ``skipped``; the rest of the file still counts."""
     log = RunLog(path.stem, path)
-    with contextlib.suppress(OSError):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                log.entries.append(json.loads(line))
-            except ValueError:
-                continue
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        log.skipped.append(f"{path}: cannot read: {e.strerror}")
+        return log
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        where = f"{path}: line {number}"
+        try:
+            entry = parse_json(line, where)
+        except BadJSON as e:
+            log.skipped.append(str(e))
+            continue
+        problem = _entry_problem(entry)
+        if problem:
+            log.skipped.append(f"{where}: {problem}")
+        else:
+            log.entries.append(entry)
     return log
 
 
@@ -220,10 +275,19 @@ def claim_finished_run(path: Path) -> Iterator[bool]:
 
 
 def append_entry(path: Path, kind: str, **fields: Any) -> None:
-    """Append to a *finished* run's journal (reconcile's notes), fsync'd."""
+    """Append to a *finished* run's journal (reconcile's notes), fsync'd.
+
+    After a line torn by a crash (no final newline) the entry starts on a line of its own,
+    so the torn bytes cannot swallow it.
+    """
     entry = {"t": time.time(), "run": path.stem, "kind": kind, **fields}
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+    line = (json.dumps(entry, sort_keys=True, default=str) + "\n").encode()
+    with open(path, "ab+") as f:
+        if f.seek(0, os.SEEK_END) > 0:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                line = b"\n" + line
+        f.write(line)
         f.flush()
         os.fsync(f.fileno())
 

@@ -72,8 +72,10 @@ class ProjectRef:
 
     @classmethod
     def parse(cls, text: str) -> ProjectRef:
+        """``REPO:PROJECT`` typed or read from a file; control characters are refused, so a
+        parsed ref is safe to print (the error shows *text* as a repr: escaped)."""
         repo, sep, project = text.partition(":")
-        if not sep or not repo or not project:
+        if not sep or not repo or not project or not text.isprintable():
             raise ValueError(f"expected REPO:PROJECT, got {text!r}")
         return cls(repo, project)
 
@@ -141,6 +143,7 @@ class CellState(str, Enum):
     ABSENT = "absent"
     PRESENT = "present"
     LOCKED = "locked"  # present but not owned by the column's project (shared/public/community)
+    INCOMPLETE = "incomplete"  # only half-made or unusable images here: not a copy (see below)
     WANTED = "wanted"  # copy planned
     UNWANTED = "unwanted"  # delete planned
     QUEUED = "queued"
@@ -148,3 +151,9 @@ class CellState(str, Enum):
     VERIFYING = "verifying"
     DELETING = "deleting"
     ERROR = "error"
+
+
+USABLE_STATUSES = frozenset({"active"})
+"""Glance statuses of an image whose bytes are there to download: only ``active``. Every
+other one is half-made (``queued``, ``saving``, ``uploading``, ``importing``: an upload in
+progress, or one that died and stays so) or unusable (``killed``, ``deactivated``)."""

@@ -4,9 +4,13 @@ The plan is the only thing the transfer engine executes, and it is what the oper
 confirms, so every rule that protects images is enforced here (and re-checked by the
 engine just before it acts):
 
-* never delete the last verified copy of a content key glint can see (a delete may rely
-  on a copy in the same plan; the engine then deletes only after that copy verified);
-* never delete protected images or images the column's project does not own;
+* never delete the last verified copy of a content key glint can see, counting physical
+  images (``core.ledger``), not columns (a delete may rely on a copy in the same plan;
+  the engine then deletes only after that copy verified; otherwise it names the copies it
+  relies on, ``keeps``, and the engine checks one is still there);
+* never delete protected images or images the column's project does not own, nor an
+  image that a column wanted to keep it sees (a shared image is one image everywhere);
+* a delete names exact image ids (``Desired`` may narrow a cell to some ids);
 * never overwrite or silently duplicate a *different* image with the same name at a
   destination: refuse by default, or ``on_conflict`` = rename | keep-both | replace.
 
@@ -15,15 +19,13 @@ Anything refused is a ``Refusal`` with a human reason, shown with the plan.
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import replace
 
-import humanize
-
+from glint_tui.core.actions import CopyAction, CopyTarget, DeleteAction, Plan, Refusal
 from glint_tui.core.desired import Desired
-from glint_tui.core.inventory import Matrix, Row
+from glint_tui.core.inventory import Matrix, Physical, Row, same_image
+from glint_tui.core.ledger import CopyLedger
 from glint_tui.core.model import VISIBILITIES, ProjectRef
 
 ON_CONFLICT = ("refuse", "rename", "keep-both", "replace")
@@ -31,257 +33,6 @@ ON_CONFLICT = ("refuse", "rename", "keep-both", "replace")
 
 def _new_id() -> str:
     return uuid.uuid4().hex[:12]
-
-
-@dataclass(frozen=True)
-class CopyTarget:
-    """One destination of a copy: where, under which name, and which image it replaces
-    (``replaces``: the id of a different same-named image to delete once the copy
-    verified, with ``--on-conflict replace``)."""
-
-    ref: ProjectRef
-    name: str
-    replaces: str | None = None
-
-
-@dataclass(frozen=True)
-class CopyAction:
-    """Stream one image (content) from one source to one or more destinations."""
-
-    id: str
-    name: str
-    content_key: str
-    size: int
-    source: ProjectRef
-    source_image_id: str
-    targets: tuple[CopyTarget, ...]
-    disk_format: str | None = None
-    visibility: str = "private"
-
-    kind = "copy"
-
-    @property
-    def destinations(self) -> list[ProjectRef]:
-        return [t.ref for t in self.targets]
-
-    @property
-    def bytes_out(self) -> int:
-        """Bytes uploaded in total (size × destinations)."""
-        return self.size * len(self.targets)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": "copy",
-            "name": self.name,
-            "content_key": self.content_key,
-            "size": self.size,
-            "source": str(self.source),
-            "source_image_id": self.source_image_id,
-            "targets": [
-                {"ref": str(t.ref), "name": t.name, "replaces": t.replaces} for t in self.targets
-            ],
-            "disk_format": self.disk_format,
-            "visibility": self.visibility,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CopyAction:
-        return cls(
-            id=d["id"],
-            name=d["name"],
-            content_key=d["content_key"],
-            size=int(d["size"]),
-            source=ProjectRef.parse(d["source"]),
-            source_image_id=d["source_image_id"],
-            targets=tuple(
-                CopyTarget(ProjectRef.parse(t["ref"]), t["name"], t.get("replaces"))
-                for t in d["targets"]
-            ),
-            disk_format=d.get("disk_format"),
-            visibility=d.get("visibility", "private"),
-        )
-
-
-@dataclass(frozen=True)
-class DeleteAction:
-    """Delete one Glance image (by id, never by name) at one place.
-
-    ``after`` lists copy action ids that must have verified first (the delete relies on
-    them to keep a copy of the content alive); the engine skips the delete otherwise.
-    """
-
-    id: str
-    name: str
-    content_key: str
-    ref: ProjectRef
-    image_id: str
-    size: int = 0
-    after: tuple[str, ...] = ()
-    reason: str = "unwanted"
-
-    kind = "delete"
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["kind"] = "delete"
-        d["ref"] = str(self.ref)
-        d["after"] = list(self.after)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> DeleteAction:
-        return cls(
-            id=d["id"],
-            name=d["name"],
-            content_key=d["content_key"],
-            ref=ProjectRef.parse(d["ref"]),
-            image_id=d["image_id"],
-            size=int(d.get("size") or 0),
-            after=tuple(d.get("after") or ()),
-            reason=d.get("reason", "unwanted"),
-        )
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Something the desired state asked for that glint will not do, and why."""
-
-    kind: str  # "copy" | "delete"
-    name: str
-    content_key: str
-    ref: ProjectRef
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["ref"] = str(self.ref)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Refusal:
-        return cls(d["kind"], d["name"], d["content_key"], ProjectRef.parse(d["ref"]), d["reason"])
-
-
-@dataclass
-class Plan:
-    """What will happen: copies, deletes, refusals, and their totals."""
-
-    copies: list[CopyAction] = field(default_factory=list)
-    deletes: list[DeleteAction] = field(default_factory=list)
-    refusals: list[Refusal] = field(default_factory=list)
-
-    @property
-    def is_empty(self) -> bool:
-        return not self.copies and not self.deletes
-
-    @property
-    def copy_count(self) -> int:
-        """Number of images that will be created (one per destination)."""
-        return sum(len(c.targets) for c in self.copies)
-
-    @property
-    def copy_bytes(self) -> int:
-        return sum(c.bytes_out for c in self.copies)
-
-    @property
-    def download_bytes(self) -> int:
-        return sum(c.size for c in self.copies)
-
-    @property
-    def delete_count(self) -> int:
-        return len(self.deletes) + sum(
-            1 for c in self.copies for t in c.targets if t.replaces is not None
-        )
-
-    @property
-    def delete_bytes(self) -> int:
-        return sum(d.size for d in self.deletes)
-
-    @property
-    def has_deletes(self) -> bool:
-        return self.delete_count > 0
-
-    def action(self, action_id: str) -> CopyAction | DeleteAction | None:
-        for a in [*self.copies, *self.deletes]:
-            if a.id == action_id:
-                return a
-        return None
-
-    # --- serialisation -------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": 1,
-            "copies": [c.to_dict() for c in self.copies],
-            "deletes": [d.to_dict() for d in self.deletes],
-            "refusals": [r.to_dict() for r in self.refusals],
-            "totals": {
-                "copies": self.copy_count,
-                "copy_bytes": self.copy_bytes,
-                "download_bytes": self.download_bytes,
-                "deletes": self.delete_count,
-                "delete_bytes": self.delete_bytes,
-                "refusals": len(self.refusals),
-            },
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Plan:
-        return cls(
-            [CopyAction.from_dict(c) for c in d.get("copies", [])],
-            [DeleteAction.from_dict(x) for x in d.get("deletes", [])],
-            [Refusal.from_dict(r) for r in d.get("refusals", [])],
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Plan:
-        return cls.from_dict(json.loads(text))
-
-    # --- display -------------------------------------------------------------------------
-    def describe(self) -> list[str]:
-        """Human-readable lines (the CLI prints them; the TUI may show them in a dialog)."""
-        lines: list[str] = []
-        for c in self.copies:
-            for t in c.targets:
-                extra = f" as {t.name!r}" if t.name != c.name else ""
-                if t.replaces:
-                    extra += f", then delete the other {c.name!r} ({t.replaces})"
-                lines.append(
-                    f"copy    {_label(c.name, c.content_key)}  {c.source} -> {t.ref}"
-                    f"  ({_size(c.size)}){extra}"
-                )
-        for d in self.deletes:
-            after = " (after its copy verifies)" if d.after else ""
-            lines.append(
-                f"delete  {_label(d.name, d.content_key)}  at {d.ref}  id {d.image_id}"
-                f"  ({_size(d.size)}){after}"
-            )
-        for r in self.refusals:
-            lines.append(f"REFUSED {r.kind} {_label(r.name, r.content_key)} at {r.ref}: {r.reason}")
-        lines.append(self.summary())
-        return lines
-
-    def summary(self) -> str:
-        s = (
-            f"{self.copy_count} cop{'y' if self.copy_count == 1 else 'ies'} "
-            f"({_size(self.copy_bytes)} to upload, {_size(self.download_bytes)} to download), "
-            f"{self.delete_count} delete{'' if self.delete_count == 1 else 's'}"
-        )
-        if self.refusals:
-            s += f", {len(self.refusals)} refused"
-        return s
-
-
-def _label(name: str, content_key: str) -> str:
-    digest = content_key.split(":", 1)[-1]
-    return f"{name}@{digest[:12]}"
-
-
-def _size(n: int) -> str:
-    return humanize.naturalsize(n, binary=True)
 
 
 # --- building --------------------------------------------------------------------------
@@ -307,15 +58,7 @@ def build_plan(
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
     plan = Plan()
-    # verified holders per content key, as (ref, image id): the "last copy" rule's ledger
-    alive: dict[str, set[tuple[ProjectRef, str]]] = {}
-    for row in matrix.rows:
-        if not row.has_data:
-            continue
-        for cell in row.holders(verified=True):
-            for img in cell.images:
-                if img.status == "active":
-                    alive.setdefault(row.content_key, set()).add((cell.ref, img.id))
+    ledger = CopyLedger(matrix)
     # copies that will add a holder if they succeed: content key -> copy ids
     incoming: dict[str, list[str]] = {}
 
@@ -323,15 +66,16 @@ def build_plan(
     for row in rows:
         wants = [ref for ref, v in desired.cells[row.key].items() if v]
         copy = _plan_copy(
-            matrix, row, wants, plan, alive, home_repository, on_conflict, visibility, source
+            matrix, row, wants, plan, ledger, home_repository, on_conflict, visibility, source
         )
         if copy is not None:
             plan.copies.append(copy)
             incoming.setdefault(row.content_key, []).append(copy.id)
+    deleted: list[Physical] = []  # one image seen from two columns is deleted once
     for row in rows:
         unwanted = sorted(ref for ref, v in desired.cells[row.key].items() if not v)
         for ref in unwanted:
-            _plan_delete(matrix, row, ref, plan, alive, incoming)
+            _plan_delete(matrix, row, ref, plan, ledger, incoming, desired, deleted)
     return plan
 
 
@@ -369,7 +113,7 @@ def _plan_copy(
     row: Row,
     wants: list[ProjectRef],
     plan: Plan,
-    alive: dict[str, set[tuple[ProjectRef, str]]],
+    ledger: CopyLedger,
     home: str | None,
     on_conflict: str,
     visibility: str,
@@ -420,7 +164,7 @@ def _plan_copy(
         else:  # replace: only one other owned, unprotected image can be replaced
             cells = [r.cell(ref) for r in others]
             images = [i for c in cells for i in c.images]
-            holders = alive.get(others[0].content_key, set()) if others[0].has_data else set()
+            gone = matrix.physical(ref, images[0].id) if images else (None, "")
             if len(images) != 1:
                 _refuse(plan, "copy", row, ref, f"several images named {row.name!r} at {ref}")
             elif not cells[0].owned:
@@ -429,7 +173,7 @@ def _plan_copy(
                 )
             elif images[0].protected:
                 _refuse(plan, "copy", row, ref, f"cannot replace {images[0].id}: it is protected")
-            elif others[0].has_data and not holders - {(ref, images[0].id)}:
+            elif others[0].has_data and not ledger.others(others[0].content_key, gone):
                 _refuse(
                     plan,
                     "copy",
@@ -439,10 +183,15 @@ def _plan_copy(
                     "glint can see",
                 )
             else:
-                holders.discard((ref, images[0].id))
+                if others[0].has_data:
+                    ledger.remove(others[0].content_key, gone)
                 targets.append(CopyTarget(ref, row.name, replaces=images[0].id))
     if not targets:
         return None
+    targets = [
+        replace(t, cloud=matrix.cloud_of(t.ref), project_id=matrix.project_id(t.ref))
+        for t in targets
+    ]
     return CopyAction(
         id=_new_id(),
         name=row.name,
@@ -461,38 +210,42 @@ def _plan_delete(
     row: Row,
     ref: ProjectRef,
     plan: Plan,
-    alive: dict[str, set[tuple[ProjectRef, str]]],
+    ledger: CopyLedger,
     incoming: dict[str, list[str]],
+    desired: Desired,
+    deleted: list[Physical],
 ) -> None:
     cell = row.cell(ref)
-    if not cell.present:
-        return
-    st = matrix.status.get(ref)
-    pid = st.project_id if st else None
+    only = desired.only_ids(row.key, ref)
     for img in cell.images:
-        if img.owner != pid:
-            _refuse(plan, "delete", row, ref, f"{img.id} is owned by another project ({img.owner})")
+        if only is not None and img.id not in only:
             continue
-        if img.protected:
-            _refuse(plan, "delete", row, ref, f"{img.id} is protected")
+        physical = matrix.physical(ref, img.id)
+        if any(same_image(physical, p) for p in deleted):
+            continue  # the same image, already deleted through another column
+        seen = [r for r in matrix.seen_from(row, ref, img.id) if r != ref]
+        why = _undeletable(matrix, row, ref, img.id, seen, desired)
+        if why:
+            _refuse(plan, "delete", row, ref, why)
             continue
         after: tuple[str, ...] = ()
+        keeps: tuple[tuple[ProjectRef, str], ...] = ()
         if row.has_data:
-            holders = alive.get(row.content_key, set())
-            rest = holders - {(ref, img.id)}
-            if not rest:
-                relies = incoming.get(row.content_key, [])
-                if not relies:
+            keeps = ledger.keeps(row.content_key, physical)
+            if not keeps:
+                after = tuple(incoming.get(row.content_key, []))
+                if not after:
                     _refuse(
                         plan,
                         "delete",
                         row,
                         ref,
-                        f"{img.id} is the last copy of this content glint can see",
+                        f"{img.id} is the last copy of this content glint can see"
+                        + (f" (also seen from {', '.join(map(str, seen))})" if seen else ""),
                     )
                     continue
-                after = tuple(relies)
-            holders.discard((ref, img.id))
+            ledger.remove(row.content_key, physical)
+        deleted.append(physical)
         plan.deletes.append(
             DeleteAction(
                 id=_new_id(),
@@ -502,5 +255,35 @@ def _plan_delete(
                 image_id=img.id,
                 size=int(img.size or 0),
                 after=after,
+                keeps=keeps,
+                seen_from=tuple(seen),
             )
         )
+
+
+def _undeletable(
+    matrix: Matrix,
+    row: Row,
+    ref: ProjectRef,
+    image_id: str,
+    seen: list[ProjectRef],
+    desired: Desired,
+) -> str | None:
+    """Why the image may not be deleted at *ref* whatever other copies exist, or None."""
+    img = next(i for i in row.cell(ref).images if i.id == image_id)
+    pid = matrix.project_id(ref)
+    if pid is None or img.owner != pid:
+        return (
+            f"not owned: {img.id} is owned by another project ({img.owner}); "
+            f"{ref} only sees it ({img.visibility})"
+        )
+    if img.protected:
+        return f"{img.id} is protected"
+    keep = [r for r in seen if desired.wanted(row.key, r) is True]
+    if keep:
+        places = ", ".join(map(str, keep))
+        return (
+            f"{img.id} is also the image {places} must keep (the same image seen from "
+            f"there): deleting it would remove it from {places} too"
+        )
+    return None

@@ -15,6 +15,9 @@ verified nor cleaned:
   journal line was lost); ``active`` with other content -> deleted.
 
 A run whose every creation is resolved gets a ``reconciled`` line and is skipped later.
+A journal line that is not an entry glint wrote (garbage, a torn write) is skipped and
+reported - once, since the run then gets its ``reconciled`` line - and never stops the
+other lines or the other runs from being reconciled.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class ReconcileReport:
     removed: list[tuple[str, str, str]] = field(default_factory=list)  # (ref, id, status)
     kept: list[tuple[str, str]] = field(default_factory=list)  # (ref, id) complete copies
     unresolved: list[tuple[str, str, str]] = field(default_factory=list)  # (ref, tid, why)
+    skipped: list[str] = field(default_factory=list)  # journal lines that are not entries
 
     @property
     def ok(self) -> bool:
@@ -52,6 +56,7 @@ class ReconcileReport:
             "removed": [{"ref": r, "image_id": i, "status": s} for r, i, s in self.removed],
             "kept": [{"ref": r, "image_id": i} for r, i in self.kept],
             "unresolved": [{"ref": r, "transfer_id": t, "error": e} for r, t, e in self.unresolved],
+            "skipped_lines": list(self.skipped),
         }
 
 
@@ -82,6 +87,9 @@ def reconcile(
                 if not log.ended and _same_host(log) and jn.pid_alive(log.pid):
                     continue  # lock free but the pid lives: be safe, look again later
                 report.runs_checked += 1
+                for why in log.skipped:
+                    report.skipped.append(why)
+                    emit(Notice(f"journal {why} (skipped)"))
                 left = [
                     p
                     for p in pending

@@ -13,24 +13,15 @@ Policy, in order (``SecretStore.describe()`` says which one applies and why):
 4. Otherwise (an SSH login with no D-Bus / Secret Service: the normal case for glint's
    users) the encrypted file keyring, its master password asked once per run.
 
-The encrypted file is JSON: scrypt parameters, a salt, a verification token (so a wrong
-master password is reported as such) and one AES-GCM ciphertext per secret, each bound to
-its service and key name. It is written atomically with mode 0600.
+The encrypted file keyring itself lives in ``core.keyringfile``.
 """
 
 from __future__ import annotations
 
-import base64
-import fcntl
 import getpass
-import hashlib
-import json
 import os
-import stat
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +29,15 @@ import keyring
 import keyring.backend
 import keyring.core
 import keyring.errors
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from jaraco.classes import properties
 
 from glint_tui.core.errors import SecretsError
-from glint_tui.core.fsutil import atomic_write_json
-from glint_tui.core.paths import Paths
+from glint_tui.core.keyringfile import (  # noqa: F401 - forget_unlocked_keys is re-exported
+    PROMPTED,
+    EncryptedFileKeyring,
+    forget_unlocked_keys,
+    read_password_file,
+)
+from glint_tui.core.paths import SANDBOX_PROFILE, Paths
 
 SERVICE = "glint"
 KEYRING_FILE = "keyring.enc"
@@ -55,14 +47,6 @@ ENV_PASSWORD_FILE = "GLINT_KEYRING_PASSWORD_FILE"
 
 Prompt = Callable[[str], "str | None"]
 Notice = Callable[[str], None]
-
-_VERIFIER_PLAINTEXT = b"glint keyring v1"
-_SCRYPT = {"n": 2**15, "r": 8, "p": 1}
-# "asked once per run": a prompted master password is kept for the process, and derived
-# keys are cached by (salt, digest of the password) so scrypt runs once per password.
-_PROMPTED: dict[Path, str] = {}
-_KEYS: dict[tuple[bytes, bytes], bytes] = {}
-_KEYS_LOCK = threading.Lock()
 
 HOW_TO_PROCEED = (
     f"set {ENV_PASSWORD} (or {ENV_PASSWORD_FILE} naming a mode-0600 file), or create a "
@@ -151,189 +135,6 @@ def _explicit_keyring() -> tuple[keyring.backend.KeyringBackend | None, str]:
     return None, ""
 
 
-# -- the encrypted file keyring ----------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"), validate=True)
-
-
-def _derive(password: str, salt: bytes, params: dict[str, int]) -> bytes:
-    """scrypt costs tens of MiB and a CPU burst: derive once per process, even when many
-    threads (inventory columns, transfer destinations) ask at the same moment."""
-    cache_key = (salt, hashlib.sha256(password.encode("utf-8")).digest())
-    with _KEYS_LOCK:
-        if cache_key not in _KEYS:
-            kdf = Scrypt(salt=salt, length=32, n=params["n"], r=params["r"], p=params["p"])
-            _KEYS[cache_key] = kdf.derive(password.encode("utf-8"))
-        return _KEYS[cache_key]
-
-
-def read_password_file(path: Path) -> str:
-    """The master password in *path*, refusing a file other users could read."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise SecretsError(f"{path}: keyring password file not found") from None
-    if st.st_mode & 0o077:
-        mode = stat.S_IMODE(st.st_mode)
-        raise SecretsError(
-            f"{path}: keyring password file has mode {mode:04o}; others could read it. "
-            f"Run: chmod 600 {path}"
-        )
-    text = path.read_text(encoding="utf-8").splitlines()
-    password = text[0] if text else ""
-    if not password:
-        raise SecretsError(f"{path}: keyring password file is empty")
-    return password
-
-
-class EncryptedFileKeyring(keyring.backend.KeyringBackend):
-    """glint's own keyring file: scrypt-derived key, AES-GCM per secret, never plaintext.
-
-    Only glint constructs it (it needs a file and a master password source), so keyring's
-    automatic discovery never picks it.
-    """
-
-    @properties.classproperty
-    def priority(cls) -> float:  # noqa: N805 - keyring's classproperty convention
-        raise RuntimeError("glint's encrypted file keyring is only used by glint")
-
-    def __init__(
-        self,
-        path: Path,
-        password_source: Callable[[bool], str],
-        notice: Notice | None = None,
-        why: str = "",
-    ):
-        super().__init__()
-        self.path = Path(path)
-        self._password_source = password_source  # (new_file) -> master password
-        self._notice = notice or _stderr
-        self._why = why
-
-    # -- file ----------------------------------------------------------------------------
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        """Serialise read-modify-write between glint processes."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock = self.path.with_name(f".{self.path.name}.lock")
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
-
-    def _load(self) -> dict[str, Any] | None:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        try:
-            doc = json.loads(text)
-            if doc.get("version") != 1 or doc.get("kdf") != "scrypt":
-                raise ValueError("unsupported format")
-            _unb64(doc["salt"])
-            doc.setdefault("entries", {})
-            return doc
-        except (ValueError, KeyError, AttributeError, TypeError) as e:
-            raise SecretsError(f"{self.path}: not a glint keyring file ({e})") from None
-
-    def _create(self) -> tuple[dict[str, Any], bytes]:
-        password = self._password_source(True)
-        salt = os.urandom(16)
-        key = _derive(password, salt, _SCRYPT)
-        nonce = os.urandom(12)
-        verifier = AESGCM(key).encrypt(nonce, _VERIFIER_PLAINTEXT, b"verifier")
-        doc = {
-            "version": 1,
-            "kdf": "scrypt",
-            "scrypt": dict(_SCRYPT),
-            "salt": _b64(salt),
-            "verifier": _b64(nonce + verifier),
-            "entries": {},
-        }
-        atomic_write_json(self.path, doc)
-        why = f" because {self._why}" if self._why else ""
-        self._notice(
-            f"storing secrets in glint's encrypted keyring file {self.path}{why}. "
-            "To use the desktop keyring instead, run a Secret Service (gnome-keyring) "
-            "with D-Bus, or set PYTHON_KEYRING_BACKEND."
-        )
-        return doc, key
-
-    def _key(self, doc: dict[str, Any]) -> bytes:
-        salt = _unb64(doc["salt"])
-        key = _derive(self._password_source(False), salt, doc.get("scrypt") or _SCRYPT)
-        blob = _unb64(doc["verifier"])
-        try:
-            AESGCM(key).decrypt(blob[:12], blob[12:], b"verifier")
-        except InvalidTag:
-            _PROMPTED.pop(self.path, None)
-            raise SecretsError(
-                f"wrong keyring master password for {self.path} "
-                f"(check {ENV_PASSWORD} / {ENV_PASSWORD_FILE} / the keyring-password file)"
-            ) from None
-        return key
-
-    @staticmethod
-    def _aad(service: str, username: str) -> bytes:
-        return f"{service}\0{username}".encode()
-
-    def unlock(self) -> None:
-        """Get (and check) the master password now; create the file if there is none."""
-        with self._locked():
-            doc = self._load()
-            if doc is None:
-                self._create()
-            else:
-                self._key(doc)
-
-    # -- KeyringBackend ------------------------------------------------------------------
-    def get_password(self, service: str, username: str) -> str | None:
-        doc = self._load()
-        if doc is None:
-            return None
-        token = doc["entries"].get(service, {}).get(username)
-        if token is None:
-            return None
-        key = self._key(doc)
-        blob = _unb64(token)
-        try:
-            plain = AESGCM(key).decrypt(blob[:12], blob[12:], self._aad(service, username))
-        except InvalidTag:
-            raise SecretsError(f"{self.path}: entry {service}/{username} is corrupt") from None
-        return plain.decode("utf-8")
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        with self._locked():
-            doc = self._load()
-            if doc is None:
-                doc, key = self._create()
-            else:
-                key = self._key(doc)
-            nonce = os.urandom(12)
-            ct = AESGCM(key).encrypt(nonce, password.encode("utf-8"), self._aad(service, username))
-            doc["entries"].setdefault(service, {})[username] = _b64(nonce + ct)
-            atomic_write_json(self.path, doc)
-
-    def delete_password(self, service: str, username: str) -> None:
-        with self._locked():
-            doc = self._load()
-            entries = (doc or {}).get("entries", {}).get(service, {})
-            if username not in entries:
-                raise keyring.errors.PasswordDeleteError(f"{service}/{username} not found")
-            del entries[username]
-            if not entries:
-                del doc["entries"][service]
-            atomic_write_json(self.path, doc)
-
-
 # -- the store glint uses ----------------------------------------------------------------
 
 
@@ -362,8 +163,17 @@ class SecretStore:
         return self.paths.config_dir / PASSWORD_FILE
 
     # -- backend choice ------------------------------------------------------------------
+    @property
+    def _own_file_only(self) -> bool:
+        """The sandbox profile always opens its keyring with its own password file: an
+        operator's GLINT_KEYRING_PASSWORD or PYTHON_KEYRING_BACKEND is for their own
+        secrets and would not open the sandbox's."""
+        return self.paths.profile == SANDBOX_PROFILE and self.password_file.exists()
+
     def _configured_password_source(self) -> str | None:
         """Which configured source holds the master password (None: nothing configured)."""
+        if self._own_file_only:
+            return str(self.password_file)
         if os.environ.get(ENV_PASSWORD):
             return ENV_PASSWORD
         if os.environ.get(ENV_PASSWORD_FILE):
@@ -372,26 +182,36 @@ class SecretStore:
             return str(self.password_file)
         return None
 
-    def _master_password(self, new: bool) -> str:
-        if os.environ.get(ENV_PASSWORD):
-            return os.environ[ENV_PASSWORD]
-        if os.environ.get(ENV_PASSWORD_FILE):
-            return read_password_file(Path(os.environ[ENV_PASSWORD_FILE]).expanduser())
-        if self.password_file.exists():
+    def _master_password(self, new: bool, wrong: int = 0) -> str:
+        """The master password; *wrong* counts the answers the keyring file refused."""
+        source = self._configured_password_source()
+        if source is not None:
+            if wrong:
+                raise SecretsError(
+                    f"wrong keyring master password for {self.keyring_file} (from {source}); "
+                    "it opens no other keyring file: check it, or move that file away"
+                )
+            if source == ENV_PASSWORD:
+                return os.environ[ENV_PASSWORD]
+            if source == ENV_PASSWORD_FILE:
+                return read_password_file(Path(os.environ[ENV_PASSWORD_FILE]).expanduser())
             return read_password_file(self.password_file)
         where = self.keyring_file
-        if where in _PROMPTED:
-            return _PROMPTED[where]
+        if where in PROMPTED and not wrong:
+            return PROMPTED[where]
         answer: str | None
         if new:
             answer = self._prompt(f"New master password for glint's keyring file {where}: ")
             if answer and self._prompt("Repeat the master password: ") != answer:
                 raise SecretsError("the two master passwords differ; nothing was stored")
         else:
-            answer = self._prompt(f"Master password for glint's keyring file {where}: ")
+            again = "Wrong master password, try again. " if wrong else ""
+            answer = self._prompt(f"{again}Master password for glint's keyring file {where}: ")
         if answer:
-            _PROMPTED[where] = answer
+            PROMPTED[where] = answer
             return answer
+        if wrong:
+            raise SecretsError(f"wrong keyring master password for {where}; nothing unlocked")
         raise SecretsError(
             "no usable system keyring and no master password for glint's encrypted keyring: "
             + HOW_TO_PROCEED.format(password_file=self.password_file)
@@ -400,7 +220,7 @@ class SecretStore:
     def _choose(self) -> keyring.backend.KeyringBackend:
         if self._backend is not None:
             return self._backend
-        backend, source = _explicit_keyring()
+        backend, source = (None, "") if self._own_file_only else _explicit_keyring()
         if backend is not None:
             plain = " — stores secrets in PLAINTEXT" if _is_plaintext(backend) else ""
             self._description = f"{_qualname(backend)} (chosen by {source}){plain}"
@@ -428,11 +248,13 @@ class SecretStore:
         self._choose()
         return self._description
 
-    def unlock(self) -> None:
-        """Ask for the master password (if any) now, before the user types a cloud password."""
+    def unlock(self, create: bool = True) -> None:
+        """Ask for the master password (if any) now, before the user types a cloud password
+        or many workers need a secret at once. A wrong one is a SecretsError (exit 2).
+        Without *create*, a keyring file that does not exist yet is left uncreated."""
         backend = self._choose()
         if isinstance(backend, EncryptedFileKeyring):
-            backend.unlock()
+            backend.unlock(create)
 
     # -- operations ----------------------------------------------------------------------
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
@@ -463,9 +285,3 @@ class SecretStore:
                 return False
             raise
         return True
-
-
-def forget_unlocked_keys() -> None:
-    """Drop prompted master passwords and derived keys (a TUI 'lock' action, tests)."""
-    _PROMPTED.clear()
-    _KEYS.clear()

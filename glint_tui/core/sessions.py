@@ -20,7 +20,10 @@ from glint_tui.core.config import ConfigStore, insecure_warning
 from glint_tui.core.errors import CloudError, ConfigError, Unreachable
 from glint_tui.core.model import Credential, ProjectRef, Repository
 from glint_tui.core.paths import Paths, paths_for
+from glint_tui.core.safetext import escape
 from glint_tui.core.secrets import SecretStore
+from glint_tui.core.timeouts import SETTING as TIMEOUTS_SETTING
+from glint_tui.core.timeouts import Timeouts
 
 _WARNED_INSECURE: set[str] = set()
 
@@ -42,6 +45,16 @@ class SessionProvider:
         self.secrets = secrets or SecretStore(self.paths)
         self.config = ConfigStore(self.paths, secrets=self.secrets, warn=warn)
         self._warn = warn or _stderr
+        self._timeouts: Timeouts | None = None
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """Call timeouts of every session opened here: defaults, or the profile's
+        ``settings.json`` ``"timeouts"`` (read once; a bad value is a ConfigError)."""
+        if self._timeouts is None:
+            value = self.config.get_setting(TIMEOUTS_SETTING)
+            self._timeouts = Timeouts.from_setting(value, str(self.paths.settings_file))
+        return self._timeouts
 
     def refs(self) -> list[ProjectRef]:
         """Every configured repository:project credential, sorted."""
@@ -66,7 +79,7 @@ class SessionProvider:
         if repo.insecure and repo.name not in _WARNED_INSECURE:
             _WARNED_INSECURE.add(repo.name)
             self._warn(insecure_warning(repo))
-        return open_session(repo, cred, secret)
+        return open_session(repo, cred, secret, timeouts=self.timeouts)
 
 
 def _ssl_context(repo: Repository) -> ssl.SSLContext:
@@ -109,7 +122,7 @@ def probe_keystone(repo: Repository, timeout: float = 10.0) -> str:
         versions = [doc["version"]]
     elif isinstance(doc, dict) and isinstance(doc.get("versions"), dict):
         versions = [v for v in doc["versions"].get("values", []) if isinstance(v, dict)]
-    ids = [str(v.get("id", "")) for v in versions]
+    ids = [escape(v.get("id", "")) for v in versions]  # the server's words, for messages
     v3 = [i for i in ids if i.startswith("v3")]
     if not v3:
         found = ", ".join(ids) if ids else "no identity version document"

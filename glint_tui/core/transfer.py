@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glint_tui.core import journal as jn
+from glint_tui.core import locks
 from glint_tui.core.clouds.base import CloudSession, ImageSpec
 from glint_tui.core.errors import (
     Conflict,
@@ -69,7 +70,7 @@ from glint_tui.core.journal import TRANSFER_PROPERTY, Journal
 from glint_tui.core.model import CellState, ImageRecord, ProjectRef
 from glint_tui.core.paths import Paths
 from glint_tui.core.plan import CopyAction, CopyTarget, DeleteAction, Plan
-from glint_tui.core.spool import Spool, SpoolWriter
+from glint_tui.core.spool import DEFAULT_CAP, DEFAULT_MAX_AGE, Spool, SpoolWriter
 
 MiB = 1 << 20
 
@@ -91,7 +92,8 @@ class TransferOptions:
     max_images: int = 2  # copy actions running at once
     uploads_per_cloud: int = 2  # concurrent uploads into one repository
     use_spool: bool = True  # tee the stream to the local cache so retries skip the source
-    spool_cap: int = 20 * 1024 * MiB  # bytes the spool may hold; larger images are not spooled
+    spool_cap: int = DEFAULT_CAP  # bytes the spool may hold; larger images are not spooled
+    spool_max_age: float = DEFAULT_MAX_AGE  # seconds a spool entry may go unused
     retries: int = 3  # attempts per destination after the first, transient errors only
     backoff: float = 2.0  # seconds before the first retry, doubled each time
     stall_timeout: float = 60.0  # a destination that takes no data this long is dropped
@@ -186,6 +188,11 @@ class Cancelled(GlintError):
 
 class _AllDropped(Exception):
     """Every destination failed mid-stream and there is no spool to finish."""
+
+
+class SpoolDamaged(ServerError):
+    """The spooled copy did not hash to its key: the local disk's fault, never the
+    source's. The entry is gone by the time this is raised; the retry reads the source."""
 
 
 class _Aborted(Exception):
@@ -286,6 +293,7 @@ class _Dest:
     ok: bool = False
     error: GlintError | None = None
     image_id: str | None = None
+    note: str = ""  # "already present": another run made this copy, none was created
     leftovers: list[tuple[str, str]] = field(default_factory=list)  # (transfer id, image id)
 
     @property
@@ -458,7 +466,10 @@ class TransferEngine:
         try:
             if opts.reconcile_first:
                 self._reconcile_bounded()
-            spool = Spool(self.paths.spool_dir, opts.spool_cap) if opts.use_spool else None
+            spool: Spool | None = Spool(self.paths.spool_dir, opts.spool_cap, opts.spool_max_age)
+            with contextlib.suppress(OSError):
+                spool.clean()  # partials of killed runs, entries past their age, the cap
+            spool = spool if opts.use_spool else None
             slots = _Slots(opts.uploads_per_cloud)
             for c in plan.copies:
                 for t in c.targets:
@@ -564,22 +575,54 @@ class TransferEngine:
         except GlintError as e:
             return outcome(False, str(e))
         try:
-            why = _undeletable(session, d.image_id, d.content_key)
-            if why:
-                return outcome(False, why)
-            session.delete_image(d.image_id)
+            # one glint run at a time checks the copies a delete of this content relies on
+            with locks.hold(locks.lock_path(self.paths, "content", d.content_key), cancel.wait):
+                why = _undeletable(session, d.image_id, d.content_key)
+                if why is None and not d.after:
+                    why = self._no_other_copy(d)
+                if why:
+                    return outcome(False, why)
+                session.delete_image(d.image_id)
             return outcome(True, "")
+        except locks.LockCancelled:
+            return outcome(False, "cancelled", cancelled=True)
         except GlintError as e:
             return outcome(False, str(e))
         finally:
             session.close()
+
+    def _no_other_copy(self, d: DeleteAction) -> str | None:
+        """None when one of the copies the plan relied on (``keeps``) is still there and
+        active with this content, now; else why the delete is refused."""
+        if not d.content_key or d.content_key.startswith("none:"):
+            return None  # no data: no last-copy rule
+        if not d.keeps:
+            return "refused: the plan names no other copy of this content; nothing deleted"
+        problems = []
+        for ref, image_id in d.keeps:
+            try:
+                s = open_serialized(self.sessions, ref)
+                try:
+                    rec = s.get_image(image_id)
+                finally:
+                    s.close()
+            except GlintError as e:
+                problems.append(located(ref, str(e)))
+                continue
+            if rec.status == "active" and rec.content_key == d.content_key:
+                return None
+            problems.append(f"{ref}: {image_id} is {rec.status}")
+        return (
+            "refused: the other copy this delete relied on is gone or cannot be checked "
+            f"({'; '.join(problems)}); nothing deleted"
+        )
 
 
 def _undeletable(session: CloudSession, image_id: str, content_key: str | None) -> str | None:
     """Re-check the safety rules on the image as it is *now* (the plan may be stale)."""
     rec = session.get_image(image_id)
     if rec.owner != session.project_id:
-        return f"refused: {image_id} is owned by another project ({rec.owner})"
+        return f"refused: not owned: {image_id} is owned by another project ({rec.owner})"
     if rec.protected:
         return f"refused: {image_id} is protected"
     known = content_key and rec.content_key and not content_key.startswith("none:")
@@ -620,6 +663,8 @@ class _CopyJob:
         self.digest: str | None = None  # ours, once the whole stream went by
         self.source_reads = 0
         self.spool_reads = 0
+        self.from_spool = False  # the stream being read comes from the local spool
+        self.refunded = False  # a damaged spool entry gave its attempts back once
 
     # -- events
     def cell(self, d: _Dest, state: CellState, message: str = "", image_id: str | None = None):
@@ -650,11 +695,15 @@ class _CopyJob:
                 d.attempts += 1
                 self._clean_leftovers(d)
             try:
-                with self.slots.take([d.ref for d in pending], self.cancel):
+                with self._locked(pending), self.slots.take([d.ref for d in pending], self.cancel):
                     self._fan_out(pending)
             except Cancelled:
                 for d in pending:
                     d.error = d.error or Cancelled()
+            if any(isinstance(d.error, SpoolDamaged) for d in pending) and not self.refunded:
+                self.refunded = True  # the local disk's fault, once: it costs no retry
+                for d in pending:
+                    d.attempts -= isinstance(d.error, SpoolDamaged)
             retry = [
                 d
                 for d in self._live(pending)
@@ -676,18 +725,20 @@ class _CopyJob:
         outs = []
         for d in self.dests:
             self._clean_leftovers(d)
+            left = self._left_behind(d)
             if d.ok:
+                sent = 0 if d.note else self.a.size
+                if left:
+                    self.e.emit(Notice(located(d.ref, left), self.a.id))
                 outs.append(
-                    Outcome(
-                        self.a.id, "copy", self.a.name, d.ref, True, d.image_id, "", self.a.size
-                    )
+                    Outcome(self.a.id, "copy", self.a.name, d.ref, True, d.image_id, d.note, sent)
                 )
                 continue
             # asked to stop (even if it also failed meanwhile): a cancel, not a failure
             cancelled = isinstance(d.error, Cancelled) or d.scope.is_set()
             if cancelled:
                 d.error = Cancelled()
-            msg = str(d.error or "not copied")
+            msg = str(d.error or "not copied") + (f"; {left}" if left else "")
             self.e.emit(CellChanged(self.a.id, d.ref, CellState.ERROR, msg, cancelled=cancelled))
             outs.append(
                 Outcome(self.a.id, "copy", self.a.name, d.ref, False, None, msg, 0, cancelled)
@@ -702,6 +753,57 @@ class _CopyJob:
             ActionFinished(self.a.id, "copy", self.a.name, ok, failed, cancelled=only_cancelled)
         )
         return outs
+
+    @contextlib.contextmanager
+    def _locked(self, dests: list[_Dest]) -> Iterator[None]:
+        """Hold each destination's lock (cloud, project, content) against other glint
+        runs, taken in one global order (no deadlock), until the copies verified or
+        failed. No network: the keys come from the plan. The uploader then looks at the
+        destination again before creating anything (``_already_there``)."""
+        keys = sorted({(*d.target.lock_key, self.a.content_key): d for d in dests}.items())
+        with contextlib.ExitStack() as held:
+            for key, d in keys:
+                wait = "waiting for another glint run copying the same image there"
+                try:
+                    held.enter_context(
+                        locks.hold(
+                            locks.lock_path(self.e.paths, *key),
+                            self.cancel.wait,
+                            lambda d=d, wait=wait: self._note(d, wait),
+                        )
+                    )
+                except locks.LockCancelled:
+                    raise Cancelled() from None
+            yield
+
+    def _note(self, d: _Dest, text: str) -> None:
+        self.e.emit(Notice(f"{self.a.name} -> {d.ref}: {text}", self.a.id))
+
+    def _already_there(self, s: CloudSession, d: _Dest) -> ImageRecord | None:
+        """An active image of this name and content that the destination project owns
+        (another glint run made it while this one waited for the lock)."""
+        pid = s.project_id
+        for rec in s.list_images(name=d.target.name):
+            if (
+                rec.status == "active"
+                and rec.owner == pid
+                and rec.content_key == self.a.content_key
+            ):
+                return rec
+        return None
+
+    @staticmethod
+    def _left_behind(d: _Dest) -> str:
+        """What a failed attempt left at *d* (its Glance could not be reached to delete it)
+        and what cleans it: the journal has it, so reconcile (or the next run) will."""
+        if not d.leftovers:
+            return ""
+        ids = ", ".join(image_id for _, image_id in d.leftovers)
+        return (
+            f"left behind: half-made image {ids} (its Glance did not answer the delete); "
+            f"`glint reconcile` deletes it once {d.ref} answers again, and so does the "
+            "next copy or apply"
+        )
 
     def _check_source(self) -> ImageRecord:
         s = open_serialized(self.e.sessions, self.a.source)
@@ -738,6 +840,7 @@ class _CopyJob:
         size = self.a.size
         if self.spool is not None:
             path = self.spool.get(self.a.content_key, size)
+            self.from_spool = path is not None
             if path is not None:
                 self.spool_reads += 1
                 f = open(path, "rb")  # noqa: SIM115 - closed by the returned closer
@@ -836,6 +939,8 @@ class _CopyJob:
                 if held is not None:
                     self._offer(held, attempts)
                 held = chunk
+                if all(a.ok and a.dead.is_set() for a in attempts):
+                    raise _AllDropped()  # every destination was already there: stop reading
                 if writer is None and all(a.dead.is_set() for a in attempts):
                     raise _AllDropped()  # nobody to feed and nothing to spool
                 now = time.monotonic()
@@ -870,6 +975,14 @@ class _CopyJob:
         src = self.source
         assert src is not None
         where = str(self.a.source)
+        if self.from_spool and (total != self.a.size or self.digest != self.expected):
+            assert self.spool is not None
+            self.spool.remove(self.a.content_key)
+            raise SpoolDamaged(
+                f"the local spool copy of {self.a.name} was damaged (deleted it); "
+                "reading the source again",
+                "spool",
+            )
         if total != self.a.size:
             raise DataMismatch(f"source sent {total} of {self.a.size} bytes", where)
         if self.digest != self.expected:
@@ -959,6 +1072,14 @@ class _CopyJob:
         tid = ""
         try:
             session = open_serialized(self.e.sessions, d.ref)
+            found = self._already_there(session, d)
+            if found is not None:  # made by another run meanwhile: nothing to create
+                d.image_id, d.note, a.ok = found.id, "already present", True
+                a.dead.set()  # the reader stops feeding this destination
+                self.e._settle(self.a.id, d.ref)
+                self.cell(d, CellState.PRESENT, "already present", found.id)
+                self._note(d, f"already present (image {found.id}), not copied again")
+                return
             tid = self.journal.transfer_id()
             self.journal.record(
                 jn.CREATING,

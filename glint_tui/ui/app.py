@@ -4,6 +4,8 @@ no subcommand.
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -16,6 +18,7 @@ from textual.scrollbar import ScrollBar
 
 from glint_tui.core.inventory import build_matrix
 from glint_tui.core.paths import Paths
+from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend, LiveBackend
 from glint_tui.ui.glyphs import AsciiScrollBarRender, use_ascii
 from glint_tui.ui.screens.help import HelpScreen
@@ -47,10 +50,12 @@ class GlintApp(App[int]):
         read_only: bool = False,
         now: Callable[[], float] = time.time,
         refresh_interval: float | None = 120.0,
+        handle_signals: bool = False,
     ) -> None:
         super().__init__()
+        self.handle_signals = handle_signals  # SIGTERM -> terminate() (the real app only)
+        self._terminating = False
         self._prompt_lock = threading.Lock()
-        self._prompt_cache: dict[str, str] = {}
         self.backend: Backend = backend or LiveBackend(
             paths, prompt=self.ask_secret, warn=self.warn
         )
@@ -61,6 +66,8 @@ class GlintApp(App[int]):
         self._scrollbar_renderer = ScrollBar.renderer
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.terminate)
         if self.ascii:
             # Textual has no per-app scrollbar glyph setting; swap the class renderer for
             # this app's lifetime (restored on unmount) and style borders as ASCII.
@@ -111,6 +118,18 @@ class GlintApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def terminate(self) -> None:
+        """SIGTERM, as ``glint`` handles it everywhere: a run in flight is cancelled (its
+        half-made images removed) and the app exits with its code, 130; otherwise exit
+        130 now. A second SIGTERM exits at once (then ``glint reconcile`` cleans up)."""
+        main = self.main
+        if self._terminating or main is None or not main.model.running:
+            self.exit(130)
+            return
+        self._terminating = True
+        main.quit_after_run = True
+        main.action_cancel_run()
+
     def action_quit_app(self) -> None:
         main = self.main
         if main is None:
@@ -138,18 +157,22 @@ class GlintApp(App[int]):
     # --- called from worker threads ------------------------------------------------------
     def warn(self, message: str) -> None:
         """Core warnings (insecure TLS, keyring backend choice) become notifications."""
+        text = escape(message)
         if threading.get_ident() == self._thread_id:
-            self.notify(message, severity="warning", timeout=8)
+            self.notify(text, severity="warning", timeout=8, markup=False)
         else:
-            self.call_from_thread(self.notify, message, severity="warning", timeout=8)
+            self.call_from_thread(self.notify, text, severity="warning", timeout=8, markup=False)
 
     def ask_secret(self, prompt: str) -> str | None:
-        """SecretStore's prompt: blocks the calling worker while a modal asks, once."""
+        """SecretStore's prompt: blocks the calling worker while a modal asks.
+
+        The core asks once per run (it keeps the answer that opened the keyring) and asks
+        again, saying "Wrong master password", after an answer that did not: so nothing
+        is cached here, or a mistyped password would be handed back for ever.
+        """
         if threading.get_ident() == self._thread_id:
             return None  # never block the event loop; core reports "locked" instead
         with self._prompt_lock:
-            if prompt in self._prompt_cache:
-                return self._prompt_cache[prompt]
             answer: list[str | None] = []
             done = threading.Event()
 
@@ -162,16 +185,10 @@ class GlintApp(App[int]):
 
             self.call_from_thread(show)
             done.wait()
-            value = answer[0] if answer else None
-            if value and not prompt.startswith(("New", "Repeat")):
-                self._prompt_cache[prompt] = value
-            return value
-
-    def forget_secret_answers(self) -> None:
-        self._prompt_cache.clear()
+            return answer[0] if answer else None
 
 
-def run(read_only: bool = False) -> int:
+def run(read_only: bool = False, handle_signals: bool = False) -> int:
     """Open the UI on the current profile (``GLINT_PROFILE``/``GLINT_HOME``); exit code."""
-    result = GlintApp(read_only=read_only).run()
+    result = GlintApp(read_only=read_only, handle_signals=handle_signals).run()
     return int(result or 0)

@@ -64,6 +64,9 @@ class LiveBackend:
         return self.sessions.refs()
 
     def load_matrix(self, on_column: Callable[[ColumnStatus], None] | None = None) -> Matrix:
+        # one master password dialog before the columns list in parallel; a wrong one
+        # (after the dialog's retries) fails the refresh with that message, not each column
+        self.secrets.unlock(create=False)
         return refresh(self.sessions, on_column=on_column)
 
     def make_plan(self, matrix: Matrix, desired: Desired) -> Plan:

@@ -37,6 +37,7 @@ _COLOURS: dict[CellState, tuple[str, bool]] = {
     CellState.ABSENT: ("#555555", False),
     CellState.PRESENT: ("#00aa00", True),
     CellState.LOCKED: ("#5555ff", False),
+    CellState.INCOMPLETE: ("#ffff55", False),
     CellState.WANTED: ("#55ff55", True),
     CellState.UNWANTED: ("#ff5555", True),
     CellState.QUEUED: ("#aa5500", False),

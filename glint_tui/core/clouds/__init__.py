@@ -7,16 +7,26 @@ from importlib import import_module
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.errors import ConfigError
 from glint_tui.core.model import CLOUD_TYPES, Credential, Repository
+from glint_tui.core.timeouts import Timeouts
 
 _MODULES = {"openstack": "glint_tui.core.clouds.openstack"}
 assert set(_MODULES) == set(CLOUD_TYPES)
 
 
-def open_session(repository: Repository, credential: Credential, secret: str) -> CloudSession:
-    """Connect lazily to *repository* as *credential*; call ``check()`` to log in now."""
+def open_session(
+    repository: Repository,
+    credential: Credential,
+    secret: str,
+    *,
+    timeouts: Timeouts | None = None,
+) -> CloudSession:
+    """Connect lazily to *repository* as *credential*; call ``check()`` to log in now.
+
+    *timeouts* (default ``Timeouts()``) bounds every call of the session by kind: login,
+    API call, byte stream (``core.timeouts``)."""
     module = _MODULES.get(repository.cloud_type)
     if module is None:
         raise ConfigError(
             f"repository {repository.name}: unknown cloud type {repository.cloud_type!r}"
         )
-    return import_module(module).open_session(repository, credential, secret)
+    return import_module(module).open_session(repository, credential, secret, timeouts=timeouts)

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from glint_tui.core.cloudid import CloudIdentity
 from glint_tui.core.model import Credential, ImageRecord, Repository
+from glint_tui.core.timeouts import Timeouts
 
 
 @dataclass(frozen=True)
@@ -74,13 +76,20 @@ class CloudSession(Protocol):
     def check(self) -> None:
         """Log in and find the image endpoint now; raise the precise glint error if not."""
 
+    def cloud_identity(self) -> CloudIdentity:
+        """Which physical cloud this is, from what the cloud says (``core.cloudid``): the
+        last-copy rule counts an image seen through two repositories of one cloud once."""
+
     def list_projects(self) -> list[ProjectInfo]:
         """Projects this credential's user may scope to."""
 
-    def list_images(self, *, all_projects: bool = False) -> Iterator[ImageRecord]:
+    def list_images(
+        self, *, all_projects: bool = False, name: str | None = None
+    ) -> Iterator[ImageRecord]:
         """Every image visible to the project (all pages, ``visibility=all``, hidden too).
 
-        ``all_projects`` (admin only) lists images of every project.
+        ``all_projects`` (admin only) lists images of every project; ``name`` only the
+        images of exactly that name.
         """
 
     def get_image(self, image_id: str) -> ImageRecord: ...
@@ -111,5 +120,10 @@ class CloudSession(Protocol):
 
 class SessionFactory(Protocol):
     def __call__(
-        self, repository: Repository, credential: Credential, secret: str
+        self,
+        repository: Repository,
+        credential: Credential,
+        secret: str,
+        *,
+        timeouts: Timeouts | None = None,
     ) -> CloudSession: ...

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import html
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -42,14 +43,13 @@ from openstack import exceptions as os_exc
 from openstack.image.v2 import image as os_image
 
 from glint_tui.core import errors
+from glint_tui.core.cloudid import CloudIdentity, identity_from_catalog
 from glint_tui.core.clouds.base import ImageSpec, Member, ProjectInfo, Reader
 from glint_tui.core.errors import CloudError, ConfigError, GlintError
 from glint_tui.core.model import Credential, ImageRecord, Repository
+from glint_tui.core.timeouts import Timeouts
 
 AUTH_TYPES = ("password", "application_credential", "token")
-# Seconds to connect, and to wait for each read from the server (None: keystoneauth's
-# default of waiting forever would hang glint on a stuck server).
-TIMEOUTS = (15.0, 300.0)
 # The last-resort mask only replaces secrets this long: masking "x" would mangle messages.
 MIN_MASKED_SECRET = 6
 
@@ -101,6 +101,27 @@ _CONNECTION_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
 )
 _URL = re.compile(r"https?://[^\s/'\"]+")
+_TIMED_OUT = re.compile(r"timed out", re.IGNORECASE)
+TOKEN_PATH = "/auth/tokens"
+
+# The libraries' own log lines (keystoneauth's "Failed to contact the endpoint … Fallback
+# to using that endpoint", urllib3's retries, openstacksdk's notices) describe a failure
+# glint reports itself, as one line that says what to do. Without a handler they would
+# reach the terminal through Python's last-resort handler (or glint-backup's root
+# logging), so they go nowhere. glint's own loggers are not touched.
+LIBRARY_LOGGERS = ("keystoneauth", "keystoneauth1", "openstack", "stevedore", "urllib3")
+
+
+def quiet_library_loggers() -> None:
+    """Keep the HTTP libraries' log chatter off the terminal (idempotent)."""
+    for name in LIBRARY_LOGGERS:
+        log = logging.getLogger(name)
+        log.propagate = False
+        if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+            log.addHandler(logging.NullHandler())
+
+
+quiet_library_loggers()
 
 
 # -- connection ---------------------------------------------------------------------------
@@ -162,19 +183,42 @@ def _auth_plugin(
     )
 
 
+class TimedSession(ks_session.Session):
+    """A keystoneauth session that picks each request's (connect, read) timeout by kind.
+
+    A request that names its own ``timeout`` (the byte streams) keeps it; Keystone's token
+    API (a login, or the re-login keystoneauth does by itself inside any call) gets
+    ``Timeouts.for_auth``; everything else, openstacksdk's own calls and version
+    discovery included, gets ``Timeouts.for_api``. requests takes the (connect, read)
+    pair as is; keystoneauth's own ``timeout`` attribute (one float) is left unset.
+    """
+
+    def __init__(self, *, timeouts: Timeouts, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.timeouts = timeouts
+
+    def request(self, url: str, method: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            is_token = url.rstrip("/").endswith(TOKEN_PATH)
+            kwargs["timeout"] = self.timeouts.for_auth if is_token else self.timeouts.for_api
+        return super().request(url, method, **kwargs)
+
+
 def build_keystone_session(
-    repository: Repository, credential: Credential, secret: str, *, scoped: bool = True
-) -> ks_session.Session:
+    repository: Repository,
+    credential: Credential,
+    secret: str,
+    *,
+    scoped: bool = True,
+    timeouts: Timeouts | None = None,
+) -> TimedSession:
     """A lazy keystoneauth session: nothing is sent to Keystone until first use."""
-    session = ks_session.Session(
+    return TimedSession(
         auth=_auth_plugin(repository, credential, secret, scoped=scoped),
         verify=_verify(repository),
         app_name="glint",
+        timeouts=timeouts or Timeouts(),
     )
-    # keystoneauth only takes one float, but hands the value to requests, which also takes
-    # (connect, read): fail fast on a dead host, yet let Glance take its time per read.
-    session.timeout = TIMEOUTS  # type: ignore[assignment]
-    return session
 
 
 def build_connection(repository: Repository, session: ks_session.Session) -> connection.Connection:
@@ -218,6 +262,19 @@ def _host_of(exc: BaseException) -> str | None:
     return match.group(0) if match else None
 
 
+def _timed_out(exc: BaseException) -> str | None:
+    """Which timeout *exc* is, if any: ``connect``, ``read`` (keystoneauth raises
+    ConnectTimeout for both; the requests exception it replaced tells them apart)."""
+    chain = [exc, exc.__cause__, exc.__context__]
+    if any(isinstance(e, requests.exceptions.ConnectTimeout) for e in chain):
+        return "connect"
+    if isinstance(exc, (ks_exc.ConnectTimeout, requests.exceptions.Timeout)):
+        return "read"
+    if isinstance(exc, _CONNECTION_ERRORS) and _TIMED_OUT.search(str(exc)):
+        return "read"  # a stream's read or write timed out mid-transfer
+    return None
+
+
 def translate_error(
     exc: BaseException,
     *,
@@ -225,14 +282,25 @@ def translate_error(
     what: str,
     service: Callable[[str | None], str],
     endpoint: str = "image endpoint",
+    waited: tuple[float, float] | None = None,
 ) -> CloudError:
     """One glint error for any openstacksdk/keystoneauth/requests failure.
 
     *what* says what glint was doing ("list images"), *service* names the endpoint a URL
     belongs to ("Keystone at http://…"), *endpoint* describes the catalog entry sought
-    ("public image endpoint in region R"). 401s are diagnosed by the session before this
-    is reached when they come from a login; here a 401 means the token was refused.
+    ("public image endpoint in region R"), *waited* the (connect, read) timeouts the call
+    had, for the message. 401s are diagnosed by the session before this is reached when
+    they come from a login; here a 401 means the token was refused.
     """
+    timed_out = _timed_out(exc)
+    if timed_out is not None:
+        seconds = ""
+        if waited is not None:
+            seconds = f" within {waited[0 if timed_out == 'connect' else 1]:.0f} s"
+        verb = "accept a connection" if timed_out == "connect" else "answer"
+        return errors.Unreachable(
+            f"{service(_host_of(exc))} did not {verb}{seconds} while trying to {what}", where
+        )
     status = _status(exc)
     detail = _detail(exc)
     suffix = f": {detail}" if detail else ""
@@ -253,8 +321,6 @@ def translate_error(
             f"self-signed certificate?)",
             where,
         )
-    if isinstance(exc, (ks_exc.ConnectTimeout, requests.exceptions.ConnectTimeout)):
-        return errors.Unreachable(f"{service(_host_of(exc))} did not answer in time", where)
     if isinstance(exc, _CONNECTION_ERRORS):
         if _NEVER_CONNECTED.search(str(exc)):
             return errors.Unreachable(f"cannot connect to {service(_host_of(exc))}", where)
@@ -395,7 +461,7 @@ class OpenStackDownload:
         response: requests.Response,
         record: ImageRecord,
         chunk_size: int,
-        calls: Callable[[str], Any],
+        calls: Callable[[], Any],
         verify: bool,
         where: str,
     ):
@@ -418,10 +484,9 @@ class OpenStackDownload:
         self.received = 0
 
     def __iter__(self) -> Iterator[bytes]:
-        what = f"download image {self.record.id}"
         chunks = self._response.iter_content(self._chunk_size)
         while True:
-            with self._calls(what):
+            with self._calls():
                 chunk = next(chunks, None)
             if chunk is None:
                 break
@@ -470,24 +535,27 @@ class OpenStackSession:
         *,
         page_size: int | None = None,
         upload_chunk_size: int = 1 << 20,
+        timeouts: Timeouts | None = None,
     ):
         self.repository = repository
         self.credential = credential
         self.page_size = page_size
         self.upload_chunk_size = upload_chunk_size
         self._secret = secret
-        self._session = build_keystone_session(repository, credential, secret)
+        self._session = build_keystone_session(
+            repository, credential, secret, timeouts=timeouts or Timeouts()
+        )
         self._conn: connection.Connection | None = None
         self._logged_in = False
 
     @property
-    def timeouts(self) -> tuple[float, float]:
-        """(connect, read) seconds for every request of this session."""
-        return self._session.timeout  # type: ignore[return-value]
+    def timeouts(self) -> Timeouts:
+        """How long each kind of call may take (``core.timeouts``)."""
+        return self._session.timeouts
 
     @timeouts.setter
-    def timeouts(self, value: tuple[float, float]) -> None:
-        self._session.timeout = value  # type: ignore[assignment]
+    def timeouts(self, value: Timeouts) -> None:
+        self._session.timeouts = value
 
     def __repr__(self) -> str:  # never shows the secret
         return f"<OpenStackSession {self.where} as {self.credential.username}>"
@@ -519,8 +587,9 @@ class OpenStackSession:
         return error
 
     @contextmanager
-    def _calls(self, what: str) -> Iterator[None]:
-        """Run provider calls, turning every failure into one glint error."""
+    def _calls(self, what: str, waited: tuple[float, float] | None = None) -> Iterator[None]:
+        """Run provider calls, turning every failure into one glint error; *waited* is the
+        (connect, read) timeout they were given (default: an API call's), for messages."""
         try:
             yield
         except GlintError:
@@ -528,8 +597,16 @@ class OpenStackSession:
         except PROVIDER_ERRORS as exc:
             if self._is_login_failure(exc):
                 raise self._clean(self._diagnose_login(exc)) from exc
+            t = self.timeouts
+            if TOKEN_PATH in str(exc) or not self._logged_in:
+                waited = t.for_auth  # the login (or a re-login inside this call) hung
             error = translate_error(
-                exc, where=self.where, what=what, service=self._service, endpoint=self._endpoint
+                exc,
+                where=self.where,
+                what=what,
+                service=self._service,
+                endpoint=self._endpoint,
+                waited=waited or t.for_api,
             )
             raise self._clean(error) from exc
 
@@ -565,7 +642,9 @@ class OpenStackSession:
                 where,
                 status,
             )
-        unscoped = build_keystone_session(self.repository, cred, self._secret, scoped=False)
+        unscoped = build_keystone_session(
+            self.repository, cred, self._secret, scoped=False, timeouts=self.timeouts
+        )
         try:
             unscoped.get_token()
         except PROVIDER_ERRORS as second:
@@ -573,7 +652,10 @@ class OpenStackSession:
                 return errors.AuthenticationFailed(
                     f"wrong user name or password for {cred.username}", where, 401
                 )
-            return translate_error(second, where=where, what="log in", service=self._service)
+            return translate_error(
+                second, where=where, what="log in", service=self._service,
+                waited=self.timeouts.for_auth,
+            )  # fmt: skip
         finally:
             unscoped.session.close()
         return errors.ProjectNotFound(
@@ -615,18 +697,32 @@ class OpenStackSession:
         """Whether the login carries Keystone's admin role (Glance then lists every project)."""
         return self._is_admin()
 
-    def check(self) -> None:
-        """Log in and reach the image service now; the error says precisely what is wrong."""
-        conn = self.conn
+    # -- identity -------------------------------------------------------------------------
+    def cloud_identity(self) -> CloudIdentity:
+        """Which physical cloud this is, from the token's catalog (no extra request)."""
+        url = self._catalog_image_url()
+        with self._calls("read the service catalog"):
+            access = self._session.auth.get_access(self._session)
+        return identity_from_catalog(access.service_catalog.catalog or [], url)
+
+    def _catalog_image_url(self) -> str:
+        """The catalog's image endpoint for this repository's interface and region."""
+        self.conn  # noqa: B018 - logs in
         with self._calls("find the image endpoint"):
-            catalog_url = self._session.get_endpoint(
+            url = self._session.get_endpoint(
                 service_type="image",
                 interface=self.repository.interface,
                 region_name=self.repository.region,
                 skip_discovery=True,
             )
-        if not catalog_url:
+        if not url:
             raise errors.NoImageEndpoint(f"the catalog has no {self._endpoint}", self.where)
+        return url
+
+    def check(self) -> None:
+        """Log in and reach the image service now; the error says precisely what is wrong."""
+        conn = self.conn
+        catalog_url = self._catalog_image_url()
         try:
             with self._calls("reach the image service"):
                 next(iter(conn.image.images(limit=1)), None)
@@ -636,7 +732,7 @@ class OpenStackSession:
     def _probe(self, url: str) -> CloudError:
         """Glance did not give a usable API: is it down, or is the catalog URL wrong?"""
         try:
-            requests.get(url, timeout=10, verify=_verify(self.repository))
+            requests.get(url, timeout=self.timeouts.for_api, verify=_verify(self.repository))
         except requests.exceptions.RequestException:
             return errors.Unreachable(
                 f"the image service at {url} is not answering (Glance down?)", self.where
@@ -660,7 +756,7 @@ class OpenStackSession:
         )
 
     def list_images(
-        self, *, all_projects: bool = False, member_status: str = "all"
+        self, *, all_projects: bool = False, member_status: str = "all", name: str | None = None
     ) -> Iterator[ImageRecord]:
         """Every image the project sees: all pages, ``visibility=all``, hidden ones too.
 
@@ -668,18 +764,20 @@ class OpenStackSession:
         ``member_status=all`` includes shares not yet accepted. An admin's plain listing
         covers every project in Glance, so without *all_projects* it is narrowed to what
         the project owns plus public and community images (shares to an admin's project
-        are not listed then).
+        are not listed then). ``name`` lists only images of exactly that name.
         """
         narrow = not all_projects and self._is_admin()
         project_id = self.project_id if narrow else None
         query: dict[str, Any] = {"visibility": "all", "member_status": member_status}
+        if name is not None and not name.startswith("in:"):  # Glance reads "in:a,b" as a list
+            query["name"] = name
         if self.page_size:
             query["limit"] = self.page_size
         seen: set[str] = set()
         for hidden in (False, True):
             for raw in self._image_pages({**query, "os_hidden": hidden}):
                 record = image_record(raw)
-                if record.id in seen:
+                if record.id in seen or (name is not None and record.name != name):
                     continue
                 if narrow and record.owner != project_id and record.visibility not in PUBLIC_ISH:
                     continue
@@ -719,14 +817,21 @@ class OpenStackSession:
                 f"image {image_id} is {record.status}, it has no data to download", self.where
             )
         conn = self.conn
-        with self._calls(f"download image {image_id}"):
-            response = conn.image.get(f"/images/{image_id}/file", stream=True)
+        what, waited = f"download image {image_id}", self.timeouts.for_download
+        with self._calls(what, waited):
+            # the read timeout is the stream's no-progress deadline: each chunk must come
+            # within it, however long the whole download takes
+            response = conn.image.get(f"/images/{image_id}/file", stream=True, timeout=waited)
             try:
                 os_exc.raise_from_response(response)
             except BaseException:
                 response.close()
                 raise
-        return OpenStackDownload(response, record, chunk_size, self._calls, verify, self.where)
+
+        def calls() -> Any:
+            return self._calls(what, waited)
+
+        return OpenStackDownload(response, record, chunk_size, calls, verify, self.where)
 
     def create_image(self, spec: ImageSpec) -> ImageRecord:
         """Create the queued record only (openstacksdk's create_image would also upload,
@@ -765,11 +870,17 @@ class OpenStackSession:
             "X-OpenStack-Image-Size": str(size),
         }
         conn = self.conn
+        waited = self.timeouts.for_upload
         try:
-            with self._calls(f"upload image {image_id}"):
-                # connect_retries=0: a retry would resend a half-consumed reader
+            with self._calls(f"upload image {image_id}", waited):
+                # connect_retries=0: a retry would resend a half-consumed reader.
+                # timeout: the no-progress deadline of each write and of the answer.
                 response = conn.image.put(
-                    f"/images/{image_id}/file", data=body, headers=headers, connect_retries=0
+                    f"/images/{image_id}/file",
+                    data=body,
+                    headers=headers,
+                    connect_retries=0,
+                    timeout=waited,
                 )
                 os_exc.raise_from_response(response)
         except BaseException:
@@ -859,6 +970,12 @@ class OpenStackSession:
         self.close()
 
 
-def open_session(repository: Repository, credential: Credential, secret: str) -> OpenStackSession:
+def open_session(
+    repository: Repository,
+    credential: Credential,
+    secret: str,
+    *,
+    timeouts: Timeouts | None = None,
+) -> OpenStackSession:
     """A lazy session: nothing is sent until the first call (``check()`` logs in now)."""
-    return OpenStackSession(repository, credential, secret)
+    return OpenStackSession(repository, credential, secret, timeouts=timeouts)

@@ -12,6 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from glint_tui.ui.safe import plain
+
 
 class ConfirmModal(ModalScreen[bool]):
     """A question with No (focused first) and Yes."""
@@ -27,7 +29,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question, classes="dialog-text")
+            yield Static(plain(self.question), classes="dialog-text")
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.no} (n)", id="no", variant="primary")
                 yield Button(f"{self.yes} (y)", id="yes", variant="error")
@@ -53,7 +55,7 @@ class TypedConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question, classes="dialog-text")
+            yield Static(plain(self.question), classes="dialog-text")
             yield Label(f"Type {self.expected} and press Enter to delete; Esc cancels.")
             yield Input(placeholder="number of deletions", id="typed", max_length=12)
             yield Label("", id="typed-error", classes="error-text")

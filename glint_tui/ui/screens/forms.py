@@ -17,7 +17,9 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 from glint_tui.core.config import AUTH_TYPES, validate_credential, validate_repository
 from glint_tui.core.errors import GlintError
 from glint_tui.core.model import INTERFACES, Credential, Repository
+from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import LiveBackend
+from glint_tui.ui.safe import plain
 
 
 def _row(label: str, widget: Input | Select | Checkbox) -> Horizontal:
@@ -98,7 +100,7 @@ class RepositoryForm(ModalScreen["Repository | None"]):
                 )
             )
         except GlintError as e:
-            self.query_one("#form-error", Label).update(str(e))
+            self.query_one("#form-error", Label).update(plain(e))
             return
         self.dismiss(repo)
 
@@ -188,7 +190,7 @@ class CredentialForm(ModalScreen[bool]):
                 )
             )
         except GlintError as e:
-            self.query_one("#form-error", Label).update(str(e))
+            self.query_one("#form-error", Label).update(plain(e))
             return
         if not secret:
             self.query_one("#form-error", Label).update("The password / secret is empty.")
@@ -221,10 +223,10 @@ class CredentialForm(ModalScreen[bool]):
         self.query_one("#secret", Input).value = ""
         self.query_one("#save", Button).disabled = False
         if message.ok:
-            self.app.notify(message.message)
+            self.app.notify(escape(message.message), markup=False)
             self.dismiss(True)
         else:
-            self.query_one("#form-error", Label).update(message.message)
+            self.query_one("#form-error", Label).update(plain(message.message))
 
     def action_cancel(self) -> None:
         self.dismiss(False)

@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from glint_tui.ui.safe import plain
+
 
 class MasterPasswordModal(ModalScreen["str | None"]):
     """Dismisses with the typed password, or None when cancelled."""
@@ -21,7 +23,7 @@ class MasterPasswordModal(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="master-dialog"):
             yield Static("Keyring locked", classes="dialog-title")
-            yield Static(self.prompt.rstrip(": "), classes="dialog-text")
+            yield Static(plain(self.prompt.rstrip(": ")), classes="dialog-text")
             yield Input(password=True, id="master-password", placeholder="master password")
             yield Label("Enter unlocks · Esc cancels", classes="hint")
 

@@ -12,6 +12,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -22,6 +23,7 @@ from glint_tui.core.events import Event
 from glint_tui.core.inventory import VISIBILITY_FILTERS, Matrix
 from glint_tui.core.model import CellState
 from glint_tui.core.plan import Plan
+from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend
 from glint_tui.ui.glyphs import arrows, ellipsis
 from glint_tui.ui.screens.confirm import ConfirmModal
@@ -113,7 +115,7 @@ class MatrixScreen(Screen):
         self.quit_after_run = False
         self._panel_dirty = False
         self._dirty_cells: set[CellKey] = set()
-        self._status_text = ""
+        self._status_text = Content()
         self._status_right = ""
 
     # --- layout --------------------------------------------------------------------------
@@ -163,27 +165,34 @@ class MatrixScreen(Screen):
             return None
         return True
 
+    def tell(self, text: str, **kwargs: object) -> None:
+        """A notification whose *text* holds names or errors from a cloud: escaped, and
+        not read as markup (``[/]`` in an image name must not break the toast)."""
+        self.notify(escape(text), markup=False, **kwargs)  # type: ignore[arg-type]
+
     # --- status line ---------------------------------------------------------------------
     def update_status(self) -> None:
+        """The status line, assembled as Content, not markup: the project and the filter
+        may hold any character (a filter "[31m" or a project "[b" must stay text)."""
         m = self.model
         project = column_label(m.project) if m.project else "all"
         parts = [
-            f"project [b]{project}[/b]",
-            f"show [b]{m.visibility}[/b]",
-            f"sort [b]{m.sort}[/b]",
+            Content.assemble("project ", (project, "b")),
+            Content.assemble("show ", (m.visibility, "b")),
+            Content.assemble("sort ", (m.sort, "b")),
         ]
         if m.text:
-            parts.append(f"filter [b]{m.text}[/b]")
+            parts.append(Content.assemble("filter ", (escape(m.text), "b")))
         if m.pending:
-            parts.insert(0, f"[b]{m.pending}[/b] pending")
+            parts.insert(0, Content.assemble((str(m.pending), "b"), " pending"))
         failed = [r for r, s in m.matrix.status.items() if not s.ok]
         if failed:
-            parts.insert(0, f"[red]{len(failed)} column failed[/red]")
+            parts.insert(0, Content.styled(f"{len(failed)} column failed", "red"))
         if self.query(MatrixView) and self.view.anchor is not None:
-            parts.insert(0, "[reverse] RANGE: move, space toggles, Esc ends [/reverse]")
+            parts.insert(0, Content.styled(" RANGE: move, space toggles, Esc ends ", "reverse"))
         if self.read_only:
-            parts.insert(0, "[reverse] READ-ONLY [/reverse]")
-        text = " · ".join(parts)
+            parts.insert(0, Content.styled(" READ-ONLY ", "reverse"))
+        text = Content(" · ").join(parts)
         if text != self._status_text:
             self._status_text = text
             self.query_one("#status", Static).update(text, layout=False)
@@ -272,7 +281,7 @@ class MatrixScreen(Screen):
     def on_load_failed(self, message: LoadFailed) -> None:
         self.refreshing = False
         self.update_status()
-        self.notify(message.error, title="Refresh failed", severity="error", timeout=10)
+        self.tell(message.error, title="Refresh failed", severity="error", timeout=10)
 
     def on_no_repositories(self, message: NoRepositories) -> None:
         self.refreshing = False
@@ -443,7 +452,7 @@ class MatrixScreen(Screen):
         run = self.model.run
         failed = sum(1 for a in run.actions.values() if a.ok is False) if run else 0
         if message.error:
-            self.notify(message.error, title="Transfer engine failed", severity="error")
+            self.tell(message.error, title="Transfer engine failed", severity="error")
         elif message.cancelled:
             self.notify("Run cancelled.", severity="warning")
         elif failed:
@@ -473,7 +482,7 @@ class MatrixScreen(Screen):
             wanted = (action.name, action.content_key) == row.key
             if wanted and any(t.ref == ref for t in action.targets):
                 if self.backend.cancel_action(action.id, ref):
-                    self.notify(f"Cancelling the copy of {row.name} to {ref}…", timeout=4)
+                    self.tell(f"Cancelling the copy of {row.name} to {ref}…", timeout=4)
                 else:
                     self.notify("That copy has already finished.", timeout=3)
                 return

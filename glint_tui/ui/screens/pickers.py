@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -28,7 +29,7 @@ class ProjectPicker(ModalScreen["ProjectRef | str | None"]):
         with Vertical(classes="dialog"):
             yield Static("Show the images of which project?", classes="dialog-title")
             options = [Option("All projects", id=ALL)]
-            options += [Option(column_label(c), id=str(c)) for c in self.columns]
+            options += [Option(Text(column_label(c)), id=str(c)) for c in self.columns]
             yield OptionList(*options, id="projects")
             yield Label("Enter selects · Esc cancels", classes="hint")
 

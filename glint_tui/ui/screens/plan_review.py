@@ -18,6 +18,7 @@ from textual.widgets import Button, Static
 from glint_tui.core.glyphs import glyph
 from glint_tui.core.model import CellState
 from glint_tui.core.plan import Plan
+from glint_tui.core.safetext import escape
 from glint_tui.ui.glyphs import arrows
 from glint_tui.ui.screens.confirm import TypedConfirmModal
 
@@ -27,43 +28,48 @@ def _size(n: int) -> str:
 
 
 def _short(content_key: str) -> str:
-    return content_key.split(":", 1)[-1][:8]
+    return escape(content_key.split(":", 1)[-1][:8])
 
 
 def plan_text(plan: Plan) -> Text:
-    """The plan as the operator reads it (one line per copy/deletion/refusal)."""
+    """The plan as the operator reads it (one line per copy/deletion/refusal).
+
+    Names, ids and reasons come from clouds: escaped, in a Text (no markup).
+    """
     t = Text()
     if plan.copies:
         t.append(f"Copies ({plan.copy_count})\n", style="bold green")
         for c in plan.copies:
-            dests = ", ".join(
-                str(tg.ref) + (f" as {tg.name}" if tg.name != c.name else "") for tg in c.targets
+            dests = escape(
+                ", ".join(
+                    str(tg.ref) + (f" as {tg.name}" if tg.name != c.name else "")
+                    for tg in c.targets
+                )
             )
-            t.append(f"  {glyph(CellState.WANTED)} {c.name} ", style="bold")
+            t.append(f"  {glyph(CellState.WANTED)} {escape(c.name)} ", style="bold")
             t.append(f"{_short(c.content_key)}  ", style="dim")
-            t.append(f"{c.source} {arrows()[1]} {dests}  {_size(c.size)}")
+            t.append(f"{escape(c.source)} {arrows()[1]} {dests}  {_size(c.size)}")
             if len(c.targets) > 1:
                 t.append(f" × {len(c.targets)} = {_size(c.bytes_out)}")
             t.append("\n")
             for tg in c.targets:
                 if tg.replaces:
-                    t.append(
-                        f"    then deletes the other {c.name} at {tg.ref} ({tg.replaces})\n", "red"
-                    )
+                    what = f"then deletes the other {c.name} at {tg.ref} ({tg.replaces})"
+                    t.append(f"    {escape(what)}\n", "red")
     if plan.deletes:
         t.append(f"Deletions ({len(plan.deletes)})\n", style="bold red")
         for d in plan.deletes:
-            t.append(f"  {glyph(CellState.UNWANTED)} {d.name} ", style="bold")
+            t.append(f"  {glyph(CellState.UNWANTED)} {escape(d.name)} ", style="bold")
             t.append(f"{_short(d.content_key)}  ", style="dim")
-            t.append(f"at {d.ref}  id {d.image_id}  {_size(d.size)}")
+            t.append(escape(f"at {d.ref}  id {d.image_id}  {_size(d.size)}"))
             if d.after:
                 t.append("  (after its copy verifies)", style="dim")
             t.append("\n")
     if plan.refusals:
         t.append(f"Refused ({len(plan.refusals)})\n", style="bold yellow")
         for r in plan.refusals:
-            t.append(f"  ! {r.kind} {r.name} at {r.ref}: ", style="yellow")
-            t.append(f"{r.reason}\n")
+            t.append(f"  ! {escape(f'{r.kind} {r.name} at {r.ref}')}: ", style="yellow")
+            t.append(f"{escape(r.reason)}\n")
     if plan.is_empty and not plan.refusals:
         t.append("Nothing to do: no cell is toggled.\n", style="dim")
     t.append("\nTotal: ", style="bold")

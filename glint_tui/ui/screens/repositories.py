@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Label, Static
 from glint_tui.core.errors import GlintError
 from glint_tui.core.model import Credential, Repository
 from glint_tui.ui.backend import LiveBackend
+from glint_tui.ui.safe import plain
 from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.forms import CredentialForm, RepositoryForm
 from glint_tui.ui.widgets.footer import GlintFooter
@@ -114,17 +115,17 @@ class RepositoriesScreen(Screen[None]):
             creds = [c for c in self.creds if c.repository == repo.name] or [None]
             for cred in creds:
                 self.rows.append((repo, cred))
-                table.add_row(
-                    repo.name,
-                    cred.project if cred else "—",
-                    cred.username if cred else "—",
-                    repo.auth_url + ("  (insecure)" if repo.insecure else ""),
-                    repo.description,
+                table.add_row(  # a str cell would be read as markup
+                    plain(repo.name),
+                    plain(cred.project if cred else "—"),
+                    plain(cred.username if cred else "—"),
+                    plain(repo.auth_url + ("  (insecure)" if repo.insecure else "")),
+                    plain(repo.description),
                 )
 
     def on_reported(self, message: Reported) -> None:
         self.query_one("#repo-result", Static).update(
-            f"[red]{message.text}[/red]" if message.error else message.text
+            plain(message.text, "red" if message.error else "")
         )
         self.relist()
 

@@ -1,6 +1,8 @@
 """The details pane: everything about the image under the cursor, in a few lines.
 
 Ages are computed from ``MatrixModel.now`` (injectable) so screenshots are repeatable.
+Everything a cloud reported (name, formats, hash, owner, status, id, errors) is escaped
+(``core.safetext``) and appended to a Text, which never reads markup.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from textual.widgets import Static
 from glint_tui.core.glyphs import label
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
+from glint_tui.core.safetext import escape
 from glint_tui.ui.glyphs import ellipsis
 from glint_tui.ui.state import MatrixModel
 from glint_tui.ui.widgets.matrix_view import column_label
@@ -51,15 +54,15 @@ class DetailsPane(Static):
                 return Text("No images yet. Press r to refresh.", style="dim")
             return Text("No image matches the filters (f: visibility, /: text).", style="dim")
         t = Text()
-        t.append(row.name, style="bold")
+        t.append(escape(row.name), style="bold")
         if row.conflict:
             t.append("  name conflict: another image has this name with other bytes", "yellow")
         t.append("\n")
-        fmt = f"{row.disk_format or '?'}/{row.container_format or '?'}"
+        fmt = escape(f"{row.disk_format or '?'}/{row.container_format or '?'}")
         age = age_text(model.created(row), model.now())
         t.append(f"{size_text(row.size)} · {age} · {fmt} · ")
         if row.has_data:
-            algo, _, digest = row.content_key.partition(":")
+            algo, _, digest = escape(row.content_key).partition(":")
             t.append(f"{algo}:{digest[:24]}{ellipsis()}\n", style="dim")
         else:
             t.append("no data uploaded\n", style="dim")
@@ -78,10 +81,11 @@ class DetailsPane(Static):
                 img = cell.image
                 owner = "owned" if cell.owned else f"owner {img.owner or '?'}"
                 extra = " · protected" if cell.protected else ""
-                t.append(f" · {img.visibility} · {owner} · {img.status}{extra} · id {img.id}")
+                text = f" · {img.visibility} · {owner} · {img.status}{extra} · id {img.id}"
+                t.append(escape(text))
             if not listed:
-                t.append(f"\ncannot list this column: {status.error}", style="red")
+                t.append(f"\ncannot list this column: {escape(status.error)}", style="red")
             if live is not None and live.state is CellState.ERROR:
-                t.append(f"\nerror: {live.message or 'failed'}", style="bold red")
+                t.append(f"\nerror: {escape(live.message or 'failed')}", style="bold red")
                 t.append("  (R retry · c clear)", style="dim")
         return t

@@ -21,8 +21,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from glint_tui.core.glyphs import SAME_CLOUD
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
+from glint_tui.core.safetext import escape
 from glint_tui.ui.glyphs import conflict_mark, ellipsis, looks
 from glint_tui.ui.state import CellKey, MatrixModel
 
@@ -35,7 +37,8 @@ CURSOR_ROW = Style(bold=True, underline=True)
 
 
 def column_label(ref: ProjectRef) -> str:
-    return f"{ref.repository} ({ref.project})"
+    """``repo (project)``, escaped: safe in a Segment or Text (not inside markup)."""
+    return escape(f"{ref.repository} ({ref.project})")
 
 
 def _fit(text: str, width: int, mark: str = "…") -> str:
@@ -285,6 +288,8 @@ class MatrixView(ScrollView, can_focus=True):
             status = model.matrix.status.get(ref)
             text = column_label(ref)
             parts = [HEADER]
+            if model.matrix.same_cloud(ref):  # another repository is this same cloud
+                text = SAME_CLOUD.text() + text
             if status is not None and not status.ok:
                 text, parts = "!" + text, [HEADER_ERROR]
             if c == self.cursor_col:
@@ -298,7 +303,7 @@ class MatrixView(ScrollView, can_focus=True):
         short = row.content_key.split(":", 1)[-1][:8] if row.has_data else "no data "
         mark = f" {self.mark}" if row.conflict else ""
         name_w = self.label_width - 10 - cell_len(mark)
-        name = " " + _fit(row.name, name_w - 1, self.cut)
+        name = " " + _fit(escape(row.name), name_w - 1, self.cut)  # the cloud chose it
         cursor = index == self.cursor_row
         return [
             Segment(name, self._style(base, CURSOR_ROW) if cursor else base),

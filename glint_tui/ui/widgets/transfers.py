@@ -1,5 +1,6 @@
 """The transfers panel: an overall bar and one bar per plan action, with bytes, rate, ETA
 and the state of each destination. It only renders ``RunProgress``; the engine fills it.
+Names, errors and notices come from clouds: shown with ``ui.safe.plain``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from textual.widgets import Label, ProgressBar, Static
 from glint_tui.core.glyphs import label
 from glint_tui.core.model import CellState
 from glint_tui.ui.glyphs import progress_bar, use_ascii
+from glint_tui.ui.safe import plain
 from glint_tui.ui.state import ActionProgress, RunProgress
 
 
@@ -52,7 +54,7 @@ class ActionLine(Horizontal):
 
     def compose(self) -> ComposeResult:
         verb = "copy" if self.action.kind == "copy" else "delete"
-        yield Label(f"{verb} {self.action.name}", classes="action-name")
+        yield Label(plain(f"{verb} {self.action.name}"), classes="action-name")
         yield progress_bar(total=self.action.total or None, show_eta=False, show_percentage=True)
         yield Label("", classes="action-info")
 
@@ -76,7 +78,7 @@ class ActionLine(Horizontal):
         text = f"{numbers}  {status}".strip()
         if text != self._last:
             self._last = text
-            info.update(text, layout=False)  # one fixed line: repaint, no relayout
+            info.update(plain(text), layout=False)  # one fixed line: repaint, no relayout
         self.set_class(action.finished and action.ok is False, "failed")
 
 
@@ -128,7 +130,7 @@ class TransfersPanel(VerticalScroll):
         notice = run.notices[-1] if run.notices else ""
         if notice != self._notice:
             self._notice = notice
-            self.query_one("#run-notice", Static).update(notice)
+            self.query_one("#run-notice", Static).update(plain(notice))
         for action_id, line in self._lines.items():
             action = run.actions.get(action_id)
             if action is not None and line.is_mounted:

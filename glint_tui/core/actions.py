@@ -1,0 +1,305 @@
+"""What a Plan is made of: copies, deletes, refusals — serializable and describable.
+
+``core.plan.build_plan`` makes them (applying the safety rules); the transfer engine runs
+them; the CLI and the UI show ``Plan.describe()`` for the operator to confirm.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import humanize
+
+from glint_tui.core.model import ProjectRef
+from glint_tui.core.safetext import escape
+
+
+@dataclass(frozen=True)
+class CopyTarget:
+    """One destination of a copy: where, under which name, and which image it replaces
+    (``replaces``: the id of a different same-named image to delete once the copy
+    verified, with ``--on-conflict replace``). ``cloud`` and ``project_id`` are what the
+    matrix knew of the place (its cloud key and project id): every glint run copying the
+    same content there takes the same lock (``core.locks``)."""
+
+    ref: ProjectRef
+    name: str
+    replaces: str | None = None
+    cloud: str | None = None
+    project_id: str | None = None
+
+    @property
+    def lock_key(self) -> tuple[str, str]:
+        """(cloud, project) of the place; its names when the matrix knew no better."""
+        return (
+            self.cloud or f"repository:{self.ref.repository}",
+            self.project_id or f"project:{self.ref.project}",
+        )
+
+
+@dataclass(frozen=True)
+class CopyAction:
+    """Stream one image (content) from one source to one or more destinations."""
+
+    id: str
+    name: str
+    content_key: str
+    size: int
+    source: ProjectRef
+    source_image_id: str
+    targets: tuple[CopyTarget, ...]
+    disk_format: str | None = None
+    visibility: str = "private"
+
+    kind = "copy"
+
+    @property
+    def destinations(self) -> list[ProjectRef]:
+        return [t.ref for t in self.targets]
+
+    @property
+    def bytes_out(self) -> int:
+        """Bytes uploaded in total (size × destinations)."""
+        return self.size * len(self.targets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": "copy",
+            "name": self.name,
+            "content_key": self.content_key,
+            "size": self.size,
+            "source": str(self.source),
+            "source_image_id": self.source_image_id,
+            "targets": [
+                {
+                    "ref": str(t.ref),
+                    "name": t.name,
+                    "replaces": t.replaces,
+                    "cloud": t.cloud,
+                    "project_id": t.project_id,
+                }
+                for t in self.targets
+            ],
+            "disk_format": self.disk_format,
+            "visibility": self.visibility,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CopyAction:
+        return cls(
+            id=d["id"],
+            name=d["name"],
+            content_key=d["content_key"],
+            size=int(d["size"]),
+            source=ProjectRef.parse(d["source"]),
+            source_image_id=d["source_image_id"],
+            targets=tuple(
+                CopyTarget(
+                    ProjectRef.parse(t["ref"]),
+                    t["name"],
+                    t.get("replaces"),
+                    t.get("cloud"),
+                    t.get("project_id"),
+                )
+                for t in d["targets"]
+            ),
+            disk_format=d.get("disk_format"),
+            visibility=d.get("visibility", "private"),
+        )
+
+
+@dataclass(frozen=True)
+class DeleteAction:
+    """Delete one Glance image (by id, never by name) at one place.
+
+    ``after`` lists copy action ids that must have verified first (the delete relies on
+    them to keep a copy of the content alive); the engine skips the delete otherwise.
+    ``keeps`` names other copies, (place, image id), that keep the content alive: the
+    engine checks one of them is still there just before it deletes. ``seen_from`` are
+    the other places that see this very image (shared, or the same cloud registered
+    twice): it disappears there too.
+    """
+
+    id: str
+    name: str
+    content_key: str
+    ref: ProjectRef
+    image_id: str
+    size: int = 0
+    after: tuple[str, ...] = ()
+    reason: str = "unwanted"
+    keeps: tuple[tuple[ProjectRef, str], ...] = ()
+    seen_from: tuple[ProjectRef, ...] = ()
+
+    kind = "delete"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["kind"] = "delete"
+        d["ref"] = str(self.ref)
+        d["after"] = list(self.after)
+        d["keeps"] = [{"ref": str(r), "image_id": i} for r, i in self.keeps]
+        d["seen_from"] = [str(r) for r in self.seen_from]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DeleteAction:
+        return cls(
+            id=d["id"],
+            name=d["name"],
+            content_key=d["content_key"],
+            ref=ProjectRef.parse(d["ref"]),
+            image_id=d["image_id"],
+            size=int(d.get("size") or 0),
+            after=tuple(d.get("after") or ()),
+            reason=d.get("reason", "unwanted"),
+            keeps=tuple((ProjectRef.parse(k["ref"]), k["image_id"]) for k in d.get("keeps", [])),
+            seen_from=tuple(ProjectRef.parse(r) for r in d.get("seen_from", [])),
+        )
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Something the desired state asked for that glint will not do, and why."""
+
+    kind: str  # "copy" | "delete"
+    name: str
+    content_key: str
+    ref: ProjectRef
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["ref"] = str(self.ref)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Refusal:
+        return cls(d["kind"], d["name"], d["content_key"], ProjectRef.parse(d["ref"]), d["reason"])
+
+
+@dataclass
+class Plan:
+    """What will happen: copies, deletes, refusals, and their totals."""
+
+    copies: list[CopyAction] = field(default_factory=list)
+    deletes: list[DeleteAction] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.copies and not self.deletes
+
+    @property
+    def copy_count(self) -> int:
+        """Number of images that will be created (one per destination)."""
+        return sum(len(c.targets) for c in self.copies)
+
+    @property
+    def copy_bytes(self) -> int:
+        return sum(c.bytes_out for c in self.copies)
+
+    @property
+    def download_bytes(self) -> int:
+        return sum(c.size for c in self.copies)
+
+    @property
+    def delete_count(self) -> int:
+        return len(self.deletes) + sum(
+            1 for c in self.copies for t in c.targets if t.replaces is not None
+        )
+
+    @property
+    def delete_bytes(self) -> int:
+        return sum(d.size for d in self.deletes)
+
+    @property
+    def has_deletes(self) -> bool:
+        return self.delete_count > 0
+
+    def action(self, action_id: str) -> CopyAction | DeleteAction | None:
+        for a in [*self.copies, *self.deletes]:
+            if a.id == action_id:
+                return a
+        return None
+
+    # --- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "copies": [c.to_dict() for c in self.copies],
+            "deletes": [d.to_dict() for d in self.deletes],
+            "refusals": [r.to_dict() for r in self.refusals],
+            "totals": {
+                "copies": self.copy_count,
+                "copy_bytes": self.copy_bytes,
+                "download_bytes": self.download_bytes,
+                "deletes": self.delete_count,
+                "delete_bytes": self.delete_bytes,
+                "refusals": len(self.refusals),
+            },
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
+        return cls(
+            [CopyAction.from_dict(c) for c in d.get("copies", [])],
+            [DeleteAction.from_dict(x) for x in d.get("deletes", [])],
+            [Refusal.from_dict(r) for r in d.get("refusals", [])],
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        return cls.from_dict(json.loads(text))
+
+    # --- display -------------------------------------------------------------------------
+    def describe(self) -> list[str]:
+        """Human-readable lines, one per action (the CLI prints them). Names and reasons
+        come from clouds: each line is escaped (``core.safetext``), safe to print."""
+        lines: list[str] = []
+        for c in self.copies:
+            for t in c.targets:
+                extra = f" as {t.name!r}" if t.name != c.name else ""
+                if t.replaces:
+                    extra += f", then delete the other {c.name!r} ({t.replaces})"
+                lines.append(
+                    f"copy    {_label(c.name, c.content_key)}  {c.source} -> {t.ref}"
+                    f"  ({_size(c.size)}){extra}"
+                )
+        for d in self.deletes:
+            after = " (after its copy verifies)" if d.after else ""
+            if d.seen_from:
+                after += f"; also gone from {', '.join(map(str, d.seen_from))} (the same image)"
+            lines.append(
+                f"delete  {_label(d.name, d.content_key)}  at {d.ref}  id {d.image_id}"
+                f"  ({_size(d.size)}){after}"
+            )
+        for r in self.refusals:
+            lines.append(f"REFUSED {r.kind} {_label(r.name, r.content_key)} at {r.ref}: {r.reason}")
+        lines.append(self.summary())
+        return [escape(line) for line in lines]
+
+    def summary(self) -> str:
+        s = (
+            f"{self.copy_count} cop{'y' if self.copy_count == 1 else 'ies'} "
+            f"({_size(self.copy_bytes)} to upload, {_size(self.download_bytes)} to download), "
+            f"{self.delete_count} delete{'' if self.delete_count == 1 else 's'}"
+        )
+        if self.refusals:
+            s += f", {len(self.refusals)} refused"
+        return s
+
+
+def _label(name: str, content_key: str) -> str:
+    digest = content_key.split(":", 1)[-1]
+    return f"{name}@{digest[:12]}"
+
+
+def _size(n: int) -> str:
+    return humanize.naturalsize(n, binary=True)
