@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from glint_backup import coverage, logsetup, repository, snapshots
+from glint_backup import coverage, logsetup, members, repository, snapshots
 from glint_backup.config import BackupConfig
 from glint_backup.errors import (
     EXIT_OK,
@@ -23,11 +22,10 @@ from glint_backup.errors import (
 )
 from glint_backup.lock import store_locked
 from glint_backup.store import ObjectStore, StoredObject
-from glint_tui.core.errors import CloudError, PermissionDenied
+from glint_tui.core.errors import CloudError
 from glint_tui.core.model import ImageRecord
 
 CHUNK = 1 << 20
-MEMBER_THREADS = 8  # member lists are one small GET each: latency-bound
 
 
 @dataclass
@@ -48,6 +46,7 @@ class Summary:
     metadata_only: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
     coverage: list[str] = field(default_factory=list)  # projects left out (exit 3)
+    members: dict[str, Any] = field(default_factory=dict)  # how members were read
     disk_full: bool = False
     fetch_seconds: float = 0.0  # time spent downloading + storing (the data path)
     seconds: float = 0.0
@@ -55,20 +54,6 @@ class Summary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _members(session, record: ImageRecord) -> list[dict[str, str]]:
-    """Members only exist for shared images (Glance answers 403 for the others)."""
-    if record.visibility != "shared":
-        return []
-    try:
-        members = session.list_members(record.id)
-    except PermissionDenied:
-        return []
-    return sorted(
-        ({"member_id": m.member_id, "status": m.status} for m in members),
-        key=lambda m: m["member_id"],
-    )
 
 
 def _expected_sha512(record: ImageRecord) -> str | None:
@@ -147,15 +132,15 @@ def _run(config: BackupConfig, store: ObjectStore, open_session, dry_run: bool) 
         summary.coverage = list(listing.problems)
         records = sorted(listing.records, key=lambda r: r.id)
         projects = listing.projects
-        with ThreadPoolExecutor(MEMBER_THREADS) as pool:
-            members = list(pool.map(lambda r: _members(listing.reader[r.id], r), records))
         summary.images = len(records)
         log.info("listed %d image(s)", len(records))
+        image_members, how = members.read(config, session, listing, previous, open_more, dry_run)
+        summary.members = how.to_dict()
 
         entries: list[dict[str, Any]] = []
-        for record, image_members in zip(records, members, strict=True):
+        for record in records:
             entry = record.to_dict()
-            entry["members"] = image_members
+            entry["members"] = image_members[record.id]
             entry["object"] = None
             entries.append(entry)
             if record.status != "active" or not record.content_key:

@@ -51,6 +51,7 @@ KEYS: dict[str, tuple[tuple[type, ...], bool, str]] = {
     "glint_backup_page_size": ((int,), False, "images per listing request"),
     "glint_backup_min_free_mb": ((int,), False, "free space kept on the backup disk (MiB)"),
     "glint_backup_projects": ((list,), False, "projects a non-admin account is meant to cover"),
+    "glint_backup_members": ((str,), False, "auto (default), listings or per-image"),
 }
 CONNECTION_KEYS = (
     "glint_backup_auth_URL",
@@ -95,6 +96,7 @@ class BackupConfig:
     page_size: int | None = None
     min_free_bytes: int = 64 << 20
     projects: tuple[str, ...] = ()
+    members: str = "auto"  # how the members of shared images are read (``members``)
 
 
 def default_path() -> Path:
@@ -183,6 +185,11 @@ def _repository_problems(doc: dict[str, Any]) -> list[str]:
             parse_url(repo, "glint_backup_repository")
         except BackupConfigError as e:
             problems.append(str(e))
+    members = doc.get("glint_backup_members")
+    if isinstance(members, str) and members not in ("auto", "listings", "per-image"):
+        problems.append(
+            f"glint_backup_members: expected auto, listings or per-image, got {members!r}"
+        )
     mode = doc.get("glint_backup_compression")
     if isinstance(mode, str) and mode not in ("off", "auto", "max"):
         problems.append(f"glint_backup_compression: expected off, auto or max, got {mode!r}")
@@ -309,6 +316,7 @@ def validate(doc: Any, source: Path, check_paths: bool = True) -> BackupConfig:
         page_size=doc.get("glint_backup_page_size") or None,
         min_free_bytes=int(doc.get("glint_backup_min_free_mb", 64)) << 20,
         projects=tuple(doc.get("glint_backup_projects") or ()),
+        members=doc.get("glint_backup_members", "auto"),
     )
 
 

@@ -105,6 +105,17 @@ def open_admin_session(config: BackupConfig, project: str | None = None, images:
     return _logged_in(session, f"{cred.username}@{repo.auth_url}", images)
 
 
+def open_application_credential_session(config: BackupConfig, cred_id: str, secret: str):
+    """Log in with an application credential of this run (``project_views``) on the
+    backup's own Keystone; the credential is bound to its project."""
+    from glint_tui.core.clouds import open_session
+
+    repo, cred, _ = session_parts(config)
+    cred = dataclasses.replace(cred, username=cred_id, auth_type="application_credential")
+    session = open_session(repo, cred, secret, timeouts=BACKUP_TIMEOUTS)
+    return _logged_in(session, f"application credential {cred_id}", images=False)
+
+
 def open_cloud_session(name: str):  # -> CloudSession
     """Log in with a clouds.yaml entry alone (``glint_backup_repository_cloud``), for Swift."""
     from glint_tui.core.clouds import open_session
