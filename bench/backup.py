@@ -1,9 +1,10 @@
 """Benchmark glint-backup on its own sandbox cloud (own GLINT_HOME and ports).
 
 1. N small images (default 1000, ``shared`` like Glance's default, so the members of every
-   one are listed): the time of a no-op incremental run, the whole `glint-backup` process as
-   cron starts it, alternating with a process that lists the same images with openstacksdk
-   (what `openstack image list --long` does); the median ratio is printed.
+   one are read): the time of a no-op incremental run, the whole `glint-backup` process as
+   cron starts it, with members from per-project listings and with one GET per image,
+   alternating with a process that lists the same images with openstacksdk and with one
+   `openstack image list --long` (bench/noop.py); the median ratios are printed.
 2. One big image (default 1 GiB): glint-backup's download-and-store against a plain
    streamed download hashed with sha512 into a file (target >= 0.8x). The machine is
    shared and noisy, so the two run side by side, alternating (the order flips every
@@ -16,7 +17,7 @@ The bench sandbox and its images live in --home (default /tmp/glint-backup-bench
 reused by the next run, so reruns skip the slow image creation; --wipe starts over.
 
     GLINT_SERVER_VENV=... .venv/bin/python bench/backup.py [--images 1000] [--size 1G]
-        [--rounds 3] [--profile] [--keep] [--wipe]
+        [--rounds 3] [--noop-runs 3] [--no-osc] [--profile] [--keep] [--wipe]
 """
 
 from __future__ import annotations
@@ -130,25 +131,6 @@ def ensure_small_images(
           f"{len(missing)} created in {time.monotonic() - t:.1f}s", flush=True)  # fmt: skip
 
 
-LISTING = """
-import sys, openstack
-conn = openstack.connect(auth_url=sys.argv[1], username="admin", password=sys.argv[2],
-    project_name="admin", user_domain_name="Default", project_domain_name="Default",
-    load_yaml_config=False, load_envvars=False)
-n = sum(1 for _ in conn.image.images(limit=1000))
-print(n)
-"""
-
-
-def timed_listing(auth_url: str, password: str) -> tuple[float, int]:
-    """The baseline of a no-op run: a process that lists every image with openstacksdk
-    (what ``openstack image list --long`` does: login, every page, every field)."""
-    t0 = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", LISTING, auth_url, password],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-    return time.monotonic() - t0, int(done.stdout)
-
-
 def ensure_big_image(session: Any, size: int, records: list[Any]) -> Any:
     """The active bench-big image of exactly *size* bytes (reused, else uploaded)."""
     from glint_tui.core.clouds.base import ImageSpec
@@ -238,6 +220,8 @@ def main() -> int:
                     help="of the small images (default shared, Glance's default)")  # fmt: skip
     ap.add_argument("--home", type=Path, default=DEFAULT_HOME, help=f"default {DEFAULT_HOME}")
     ap.add_argument("--skip-noop", action="store_true")
+    ap.add_argument("--no-osc", action="store_true",
+                    help="skip the `openstack image list --long` baseline (PyPI once)")  # fmt: skip
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--profile", action="store_true", help="cProfile one store download")
     ap.add_argument("--keep", action="store_true", help="leave the bench sandbox running")
@@ -257,6 +241,8 @@ def main() -> int:
     os.environ["GLINT_HOME"] = str(home)
     os.environ["GLINT_PROFILE"] = "sandbox"
     sys.path.insert(0, str(ROOT))
+    import noop  # bench/noop.py, beside this script
+
     from glint_backup import backup
     from glint_backup import config as cfg
     from glint_backup.repository import open_store
@@ -272,6 +258,7 @@ def main() -> int:
         session.page_size = 1000
         records = list(session.list_images(all_projects=True))
         ensure_small_images(session, opts.images, records, opts.visibility)
+        noop.every_project_role(cloud)
         big = None
         if not opts.skip_throughput:
             big = ensure_big_image(session, opts.size, records)
@@ -308,27 +295,8 @@ def main() -> int:
         results["images"] = summary["images"]
 
         if not opts.skip_noop:
-            noops, listings = [], []
-            for rnd in range(opts.noop_runs):  # alternating with the listing baseline
-                order = ("run", "list") if rnd % 2 == 0 else ("list", "run")
-                for side in order:
-                    if side == "run":
-                        noops.append(timed_run())
-                    else:
-                        listings.append(timed_listing(cloud.keystone_url + "/v3",
-                                                      ADMIN_PASSWORD)[0])  # fmt: skip
-            assert all(not s["changed"] and not s["downloaded"] for _, s in noops), noops
-            times = [e for e, _ in noops]
-            results["noop_run_s"] = [round(e, 2) for e in times]
-            results["noop_median_s"] = round(statistics.median(times), 2)
-            results["listing_s"] = [round(e, 2) for e in listings]
-            results["noop_over_listing"] = round(
-                statistics.median(times) / statistics.median(listings), 2
-            )
-            print(f"no-op runs over {summary['images']} {opts.visibility} images: "
-                  f"{results['noop_run_s']} s, median {results['noop_median_s']} s; a plain "
-                  f"openstacksdk listing {results['listing_s']} s; ratio "
-                  f"{results['noop_over_listing']}", flush=True)  # fmt: skip
+            results.update(noop.compare(home, ROOT, conf, cloud.keystone_url, ADMIN_PASSWORD,
+                                        opts.noop_runs, osc=not opts.no_osc))  # fmt: skip
 
         if big is not None:
             size = big.size
