@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from glint_backup import safejson
 from glint_backup.errors import BackupConfigError
+from glint_tui.core.jsonfile import BadJSON, read_json
 
 PREFIX = "glint_backup_"
+_NO_FILE: Any = object()
 DEFAULT_FILE = "glint-backup.json"
 
 # key -> (accepted JSON types, required?, help)
@@ -324,13 +325,9 @@ def load(path: Path | None = None, check_paths: bool = True) -> BackupConfig:
     """Read and validate the config file (default location when *path* is None)."""
     source = Path(path).expanduser() if path else default_path()
     try:
-        doc = safejson.load(source)
-    except FileNotFoundError:
-        raise BackupConfigError(
-            f"{source}: config file not found (create it, or pass -c FILE)"
-        ) from None
-    except OSError as e:
-        raise BackupConfigError(f"{source}: cannot read: {e.strerror}") from None
-    except safejson.BadJSON as e:
-        raise BackupConfigError(f"{source}: {e}") from None
+        doc = read_json(source, default=_NO_FILE)
+    except BadJSON as e:  # unreadable, too large, not UTF-8, not JSON, too deep: names the file
+        raise BackupConfigError(str(e)) from None
+    if doc is _NO_FILE:
+        raise BackupConfigError(f"{source}: config file not found (create it, or pass -c FILE)")
     return validate(doc, source, check_paths)

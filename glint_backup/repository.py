@@ -14,11 +14,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from glint_backup import safejson
 from glint_backup.config import BackupConfig
 from glint_backup.errors import BackupConfigError, NoStore
 from glint_backup.store import MARKER, ObjectStore
 from glint_tui.core.fsutil import atomic_write_json
+from glint_tui.core.jsonfile import BadJSON, parse_json, read_json
 
 FORMAT = 1
 FORMAT_ENCRYPTED = 2
@@ -150,9 +150,9 @@ def _read_marker(backend, target: Target) -> dict | None:
     if data is None:
         return None
     try:
-        marker = safejson.loads(data)
-    except safejson.BadJSON as e:
-        raise NoStore(f"{target.url}: the repository marker {MARKER} is damaged ({e})") from None
+        marker = parse_json(data, MARKER)
+    except BadJSON as e:
+        raise NoStore(f"{target.url}: the repository marker is damaged ({e})") from None
     if not isinstance(marker, dict) or not isinstance(marker.get("store_id"), str):
         raise NoStore(f"{target.url}: {MARKER} is not a glint-backup marker")
     return marker
@@ -248,8 +248,8 @@ def _known_stores_file() -> Path:
 
 def _known_stores() -> dict[str, str]:
     try:
-        known = safejson.load(_known_stores_file())
-    except (OSError, safejson.BadJSON):
+        known = read_json(_known_stores_file(), default={})
+    except BadJSON:
         return {}
     return known if isinstance(known, dict) else {}
 

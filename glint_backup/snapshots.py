@@ -23,10 +23,11 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from glint_backup import logsetup, safejson
+from glint_backup import logsetup
 from glint_backup.errors import BackupConfigError, BackupError, Damaged
 from glint_backup.store import ObjectStore
 from glint_tui.core.errors import DataMismatch
+from glint_tui.core.jsonfile import BadJSON, parse_json
 
 FORMAT = 1
 ID_FORMAT = "%Y-%m-%dT%H-%M-%S"
@@ -98,9 +99,11 @@ def load(store: ObjectStore, snapshot_id: str, move_aside: bool = True) -> dict[
         data = store.read_manifest(snapshot_id)
         if data is None:
             raise BackupConfigError(f"snapshot {snapshot_id}: {file} does not exist")
-        doc = safejson.loads(data)
+        doc = parse_json(data, file)
         problem = _shape_problem(doc)
-    except (safejson.BadJSON, DataMismatch) as e:
+    except BadJSON as e:
+        problem = str(e).removeprefix(f"{file}: ")
+    except DataMismatch as e:
         problem = str(e)
     except OSError as e:
         problem = f"cannot be read ({e.strerror})"

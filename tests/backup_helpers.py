@@ -114,16 +114,3 @@ def remote_config(tmp: Path, sandbox, kind: str, s3_keys: tuple[str, str] | None
     del raw["glint_backup_dir"]
     conf.write_text(json.dumps(raw))
     return conf
-
-
-def download_sha512(session, image_id: str) -> str:
-    """sha512 of what Glance serves for *image_id* (streamed)."""
-    import hashlib
-
-    h, d = hashlib.sha512(), session.download(image_id)
-    try:
-        for chunk in d:
-            h.update(chunk)
-    finally:
-        d.close()
-    return h.hexdigest()

@@ -22,6 +22,7 @@ from glint_tui.core.model import ProjectRef
 from glint_tui.core.paths import SANDBOX_PROFILE, paths_for
 from glint_tui.sandbox.cloud import Cloud
 from glint_tui.sandbox.manager import Sandbox
+from tests.helpers import SilentListener
 
 
 def _free_port_base(count: int) -> int:
@@ -117,3 +118,23 @@ def swift(sandbox: TestBed):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def silent_keystone() -> Iterator[SilentListener]:
+    """A "Keystone" that accepts connections and never answers (``SilentListener``)."""
+    listener = SilentListener()
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+@pytest.fixture
+def admin(sandbox: TestBed) -> Iterator[CloudSession]:
+    """The sandbox admin's session on c1 (project admin)."""
+    session = sandbox.admin_session("c1")
+    try:
+        yield session
+    finally:
+        session.close()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -58,3 +60,50 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str, every: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(every)
+
+
+def download_sha512(session: CloudSession, image_id: str) -> str:
+    """sha512 of what Glance serves for *image_id* (streamed)."""
+    h, download = hashlib.sha512(), session.download(image_id)
+    try:
+        for chunk in download:
+            h.update(chunk)
+    finally:
+        download.close()
+    return h.hexdigest()
+
+
+class SilentListener:
+    """Accepts TCP connections on 127.0.0.1 and never sends a byte.
+
+    No real Keystone can be made to do that on purpose (a SIGSTOPped one stops accepting
+    once its backlog fills), and it is exactly what a firewalled or wedged endpoint looks
+    like. ``accepted`` holds the connections taken (proof a client reached it).
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v3"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        self._thread.join(timeout=5)
+        for c in self.accepted:
+            c.close()

@@ -20,12 +20,18 @@ from glint_tui.core.errors import ImageNotFound
 from glint_tui.sandbox.identity import ec2_credentials
 from tests.backup_helpers import (
     backup_cmd,
-    download_sha512,
     remote_config,
     run_backup,
     run_json,
 )
-from tests.helpers import random_bytes, sha512, unique, upload_image, wait_for
+from tests.helpers import (
+    download_sha512,
+    random_bytes,
+    sha512,
+    unique,
+    upload_image,
+    wait_for,
+)
 
 pytestmark = pytest.mark.sandbox
 KINDS = ["swift", "s3"]
@@ -34,13 +40,6 @@ KINDS = ["swift", "s3"]
 @pytest.fixture(scope="module")
 def s3_keys(sandbox, swift) -> tuple[str, str]:
     return ec2_credentials(sandbox.cloud("c1"))
-
-
-@pytest.fixture
-def admin(sandbox):
-    s = sandbox.admin_session("c1")
-    yield s
-    s.close()
 
 
 def _remote(tmp_path: Path, sandbox, kind: str, s3_keys, **extra) -> Path:

@@ -20,14 +20,20 @@ from glint_tui.core.clouds.openstack import CORE_UPDATES
 from glint_tui.core.errors import ImageNotFound
 from tests.backup_helpers import (
     backup_cmd,
-    download_sha512,
     latest_manifest,
     run_backup,
     run_json,
     snapshot_files,
     write_config,
 )
-from tests.helpers import random_bytes, sha512, unique, upload_image, wait_for
+from tests.helpers import (
+    download_sha512,
+    random_bytes,
+    sha512,
+    unique,
+    upload_image,
+    wait_for,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -40,13 +46,6 @@ def _delete(session, image_id: str) -> None:
         session.delete_image(image_id)
     except ImageNotFound:
         pass
-
-
-@pytest.fixture
-def admin(sandbox):
-    s = sandbox.admin_session("c1")
-    yield s
-    s.close()
 
 
 def test_first_full_run_all_pages_then_noop(sandbox, admin, tmp_path: Path) -> None:

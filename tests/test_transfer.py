@@ -6,7 +6,6 @@ see (the bytes' sha512 at each destination, the metadata, no half images left be
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import threading
@@ -29,7 +28,7 @@ from glint_tui.core.model import CellState, ImageRecord, ProjectRef
 from glint_tui.core.plan import Plan, build_plan
 from glint_tui.core.sessions import SessionProvider
 from glint_tui.core.transfer import RunResult, TransferEngine, TransferOptions
-from tests.helpers import random_bytes, sha512, unique, upload_image, wait_for
+from tests.helpers import download_sha512, random_bytes, sha512, unique, upload_image, wait_for
 
 pytestmark = pytest.mark.sandbox
 MiB = 1 << 20
@@ -71,17 +70,6 @@ def run_engine(sandbox, plan: Plan, events: list | None = None, cancel=None, **o
 
 def images_named(session, name: str) -> list[ImageRecord]:
     return [i for i in session.list_images() if i.name == name]
-
-
-def download_sha512(session, image_id: str) -> str:
-    h = hashlib.sha512()
-    dl = session.download(image_id)
-    try:
-        for chunk in dl:
-            h.update(chunk)
-    finally:
-        dl.close()
-    return h.hexdigest()
 
 
 def user_props(rec: ImageRecord) -> dict:
