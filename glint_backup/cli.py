@@ -130,9 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("snapshot1")
     p.add_argument("snapshot2", nargs="?", help="default: the latest")
     sub.add_parser("stats", parents=[common], help="what the repository holds")
-    sub.add_parser("set-password", parents=[common],
-                   help="store the admin password in glint's keyring under "
-                   "glint_backup_admin_pw_key (read from stdin)")  # fmt: skip
+    p = sub.add_parser("set-password", parents=[common],
+                       help="try a secret (read from stdin), then store it in glint's keyring "
+                       "under its configured entry")  # fmt: skip
+    p.add_argument("--for", dest="entry", choices=("admin", "s3", "encryption"), default="admin",
+                   help="admin: glint_backup_admin_pw_key (default); s3: "
+                   "ACCESS_KEY_ID:SECRET under glint_backup_s3_key; encryption: "
+                   "glint_backup_encryption_pw_key")  # fmt: skip
     return parser
 
 
@@ -312,19 +316,17 @@ def cmd_prune(args: argparse.Namespace, config) -> int:
 def cmd_set_password(args: argparse.Namespace, config) -> int:
     import getpass
 
-    from glint_tui.core.paths import paths_for
-    from glint_tui.core.secrets import SecretStore
+    from glint_backup import set_password
 
-    if not config.pw_key:
-        raise BackupConfigError(f"{config.source}: glint_backup_admin_pw_key is not set")
+    name = set_password.entry_name(config, args.entry)
     if sys.stdin.isatty():
-        secret = getpass.getpass(f"Password for {config.username} ({config.pw_key}): ")
+        what = set_password.ENTRIES[args.entry][2]
+        secret = getpass.getpass(f"{what.capitalize()} ({name}): ")
     else:
         secret = sys.stdin.readline().rstrip("\n")
-    if not secret:
-        raise BackupConfigError("set-password: empty password, nothing stored")
-    SecretStore(paths_for()).set(config.pw_key, secret)
-    _emit(args, {"stored": config.pw_key}, f"stored the password under {config.pw_key!r}")
+    name, found = set_password.store(config, args.entry, secret)
+    del secret
+    _emit(args, {"stored": name, "tried": found}, f"{found}; stored it under {name!r}")
     return EXIT_OK
 
 

@@ -87,19 +87,26 @@ def session_parts(config: BackupConfig) -> tuple[Repository, Credential, str | N
     return repo, cred, yaml_password
 
 
-def open_admin_session(config: BackupConfig, project: str | None = None, images: bool = True):
+def open_admin_session(
+    config: BackupConfig,
+    project: str | None = None,
+    images: bool = True,
+    secret: str | None = None,
+):
     """Resolve the password, open the session and log in now (AuthFailed -> exit 6).
 
     *project* scopes the login to another project than the configured one (a non-admin
     account covering several projects logs in to each). *images* False skips the check
-    that the catalog has a reachable image service (a session only for Swift).
+    that the catalog has a reachable image service (a session only for Swift). *secret*
+    is a password to try instead of the configured one (``set-password``).
     """
     from glint_tui.core.clouds import open_session
 
     repo, cred, yaml_password = session_parts(config)
     if project:
         cred = dataclasses.replace(cred, project=project)
-    secret = password.resolve(config, yaml_password)
+    if secret is None:
+        secret = password.resolve(config, yaml_password)
     session = open_session(repo, cred, secret, timeouts=BACKUP_TIMEOUTS)
     del secret
     return _logged_in(session, f"{cred.username}@{repo.auth_url}", images)

@@ -132,7 +132,7 @@ def open_store(config: BackupConfig, create: bool = False, missing_ok: bool = Fa
         raise NoStore(f"backup directory {target.place} does not exist (is the disk mounted?)")
     backend = backend_for(config, target)
     try:
-        marker = _read_marker(backend, target)
+        marker = read_marker(backend, target)
         if marker is None:
             if missing_ok and not create:
                 return ObjectStore(backend, {}, None, config.compression)
@@ -145,7 +145,8 @@ def open_store(config: BackupConfig, create: bool = False, missing_ok: bool = Fa
     return ObjectStore(backend, marker, key, config.compression)
 
 
-def _read_marker(backend, target: Target) -> dict | None:
+def read_marker(backend, target: Target) -> dict | None:
+    """The repository's marker (None where there is no repository yet)."""
     data = backend.read_bytes(MARKER)
     if data is None:
         return None

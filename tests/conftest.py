@@ -120,6 +120,14 @@ def swift(sandbox: TestBed):
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def s3_keys(sandbox: TestBed, swift) -> tuple[str, str]:
+    """EC2-style keys of c1's admin, which the sandbox Swift's s3api accepts."""
+    from glint_tui.sandbox.identity import ec2_credentials
+
+    return ec2_credentials(sandbox.cloud("c1"))
+
+
 @pytest.fixture
 def silent_keystone() -> Iterator[SilentListener]:
     """A "Keystone" that accepts connections and never answers (``SilentListener``)."""

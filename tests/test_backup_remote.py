@@ -17,7 +17,6 @@ import pytest
 from glint_backup import config as cfg
 from glint_backup.repository import open_store
 from glint_tui.core.errors import ImageNotFound
-from glint_tui.sandbox.identity import ec2_credentials
 from tests.backup_helpers import (
     backup_cmd,
     remote_config,
@@ -35,11 +34,6 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.sandbox
 KINDS = ["swift", "s3"]
-
-
-@pytest.fixture(scope="module")
-def s3_keys(sandbox, swift) -> tuple[str, str]:
-    return ec2_credentials(sandbox.cloud("c1"))
 
 
 def _remote(tmp_path: Path, sandbox, kind: str, s3_keys, **extra) -> Path:

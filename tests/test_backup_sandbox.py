@@ -353,6 +353,9 @@ def test_password_from_keyring_and_systemd_credential(sandbox, tmp_path: Path) -
     doc = json.loads(conf.read_text())
     del doc["glint_backup_admin_pw_file"]
     conf.write_text(json.dumps(doc))
+    wrong = run_backup(conf, "set-password", env=env, input="not-the-password\n")
+    assert wrong.returncode == 6 and "authentication failed" in wrong.stderr  # tried first
+    assert run_backup(conf, env=env).returncode == 2  # ... and not stored
     stored = run_backup(conf, "set-password", env=env, input="admin-pass\n")
     assert stored.returncode == 0, stored.stderr
     assert "admin-pass" not in (home / "profiles" / "default" / "data" / "keyring.enc").read_text()

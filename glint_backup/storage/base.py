@@ -21,7 +21,12 @@ from glint_backup.errors import BackupError
 
 
 class StorageError(BackupError):
-    """A repository that cannot be reached or refused a request (exit 1)."""
+    """A repository that cannot be reached or refused a request (exit 1); *status* is the
+    HTTP status of a refusal, when there was one."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 class NotFound(StorageError):

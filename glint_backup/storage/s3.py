@@ -76,7 +76,8 @@ class S3Backend:
             if status in (409, 412):
                 raise _Precondition() from None
             code = e.response.get("Error", {}).get("Code", "?")
-            raise StorageError(f"{self.url}: cannot {what}: {code} (HTTP {status})") from None
+            message = f"{self.url}: cannot {what}: {code} (HTTP {status})"
+            raise StorageError(message, status) from None
         except BotoCoreError as e:
             raise StorageError(f"{self.url}: cannot {what}: {e}") from None
 
