@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -60,6 +62,21 @@ def wait_for(check: Callable[[], T | None], timeout: float, what: str, every: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(every)
+
+
+def run_glint(
+    env: dict[str, str], *args: str, input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`glint ARGS` as a user runs it, in *env*; stdin is *input* or nothing (no terminal)."""
+    return subprocess.run(
+        [sys.executable, "-m", "glint_tui", *args],
+        env=env,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def download_sha512(session: CloudSession, image_id: str) -> str:

@@ -6,7 +6,6 @@ import errno
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from glint_tui.sandbox.swift import SwiftError, check_xattrs
 from tests.conftest import _free_port_base
+from tests.helpers import run_glint
 
 
 def test_xattrs_are_checked_on_the_real_sandbox_file_system(tmp_path: Path) -> None:
@@ -47,8 +47,7 @@ def test_glint_sandbox_up_with_swift_as_a_user_runs_it(tmp_path: Path) -> None:
     base = _free_port_base(1)
 
     def glint(*args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "glint_tui", *args]
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        return run_glint(env, *args, timeout=600)
 
     up = glint("sandbox", "up", "-n", "1", "--no-seed", "--with-swift", "--port-base", str(base))
     try:

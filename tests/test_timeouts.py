@@ -17,20 +17,9 @@ from pathlib import Path
 import pytest
 
 from glint_tui.core.timeouts import Timeouts
+from tests.helpers import run_glint as glint
 
 DEADLINE = 110.0  # below the inventory's own 120 s cut-off: the call timeout must end it
-
-
-def glint(env: dict[str, str], *args: str, input: str | None = None, timeout: float = 120):
-    return subprocess.run(
-        [sys.executable, "-m", "glint_tui", *args],
-        env=env,
-        input=input,
-        stdin=None if input is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.mark.sandbox
