@@ -211,6 +211,7 @@ def test_sigterm_while_idle_ends_the_daemon_at_once(tmp_path: Path) -> None:
         ({"glint_backup_repository": "swift://c", "glint_backup_dir": "/srv"}, "not both"),
         ({"glint_backup_segment_mb": 1}, "glint_backup_segment_mb"),
         ({"glint_backup_healthcheck_url": "hc.example.org/ping"}, "glint_backup_healthcheck_url"),
+        ({"glint_backup_members": "sometimes"}, "glint_backup_members: expected auto, listings"),
     ],
 )
 def test_bad_repository_settings_are_one_line_config_errors(
