@@ -221,3 +221,12 @@ def test_import_progress_reaches_the_cell_while_the_destination_works(bed):
         thread.join(30)
     assert out["result"].exit_code == 0
     assert CellState.PRESENT in states(events, "c2:alpha")
+
+
+def test_the_ui_review_says_which_copies_the_destination_pulls_and_that_no_byte_crosses(bed):
+    from glint_tui.ui.screens.plan_review import plan_text
+
+    src = bed.put("c1:alpha", "reviewed", random_bytes(MiB))
+    text = plan_text(planned(bed, src, ["c2:alpha", "c3:alpha"])).plain
+    assert "c2:alpha by glance-download, 0 Bytes through this host" in text
+    assert "c3:alpha by" not in text  # a streamed copy reads as it always did

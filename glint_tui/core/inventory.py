@@ -101,6 +101,7 @@ class Cell:
                     "visibility": i.visibility,
                     "protected": i.protected,
                     "status": i.status,
+                    "stores": list(i.stores),  # a multi-store Glance's stores holding it
                 }
                 for i in self.images
             ],
