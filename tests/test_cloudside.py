@@ -16,10 +16,11 @@ copy-image) — made here, in this module's fixture.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -29,7 +30,12 @@ import pytest
 from glint_tui.core import journal as jn
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.config import ConfigStore
+from glint_tui.core.desired import Desired
+from glint_tui.core.events import Notice
+from glint_tui.core.inventory import refresh
+from glint_tui.core.methodchoice import choose_methods
 from glint_tui.core.model import Credential, ProjectRef
+from glint_tui.core.plan import build_plan
 from glint_tui.core.secrets import SecretStore
 from glint_tui.core.sessions import SessionProvider
 from glint_tui.core.transfer import TransferEngine, TransferOptions
@@ -40,6 +46,7 @@ from tests.helpers import (
     glint,
     images_named,
     random_bytes,
+    service_pids,
     sha512,
     unique,
     upload_image,
@@ -126,10 +133,14 @@ def test_glance_download_between_regions_is_verified_by_hash_and_keeps_the_metad
     assert [e["method"] for e in log if e["kind"] == jn.VERIFIED] == ["glance-download"]
 
 
-def test_auto_pulls_into_the_other_region_and_streams_to_a_stock_cloud(bed):
+def test_auto_pulls_into_the_other_region_and_streams_to_a_stock_cloud(bed, tmp_path):
     rec, data = source(bed, 8 * MiB, "auto")
-    args = ("copy", rec.name, "--from", R1, "--to", R2, "--to", "c2:alpha")
-    r = glint(bed, *args, "--json")
+    desired = tmp_path / "desired.json"
+    desired.write_text(json.dumps({rec.name: [R1, R2, "c2:alpha"]}))
+    r = glint(bed, "plan", str(desired), "--json")
+    assert r.returncode == 0, r.stderr
+    assert planned(r) == {R2: ("glance-download", 0), "c2:alpha": ("stream", 8 * MiB)}
+    r = glint(bed, "copy", rec.name, "--from", R1, "--to", R2, "--to", "c2:alpha", "--json")
     got = outcomes(r)
     assert (got[R2]["method"], got[R2]["bytes"]) == ("glance-download", 0)
     assert (got["c2:alpha"]["method"], got["c2:alpha"]["bytes"]) == ("stream", 8 * MiB)
@@ -188,20 +199,14 @@ def test_web_download_from_a_loopback_server_is_verified_and_other_bytes_are_del
 def test_a_stopped_source_stalls_the_import_until_the_deadline_then_the_copy_is_streamed(bed):
     c1 = bed.cloud("c1")
     rec, data = source(bed, 256 * MiB, "stall")
-    events: list = []
-    thawed = []
-    pids = _glance_pids(c1, "glance")
+    said: list[str] = []
+    pids = service_pids(c1, "glance")  # RegionOne's Glance: the source
 
     def on_event(e) -> None:
-        events.append(e)
-        if "through this host instead" in getattr(e, "message", "") and not thawed:
-            _signal(pids, signal.SIGCONT)  # the stream reads from the source: let it answer
-            thawed.append(time.monotonic())
-
-    from glint_tui.core.desired import Desired
-    from glint_tui.core.inventory import refresh
-    from glint_tui.core.methodchoice import choose_methods
-    from glint_tui.core.plan import build_plan
+        if isinstance(e, Notice) and "through this host instead" in e.message:
+            if not said:
+                _signal(pids, signal.SIGCONT)  # the stream reads the source: let it answer
+            said.append(e.message)
 
     sessions = SessionProvider(bed.paths)
     matrix = refresh(sessions, [ProjectRef.parse(R1), ProjectRef.parse(R2)])
@@ -216,8 +221,6 @@ def test_a_stopped_source_stalls_the_import_until_the_deadline_then_the_copy_is_
         options=TransferOptions(import_stall=8, import_poll=0.5, retries=0),
     )
     result: list = []
-    import threading
-
     worker = threading.Thread(target=lambda: result.append(engine.run(plan)))
     worker.start()
     try:
@@ -226,9 +229,10 @@ def test_a_stopped_source_stalls_the_import_until_the_deadline_then_the_copy_is_
         _signal(pids, signal.SIGSTOP)
         worker.join(timeout=300)
     finally:
-        if not thawed:
+        if not said:
             _signal(pids, signal.SIGCONT)
-    assert not worker.is_alive() and thawed
+    assert not worker.is_alive()
+    assert len(said) == 1 and "made no progress for 8 s" in said[0]  # the notice, once
     (run,) = result
     assert run.exit_code == 0, run.outcomes
     (outcome,) = run.outcomes
@@ -284,16 +288,7 @@ def _journal_of(bed, name: str) -> list[dict]:
     return out
 
 
-def _glance_pids(cloud, service: str) -> list[int]:
-    import psutil
-
-    master = cloud.pid(service)
-    return [master, *(c.pid for c in psutil.Process(master).children(recursive=True))]
-
-
 def _signal(pids: list[int], sig: int) -> None:
-    import os
-
     for pid in pids:
         os.kill(pid, sig)
 
