@@ -230,3 +230,24 @@ def test_the_ui_review_says_which_copies_the_destination_pulls_and_that_no_byte_
     text = plan_text(planned(bed, src, ["c2:alpha", "c3:alpha"])).plain
     assert "c2:alpha by glance-download, 0 Bytes through this host" in text
     assert "c3:alpha by" not in text  # a streamed copy reads as it always did
+
+
+def test_a_destination_that_does_not_say_what_it_allows_is_streamed_without_holding_the_plan(
+    bed, monkeypatch
+):
+    """A hung Glance (FAKE: its /v2/info/import never answers) costs the plan the
+    discovery wait, not the API timeout, and auto streams to it; the others still pull."""
+    from glint_tui.core import methodchoice
+
+    monkeypatch.setattr(methodchoice, "DISCOVERY_WAIT", 0.5)
+    src = bed.put("c1:alpha", "hung-info", random_bytes(MiB))
+    fakeimports.link(bed.cloud("c1"), bed.cloud("c2"), bed.cloud("c3"))
+    fakeimports.enable(bed.cloud("c3"), "glance-download")
+    hung = bed.cloud("c2").stall("info", after=0, seconds=60)
+    try:
+        plan = planned(bed, src, ["c2:alpha", "c3:alpha"])
+    finally:
+        hung.release()
+    assert methods(plan) == {"c2:alpha": ("stream", MiB), "c3:alpha": ("glance-download", 0)}
+    (c2,) = [t for c in plan.copies for t in c.targets if str(t.ref) == "c2:alpha"]
+    assert "did not say which imports it allows within 0.5 s" in c2.method_note

@@ -24,12 +24,16 @@ hash like every other.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 
 from glint_tui.core.actions import CopyAction, CopyTarget, Plan, Refusal
 from glint_tui.core.clouds.base import CloudSession, ImportInfo
-from glint_tui.core.errors import GlintError
+from glint_tui.core.errors import GlintError, Unreachable
 from glint_tui.core.importmethods import (
     AUTO,
     CHOICES,
@@ -55,23 +59,47 @@ def check_method(asked: str) -> str:
     return asked
 
 
-class _Discovery:
-    """What each end said, asked once per column (sessions closed at the end)."""
+DISCOVERY_WAIT = 10.0
+"""Seconds a plan waits for the clouds to say which imports they allow (all are asked at
+once): one that has not answered by then is streamed to under ``auto`` — a hung Glance
+must not hold the review for the whole API timeout."""
 
-    def __init__(self, open_session: OpenSession) -> None:
+
+class _Discovery:
+    """What each end said, asked once per column, every column at once (sessions closed
+    at the end)."""
+
+    def __init__(self, open_session: OpenSession, wait: float | None = None) -> None:
         self.open_session = open_session
+        self.wait = DISCOVERY_WAIT if wait is None else wait
         self.sessions: dict[ProjectRef, CloudSession] = {}
-        self.infos: dict[ProjectRef, ImportInfo] = {}
+        self.infos: dict[ProjectRef, Future[ImportInfo]] = {}
+        self._opening = threading.Lock()  # one keyring read at a time (it may derive a key)
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="glint-discovery")
+        self._deadline = time.monotonic() + self.wait
+
+    def ask(self, refs: list[ProjectRef]) -> None:
+        """Start asking each of *refs* now; ``info`` waits for them until the deadline."""
+        for ref in refs:
+            if ref not in self.infos:
+                self.infos[ref] = self._pool.submit(lambda r=ref: self.session(r).import_info())
+        self._deadline = time.monotonic() + self.wait
 
     def session(self, ref: ProjectRef) -> CloudSession:
-        if ref not in self.sessions:
-            self.sessions[ref] = self.open_session(ref)
-        return self.sessions[ref]
+        with self._opening:
+            if ref not in self.sessions:
+                self.sessions[ref] = self.open_session(ref)
+            return self.sessions[ref]
 
     def info(self, ref: ProjectRef) -> ImportInfo:
         if ref not in self.infos:
-            self.infos[ref] = self.session(ref).import_info()
-        return self.infos[ref]
+            self.ask([ref])
+        try:
+            return self.infos[ref].result(timeout=max(0.0, self._deadline - time.monotonic()))
+        except FutureTimeout:
+            raise Unreachable(
+                f"did not say which imports it allows within {self.wait:g} s", str(ref)
+            ) from None
 
     def image(self, ref: ProjectRef, image_id: str, web_url: str | None) -> SourceImage:
         session = self.session(ref)
@@ -84,6 +112,8 @@ class _Discovery:
         return _source_image(record, members, web_url)
 
     def close(self) -> None:
+        """Close every session; a question still unanswered is abandoned, not awaited."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
         for session in self.sessions.values():
             try:
                 session.close()
@@ -119,6 +149,9 @@ def choose_methods(
     refusals = list(plan.refusals)
     found = _Discovery(open_session)
     try:
+        ends = {t.ref for a in plan.copies for t in a.targets}
+        ends |= {a.source for a in plan.copies if a.source is not None}
+        found.ask(sorted(ends))
         for action in plan.copies:
             targets = []
             for target in action.targets:
