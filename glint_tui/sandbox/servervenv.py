@@ -1,15 +1,20 @@
-"""The server-side virtual environment (keystone, glance, uwsgi), created on first use.
+"""The server-side virtual environment (keystone, glance, uWSGI), created on first use.
 
 It is kept apart from glint's own install so glint stays lean: an operator who never
 runs the sandbox never downloads Keystone or Glance. Versions are pinned to the ones
-the sandbox is tested with.
+the sandbox is tested with. uWSGI comes as ``pyuwsgi``, its binary wheel (the uWSGI
+server built as a Python extension, with the ``uwsgi`` command as its entry point), so
+nothing is compiled: no C compiler or Python headers are needed. The path carries a
+digest of the pins, so a change of pins builds a new environment beside the old one
+instead of replacing one that a running sandbox (or test run) still uses.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
-import subprocess
+import time
 import venv
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +22,10 @@ from pathlib import Path
 import platformdirs
 
 from glint_tui.core.errors import GlintError
+from glint_tui.sandbox.pipinstall import InstallError, Meter, Step, pip_install
 
-PINS = ("keystone==30.0.0", "glance==33.0.0", "uwsgi==2.0.31")
+PINS = ("keystone==30.0.0", "glance==33.0.0", "pyuwsgi==2.0.30.post1")
+EXPECTED_PACKAGES = 129  # what PINS install on Python 3.11 (pip's "Installing collected")
 MARKER = ".glint-server-venv"
 
 
@@ -31,7 +38,8 @@ def server_venv_path() -> Path:
     override = os.environ.get("GLINT_SERVER_VENV")
     if override:
         return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir("glint")) / "server-venv"
+    digest = hashlib.sha256("\n".join(PINS).encode()).hexdigest()[:12]
+    return Path(platformdirs.user_data_dir("glint")) / f"server-venv-{digest}"
 
 
 def is_ready(path: Path) -> bool:
@@ -39,34 +47,50 @@ def is_ready(path: Path) -> bool:
     return marker.exists() and marker.read_text().split() == list(PINS)
 
 
-def ensure_server_venv(progress: Callable[[str], None] = lambda s: None) -> Path:
-    """Return the ready server venv, building it (with visible progress) if needed."""
+def _every_quarter(progress: Callable[[str], None]) -> Meter:
+    """A meter for output that is not a terminal: a line per phase and per quarter."""
+    last: list[tuple[str, int]] = []
+
+    def meter(step: Step) -> None:
+        mark = (step.phase, int(4 * step.done / max(1, step.total)))
+        if not last or mark != last[-1]:
+            last.append(mark)
+            progress("  " + step.line())
+
+    return meter
+
+
+def ensure_server_venv(
+    progress: Callable[[str], None] = lambda s: None, meter: Meter | None = None
+) -> Path:
+    """Return the ready server venv, building it (with a progress *meter*) if needed.
+
+    Without *meter*, progress is a few lines through *progress*.
+    """
     path = server_venv_path()
     if is_ready(path):
         return path
-    if shutil.which("gcc") is None and shutil.which("cc") is None:
-        raise ServerVenvError(
-            "the sandbox needs a C compiler to build uWSGI (install gcc and the Python headers)"
-        )
-    progress(f"creating the sandbox server environment in {path} (one time, about a minute)")
+    progress(
+        f"installing Keystone, Glance and uWSGI for the sandbox into {path} "
+        "(one time, about a minute; nothing is compiled)"
+    )
+    started = time.monotonic()
     if path.exists():
         shutil.rmtree(path)
     venv.EnvBuilder(with_pip=True, clear=True).create(path)
-    py = path / "bin" / "python"
-    cmd = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-    cmd += list(PINS)
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
-    )
-    tail: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        line = line.rstrip()
-        tail = (tail + [line])[-30:]
-        if line.startswith(("Collecting", "Building", "Installing", "Successfully")):
-            progress("  " + line[:110])
-    if proc.wait() != 0:
-        raise ServerVenvError("installing the sandbox servers failed:\n" + "\n".join(tail))
+    log = path.with_name(path.name + ".pip.log")
+    try:
+        count = pip_install(
+            path,
+            PINS,
+            log=log,
+            expected=EXPECTED_PACKAGES,
+            meter=meter or _every_quarter(progress),
+            # never fall back to compiling uWSGI from source: say so instead
+            extra_args=("--only-binary", "pyuwsgi"),
+        )
+    except InstallError as e:
+        raise ServerVenvError(f"installing the sandbox servers failed: {e}") from None
     (path / MARKER).write_text("\n".join(PINS) + "\n")
-    progress("sandbox server environment ready")
+    progress(f"sandbox servers installed ({count} packages in {time.monotonic() - started:.0f} s)")
     return path
