@@ -69,7 +69,7 @@ def test_the_install_meter_counts_what_pip_fetches_then_installs(fresh_venv, whe
     fetching = [s for s in steps if s.phase == "fetching"]
     installing = [s for s in steps if s.phase == "installing"]
     # the fetch phase counts each package pip resolved, against the estimate (not exact)
-    assert [s.done for s in fetching] == [1, 2, 3]
+    assert sorted({s.done for s in fetching}) == [1, 2, 3]
     assert {s.current for s in fetching} == {"glintprobe_a", "glintprobe_b", "glintprobe_c"}
     assert not any(s.exact for s in fetching) and fetching[0].total == 10
     # then the exact count pip names, ending with all of them installed

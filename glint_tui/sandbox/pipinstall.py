@@ -15,6 +15,7 @@ log's path.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import threading
@@ -25,7 +26,10 @@ from pathlib import Path
 
 from glint_tui.core.errors import GlintError
 
-FETCH_SHARE = 0.6  # of the wall time (measured: ~30 s of ~50 s fetching, the rest installing)
+# of the wall time: fetching is most of it (measured without pip's cache: 64 s of 67 s,
+# 98 s of 103 s; with a warm cache about 30 s of 50 s)
+FETCH_SHARE = 0.85
+QUIET_AFTER = 5.0  # seconds without a line from pip before the meter says it waits
 TAIL_LINES = 20
 _NAME = re.compile(r"^(?:Collecting|Processing)\s+(?:\S*/)?([A-Za-z0-9][A-Za-z0-9._-]*)")
 _FILE_VERSION = re.compile(r"-\d.*$")  # "mdurl-0.1.2-py3-none-any.whl" -> "mdurl"
@@ -46,6 +50,7 @@ class Step:
     current: str  # the package pip is on
     elapsed: float
     seconds_left: float | None
+    waiting: float = 0.0  # seconds since pip last said anything, once that is long
 
     @property
     def fraction(self) -> float:
@@ -62,6 +67,8 @@ class Step:
         text = f"[{bar}] {self.done}/{total} packages {verb}"
         if self.current:
             text += f" ({self.current})"
+        if self.waiting:
+            text += f" · pip waiting {self.waiting:.0f} s"
         if self.seconds_left is not None:
             text += f" · about {_round_seconds(self.seconds_left)} left"
         return text
@@ -97,8 +104,11 @@ class _Tracker:
         self.site = _site_packages(venv)
         self.baseline = _dist_infos(self.site)  # pip and setuptools of the fresh venv
         self.lock = threading.Lock()
+        self.last_line = self.started
+        self.last: tuple[str, int, int, bool, str] | None = None
 
     def line(self, text: str) -> None:
+        self.last_line = time.monotonic()
         match = _NAME.match(text)
         if match and not self.to_install:
             self.fetched.append(_FILE_VERSION.sub("", match.group(1)))
@@ -108,6 +118,13 @@ class _Tracker:
             names = text.split(":", 1)[1]
             self.to_install = [n.strip() for n in names.split(",") if n.strip()]
             self.installed()
+
+    def tick(self) -> None:
+        """Between pip's lines: the install phase's progress, else the time still moves."""
+        if self.to_install:
+            self.installed()
+        elif self.last is not None:
+            self._report(*self.last)
 
     def installed(self) -> None:
         """One look at site-packages during the install phase."""
@@ -119,12 +136,16 @@ class _Tracker:
         self._report("installing", done, total, True, current)
 
     def _report(self, phase: str, done: int, total: int, exact: bool, current: str) -> None:
-        elapsed = time.monotonic() - self.started
-        step = Step(phase, done, total, exact, current, elapsed, None)
+        self.last = (phase, done, total, exact, current)
+        now = time.monotonic()
+        elapsed = now - self.started
+        quiet = now - self.last_line
+        waiting = quiet if quiet >= QUIET_AFTER and phase == "fetching" else 0.0
+        step = Step(phase, done, total, exact, current, elapsed, None, waiting)
         fraction = step.fraction
         if fraction >= 0.05 and elapsed >= 3:
             left = elapsed * (1 - fraction) / fraction
-            step = Step(phase, done, total, exact, current, elapsed, left)
+            step = Step(phase, done, total, exact, current, elapsed, left, waiting)
         with self.lock:
             self.meter(step)
 
@@ -152,12 +173,13 @@ def pip_install(
 
     def watch() -> None:  # pip prints nothing while it installs: look at site-packages
         while not stop.wait(0.5):
-            tracker.installed()
+            tracker.tick()
 
     with log.open("w") as out:
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},  # else pip's lines come in bursts
         )  # fmt: skip
         watcher = threading.Thread(target=watch, name="pip-install-watch", daemon=True)
         watcher.start()
@@ -172,6 +194,7 @@ def pip_install(
             code = proc.wait()
             stop.set()
             watcher.join()
+    tracker.installed()  # the last look: all of them, when pip succeeded
     if code != 0:
         raise InstallError(
             f"pip failed (exit {code}); its last lines:\n"

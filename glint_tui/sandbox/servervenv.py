@@ -25,7 +25,7 @@ from glint_tui.core.errors import GlintError
 from glint_tui.sandbox.pipinstall import InstallError, Meter, Step, pip_install
 
 PINS = ("keystone==30.0.0", "glance==33.0.0", "pyuwsgi==2.0.30.post1")
-EXPECTED_PACKAGES = 129  # what PINS install on Python 3.11 (pip's "Installing collected")
+EXPECTED_PACKAGES = 132  # what PINS installed on Python 3.11 (measured, 2026-12)
 MARKER = ".glint-server-venv"
 
 
