@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "glint_tui.commands.repository",
     "glint_tui.commands.credentials",
     "glint_tui.commands.sandbox",
+    "glint_tui.commands.serve",
 )
 
 
