@@ -92,6 +92,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "own, so anyone who can reach that address uses glint as you; prefer the default "
             "(127.0.0.1) and an SSH tunnel"
         )
+    from glint_tui.ui.keymap import load_keymap
+
+    load_keymap(paths_for().keymap_file)  # a bad one is one line here, not a dead browser tab
     if args.sandbox:
         from glint_tui.commands.sandbox import ProgressPrinter
         from glint_tui.sandbox.manager import ensure_sandbox_running

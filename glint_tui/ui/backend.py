@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Protocol
 
 from glint_tui.core import exitcodes
-from glint_tui.core.config import validate_credential, validate_repository
+from glint_tui.core.config import THEME, ConfigStore, validate_credential, validate_repository
 from glint_tui.core.desired import Desired
 from glint_tui.core.events import Event, RunFinished
 from glint_tui.core.inventory import ColumnStatus, Matrix, build_matrix
 from glint_tui.core.model import AUTH_TYPES, INTERFACES, Credential, ProjectRef, Repository
-from glint_tui.core.paths import Paths
+from glint_tui.core.paths import Paths, paths_for
 from glint_tui.core.plan import Plan, build_plan
 from glint_tui.core.services import CredentialSaved, Services
 
@@ -54,6 +54,15 @@ class Backend(Protocol):
     def cancel_action(self, action_id: str, ref: ProjectRef | None = None) -> bool:
         """Cancel one action of the running plan (or one destination); never blocks."""
         ...
+
+    def remember_theme(self, name: str) -> None:
+        """Keep the operator's theme for the next start (settings.json)."""
+        ...
+
+
+def saved_theme(paths: Paths | None = None) -> str | None:
+    """The theme the operator last chose, read before the UI starts (not in its loop)."""
+    return ConfigStore(paths or paths_for()).get_setting(THEME)
 
 
 class LiveBackend:
@@ -89,6 +98,9 @@ class LiveBackend:
 
     def cancel_action(self, action_id: str, ref: ProjectRef | None = None) -> bool:
         return self.services.cancel_action(action_id, ref)
+
+    def remember_theme(self, name: str) -> None:
+        self.services.config.set_setting(THEME, name)
 
     # -- repositories and credentials ----------------------------------------------------
     def listing(self) -> tuple[list[Repository], list[Credential]]:
@@ -135,6 +147,7 @@ class StaticBackend:
 
     def __init__(self, matrix: Matrix | None = None) -> None:
         self.matrix = matrix or build_matrix([])
+        self.theme: str | None = None
 
     def has_repositories(self) -> bool:
         return bool(self.matrix.columns)
@@ -153,3 +166,6 @@ class StaticBackend:
 
     def cancel_action(self, action_id: str, ref: ProjectRef | None = None) -> bool:
         return False
+
+    def remember_theme(self, name: str) -> None:
+        self.theme = name

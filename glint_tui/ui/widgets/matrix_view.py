@@ -20,6 +20,7 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.theme import Theme
 
 from glint_tui.core.glyphs import SAME_CLOUD
 from glint_tui.core.inventory import Row
@@ -85,6 +86,16 @@ class MatrixView(ScrollView, can_focus=True):
         self._index: dict[tuple[str, str], int] = {}
         self._styles: dict[tuple[Style, tuple[Style, ...]], Style] = {}
         self.reload()
+
+    def on_mount(self) -> None:
+        self._theme_changed(self.app.current_theme)
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """Cell colours for a dark or a light background (``ui.glyphs.looks``)."""
+        self.looks = looks(dark=theme.dark)
+        self._styles.clear()
+        self.refresh()
 
     # --- geometry ------------------------------------------------------------------------
     def reload(self) -> None:
