@@ -54,11 +54,11 @@ def _contrast(a: Color, b: Color) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def _every_state_on_screen(screen) -> dict[CellState, tuple[int, int]]:
+def _every_state_on_screen(screen) -> dict[CellState | str, tuple[int, int]]:
     """Put every cell state somewhere on the first rows: toggles and live states."""
     model = screen.model
     rows, refs = model.rows, [r for r in model.columns if model.matrix.status[r].ok]
-    seen: dict[CellState, tuple[int, int]] = {}
+    seen: dict[CellState | str, tuple[int, int]] = {}
     for r, row in enumerate(rows[:12]):
         for ref in refs:
             state = model.state(row, ref)[0]
@@ -81,6 +81,10 @@ def _every_state_on_screen(screen) -> dict[CellState, tuple[int, int]]:
         r, c = absent.pop()
         model.live[(rows[r].key, model.columns[c])] = Live(state, percent=42)
         seen[state] = (r, c)
+    r, c = absent.pop()  # a mark the plan refuses has a glyph of its own too
+    model.toggle(rows[r], model.columns[c])
+    model.set_refusals({(rows[r].key, model.columns[c]): "no verified copy to copy from"})
+    seen["refused"] = (r, c)
     return seen
 
 
@@ -104,7 +108,7 @@ def test_every_state_keeps_a_visible_glyph_of_its_own_in_every_theme_and_in_16_c
             screen = app.main
             await wait_until(pilot, lambda: screen.model.rows, 10, "rows")
             where = _every_state_on_screen(screen)
-            assert set(where) == set(CellState), set(CellState) - set(where)
+            assert set(where) == {*CellState, "refused"}, set(CellState) - set(where)
             for name in sorted(app.available_themes):
                 app.theme = name
                 await pilot.pause()
@@ -120,10 +124,10 @@ def test_every_state_keeps_a_visible_glyph_of_its_own_in_every_theme_and_in_16_c
                         continue  # its own background (white on red)
                     need = 2.5 if state is CellState.ABSENT else 3.0
                     if _contrast(fg, bg) < need:
-                        problems.append(f"{name}: {state.value} {fg.name} on {bg.name}")
+                        problems.append(f"{name}: {state} {fg.name} on {bg.name}")
                     low = (c.downgrade(ColorSystem.STANDARD).number for c in (fg, bg))
                     if len(set(low)) == 1:
-                        problems.append(f"{name}: {state.value} invisible in 16 colours")
+                        problems.append(f"{name}: {state} invisible in 16 colours")
         return problems
 
     assert run_app(body) == []

@@ -10,6 +10,7 @@ network) for screenshots and the benchmark; ``LiveBackend`` is the real thing.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from glint_tui.core.events import Event, RunFinished
 from glint_tui.core.inventory import ColumnStatus, Matrix, build_matrix
 from glint_tui.core.model import AUTH_TYPES, INTERFACES, Credential, ProjectRef, Repository
 from glint_tui.core.paths import Paths, paths_for
-from glint_tui.core.plan import Plan, build_plan
+from glint_tui.core.plan import Plan, Refusal, build_plan
 from glint_tui.core.services import CredentialSaved, Services
 
 __all__ = [
@@ -47,6 +48,10 @@ class Backend(Protocol):
 
     def make_plan(self, matrix: Matrix, desired: Desired) -> Plan: ...
 
+    def precheck(self, matrix: Matrix, desired: Desired) -> list[Refusal]:
+        """What the plan would refuse of *desired* (the core's rules, not the UI's)."""
+        ...
+
     def run_plan(
         self, plan: Plan, cancel: threading.Event, on_event: Callable[[Event], None]
     ) -> int: ...
@@ -58,6 +63,28 @@ class Backend(Protocol):
     def remember_theme(self, name: str) -> None:
         """Keep the operator's theme for the next start (settings.json)."""
         ...
+
+
+def narrowed(matrix: Matrix, desired: Desired) -> Matrix:
+    """The rows a plan for *desired* looks at: the marked rows, every row with the same
+    content (the last-copy rule counts copies by content, whatever their name) and every
+    row with the same name (a same-name image at a destination is a conflict). The plan
+    of *desired* over this matrix is the plan over the whole one, at a fraction of the
+    cost (the ledger of a 2000-image inventory takes ~0.4 s to build)."""
+    rows = [r for r in matrix.rows if r.key in desired.cells]
+    names = {r.name for r in rows}
+    contents = {r.content_key for r in rows if r.has_data}
+    keep = [
+        r
+        for r in matrix.rows
+        if r.key in desired.cells or r.name in names or (r.has_data and r.content_key in contents)
+    ]
+    return dataclasses.replace(matrix, rows=keep)
+
+
+def desired_copy(desired: Desired) -> Desired:
+    """A snapshot a worker thread may read while the operator goes on marking."""
+    return Desired({key: dict(per) for key, per in desired.cells.items()}, dict(desired.only))
 
 
 def saved_theme(paths: Paths | None = None) -> str | None:
@@ -90,6 +117,9 @@ class LiveBackend:
 
     def make_plan(self, matrix: Matrix, desired: Desired) -> Plan:
         return self.services.make_plan(matrix, desired)
+
+    def precheck(self, matrix: Matrix, desired: Desired) -> list[Refusal]:
+        return self.make_plan(narrowed(matrix, desired), desired).refusals
 
     def run_plan(
         self, plan: Plan, cancel: threading.Event, on_event: Callable[[Event], None]
@@ -157,6 +187,9 @@ class StaticBackend:
 
     def make_plan(self, matrix: Matrix, desired: Desired) -> Plan:
         return build_plan(matrix, desired)
+
+    def precheck(self, matrix: Matrix, desired: Desired) -> list[Refusal]:
+        return self.make_plan(narrowed(matrix, desired), desired).refusals
 
     def run_plan(
         self, plan: Plan, cancel: threading.Event, on_event: Callable[[Event], None]

@@ -18,7 +18,7 @@ from textual.renderables.bar import Bar as BarRenderable
 from textual.scrollbar import ScrollBarRender
 from textual.widgets import ProgressBar
 
-from glint_tui.core.glyphs import CONFLICT, ELLIPSIS, GLYPHS, SEPARATOR, use_ascii
+from glint_tui.core.glyphs import CONFLICT, ELLIPSIS, GLYPHS, REFUSED, SEPARATOR, use_ascii
 from glint_tui.core.model import CellState
 
 __all__ = ["Look", "looks", "conflict_mark", "ellipsis", "dot", "use_ascii", "progress_bar"]
@@ -75,6 +75,12 @@ def looks(ascii_only: bool | None = None, dark: bool = True) -> dict[CellState, 
         style = Style.parse(f"{colour}{' bold' if bold else ''}")
         out[state] = Look(g.text(ascii_only), style, g.explain)
     return out
+
+
+def refused_look(ascii_only: bool | None = None, dark: bool = True) -> Look:
+    """A mark the plan will refuse (``core.glyphs.REFUSED``), in a colour of its own."""
+    style = Style.parse("#ffaf00 bold" if dark else "#a04000 bold")
+    return Look(REFUSED.text(ascii_only), style, REFUSED.explain)
 
 
 def conflict_mark(ascii_only: bool | None = None) -> str:

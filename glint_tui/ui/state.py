@@ -125,6 +125,7 @@ class MatrixModel:
         self.text = ""
         self.sort = "name"
         self.run: RunProgress | None = None
+        self.refused: dict[CellKey, str] = {}  # marks the plan would refuse, and why
         self.matrix = matrix
         self.rows: list[Row] = []
         self._created: dict[RowKey, float | None] = {}
@@ -221,6 +222,18 @@ class MatrixModel:
                 done = CellState.PRESENT if want else CellState.ABSENT
                 count += live is None or live.state is not done
         return count
+
+    def refusal(self, row: Row, ref: ProjectRef) -> str | None:
+        """Why the plan would refuse this cell's mark (None: no mark, or not refused)."""
+        if self.desired.wanted(row.key, ref) is None:
+            return None
+        return self.refused.get((row.key, ref))
+
+    def set_refusals(self, refused: dict[CellKey, str]) -> set[CellKey]:
+        """The plan's latest word on the marks; returns the cells whose look changed."""
+        changed = set(refused.items()) ^ set(self.refused.items())
+        self.refused = refused
+        return {key for key, _ in changed}
 
     # --- intents -------------------------------------------------------------------------
     def presence(self, row: Row, ref: ProjectRef) -> bool:

@@ -26,6 +26,7 @@ from glint_tui.core.plan import Plan
 from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend
 from glint_tui.ui.glyphs import arrows, dot, ellipsis
+from glint_tui.ui.precheck import Prechecker
 from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
 from glint_tui.ui.screens.plan_review import PlanReviewModal
@@ -117,6 +118,7 @@ class MatrixScreen(Screen):
         self._dirty_cells: set[CellKey] = set()
         self._status_text = Content()
         self._status_right = ""
+        self.precheck = Prechecker(self, backend, model, self._refusals_known)
 
     # --- layout --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -268,6 +270,8 @@ class MatrixScreen(Screen):
         gc.freeze()
         self._restore_cursor(row.key if row else None, ref)
         self._after_view_change()
+        if self.model.pending:
+            self.precheck.request()
 
     def _restore_cursor(self, key, ref) -> None:  # type: ignore[no-untyped-def]
         view = self.view
@@ -333,6 +337,7 @@ class MatrixScreen(Screen):
             view.anchor = None
             view.refresh()
             self.update_status()
+            self.precheck.request()
         else:
             state, _ = self.model.state(row, ref)
             if state is CellState.ERROR:
@@ -347,8 +352,17 @@ class MatrixScreen(Screen):
                 )
                 return
             view.refresh_cursor_line()
+            self.precheck.request((row.key, ref))
         self.query_one(DetailsPane).show(view.row, view.ref)
         self.update_status()
+
+    def _refusals_known(self, changed: set[CellKey], why: str | None) -> None:
+        """The plan's answer on the marks (``ui.precheck``): redraw, and say it at once
+        when the cell just marked will be refused."""
+        self.view.refresh_cells(changed)
+        self.query_one(DetailsPane).show(self.view.row, self.view.ref)
+        if why:
+            self.tell(why, title="The plan will refuse this", severity="warning", timeout=6)
 
     def action_range(self) -> None:
         view = self.view
@@ -369,6 +383,7 @@ class MatrixScreen(Screen):
         self.model.clear(row, ref)
         self.view.refresh_cursor_line()
         self._after_view_change()
+        self.precheck.request()
 
     # --- plan and run --------------------------------------------------------------------
     def action_apply(self) -> None:

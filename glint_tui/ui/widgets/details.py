@@ -84,6 +84,9 @@ class DetailsPane(Static):
                 extra = f"{sep}protected" if cell.protected else ""
                 text = f"{sep}{img.visibility}{sep}{owner}{sep}{img.status}{extra}{sep}id {img.id}"
                 t.append(escape(text))
+            refusal = model.refusal(row, ref)
+            if refusal is not None:
+                t.append(f"\nwill be refused: {escape(refusal)}", style="bold yellow")
             if not listed:
                 t.append(f"\ncannot list this column: {escape(status.error)}", style="red")
             if live is not None and live.state is CellState.ERROR:

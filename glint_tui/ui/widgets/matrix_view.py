@@ -26,7 +26,7 @@ from glint_tui.core.glyphs import SAME_CLOUD
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.safetext import escape
-from glint_tui.ui.glyphs import conflict_mark, ellipsis, looks
+from glint_tui.ui.glyphs import conflict_mark, ellipsis, looks, refused_look
 from glint_tui.ui.state import CellKey, MatrixModel
 
 CURSOR = Style(reverse=True, bold=True)
@@ -35,6 +35,7 @@ HEADER_ERROR = Style(color="red", bold=True)
 DIM = Style(dim=True)
 CONFLICT = Style(color="yellow", bold=True)
 CURSOR_ROW = Style(bold=True, underline=True)
+MARKED = frozenset({CellState.WANTED, CellState.UNWANTED})
 
 
 def column_label(ref: ProjectRef) -> str:
@@ -79,6 +80,7 @@ class MatrixView(ScrollView, can_focus=True):
         self.cursor_col = 0
         self.anchor: tuple[int, int] | None = None
         self.looks = looks()
+        self.refused = refused_look()
         self.mark = conflict_mark()
         self.cut = ellipsis()
         self.col_width = 8
@@ -94,6 +96,7 @@ class MatrixView(ScrollView, can_focus=True):
     def _theme_changed(self, theme: Theme) -> None:
         """Cell colours for a dark or a light background (``ui.glyphs.looks``)."""
         self.looks = looks(dark=theme.dark)
+        self.refused = refused_look(dark=theme.dark)
         self._styles.clear()
         self.refresh()
 
@@ -337,6 +340,9 @@ class MatrixView(ScrollView, can_focus=True):
             state, live = model.state(row, ref)
             look = self.looks[state]
             text = self._cell_text(state, live.percent if live else None)
+            if state in MARKED and model.refusal(row, ref) is not None:
+                look = self.refused
+                text = look.glyph
             if self.anchor is not None and self._selected(index, c):
                 text = f"[{text}]"
             pad = w - len(text)
