@@ -27,6 +27,7 @@ from glint_tui.ui.keymap import load_keymap
 from glint_tui.ui.screens.help import HelpScreen
 from glint_tui.ui.screens.master_password import MasterPasswordModal
 from glint_tui.ui.screens.matrix import MatrixScreen
+from glint_tui.ui.screens.quitting import interrupt, quit_after_cleanup, request_quit
 from glint_tui.ui.state import MatrixModel
 
 ASCII_KEYS = {"↑": "up", "↓": "down", "←": "left", "→": "right"}
@@ -44,6 +45,9 @@ class GlintApp(App[int]):
         # Textual's own ctrl+q would quit without asking while transfers run
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True, id="app.quit_now"),
         Binding("T", "change_theme", "Theme", show=False, id="app.theme"),
+        # what terminal users expect of ctrl+c (ui/screens/quitting.py), on every screen:
+        # not Textual's copy-text or its "press ctrl+q" hint
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, id="app.interrupt"),
     ]
 
     def __init__(
@@ -148,15 +152,20 @@ class GlintApp(App[int]):
             self.exit(exitcodes.INTERRUPTED)
             return
         self._terminating = True
-        main.quit_after_run = True
-        main.action_cancel_run()
+        quit_after_cleanup(main)
 
     def action_quit_app(self) -> None:
         main = self.main
         if main is None:
             self.exit(0)
         else:
-            main.request_quit()
+            request_quit(main)
+
+    def action_interrupt(self) -> None:
+        if self.main is None:
+            self.exit(exitcodes.INTERRUPTED)
+        else:
+            interrupt(self.main)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every enabled key of the current screen is also a palette command."""

@@ -101,9 +101,22 @@ class LiveBackend:
         prompt: Prompt | None = None,
         warn: Callable[[str], None] | None = None,
     ) -> None:
-        warn = warn or (lambda message: None)
-        self.services = Services(paths, prompt=prompt, warn=warn, notice=warn)
+        self._warn = warn or (lambda message: None)
+        self._heard = threading.local()  # warnings of the call this thread is making
+        self.services = Services(paths, prompt=prompt, warn=self._relay, notice=self._warn)
         self.paths = self.services.paths
+
+    def _relay(self, message: str) -> None:
+        """Every core warning becomes a notification; a call that listens (``_hearing``)
+        also gets it back, to say it where the operator is looking."""
+        heard = getattr(self._heard, "messages", None)
+        if heard is not None:
+            heard.append(message)
+        self._warn(message)
+
+    def _hearing(self) -> list[str]:
+        self._heard.messages = []
+        return self._heard.messages
 
     # -- the matrix ----------------------------------------------------------------------
     def has_repositories(self) -> bool:
@@ -137,9 +150,16 @@ class LiveBackend:
         return self.services.repositories(), self.services.credentials()
 
     def add_repository(self, repo: Repository, *, verify: bool = True) -> str:
-        version = self.services.add_repository(repo, verify=verify)
+        """Save a new repository; the line says what was found, and warns when it is a
+        cloud glint already knows under another name (the same Keystone)."""
+        heard = self._hearing()
+        try:
+            version = self.services.add_repository(repo, verify=verify)
+        finally:
+            self._heard.messages = None
         found = f"Keystone {version} answers" if version else "saved without checking"
-        return f"repository {repo.name} added ({found}); now add a credential (c)"
+        line = f"repository {repo.name} added ({found}); now add a credential (c)"
+        return "; ".join([line, *(f"warning: {m}" for m in heard)])
 
     def edit_repository(self, name: str, repo: Repository, *, verify: bool = True) -> str:
         new, changed = self.services.edit_repository(name, repo.to_dict(), verify=verify)

@@ -16,6 +16,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
+from glint_tui.core import exitcodes
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError
 from glint_tui.core.inventory import VISIBILITY_FILTERS
@@ -25,7 +26,6 @@ from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend
 from glint_tui.ui.glyphs import arrows, dot, ellipsis
 from glint_tui.ui.precheck import Prechecker
-from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.matrix_messages import (
     EngineEvent,
     LoadFailed,
@@ -446,8 +446,8 @@ class MatrixScreen(Screen):
             self.notify("Run finished: every cell verified.")
         self.cancel_event = None
         self.refresh_bindings()
-        if self.quit_after_run:
-            self.app.exit(message.exit_code)
+        if self.quit_after_run:  # q, ctrl+c or SIGTERM during the run: interrupted
+            self.app.exit(exitcodes.INTERRUPTED if message.cancelled else message.exit_code)
             return
         self.view.refresh()
         self.load()
@@ -469,45 +469,6 @@ class MatrixScreen(Screen):
         if self.cancel_event is not None and not self.cancel_event.is_set():
             self.cancel_event.set()
             self.notify("Cancelling: half-made images are being cleaned up…", timeout=4)
-
-    def request_quit(self) -> None:
-        """q: quit now, or ask first when toggles would be lost or a run is going (then
-        cancel it and clean up before exiting)."""
-        if not self.model.running:
-            pending = self.model.unapplied
-            if not pending:
-                self.app.exit(0)
-                return
-
-            def leave(yes: bool | None) -> None:
-                if yes:
-                    self.app.exit(0)
-
-            changes = "change" if pending == 1 else "changes"
-            self.app.push_screen(
-                ConfirmModal(
-                    f"{pending} pending {changes} will be lost. Quit?",
-                    yes="Quit",
-                    no="Stay",
-                ),
-                leave,
-            )
-            return
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self.quit_after_run = True
-                self.action_cancel_run()
-
-        self.app.push_screen(
-            ConfirmModal(
-                "Transfers are running. Quit anyway? They will be cancelled and "
-                "half-made images removed first.",
-                yes="Cancel and quit",
-                no="Keep running",
-            ),
-            answer,
-        )
 
     def action_repositories(self) -> None:
         self.app.show_repositories()  # type: ignore[attr-defined]
