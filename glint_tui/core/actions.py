@@ -58,6 +58,9 @@ class CopyAction:
     disk_format: str | None = None
     visibility: str = "private"
     source_file: str | None = None
+    properties: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """A local file's own properties (``glint upload --property``); a cloud image's come
+    from the image itself."""
 
     kind = "copy"
 
@@ -97,6 +100,7 @@ class CopyAction:
             ],
             "disk_format": self.disk_format,
             "visibility": self.visibility,
+            **({"properties": dict(self.properties)} if self.properties else {}),
         }
 
     @classmethod
@@ -121,6 +125,7 @@ class CopyAction:
             disk_format=d.get("disk_format"),
             visibility=d.get("visibility", "private"),
             source_file=d.get("source_file"),
+            properties=dict(d.get("properties") or {}),
         )
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from glint_tui.core import uploads
 from glint_tui.core.cloudid import same_cloud_warning, same_keystone
 from glint_tui.core.clouds import open_session
 from glint_tui.core.cloudsyaml import (
@@ -319,6 +320,35 @@ class Services:
         matrix = self.load_matrix(need_columns=True)
         desired = desired_from_mapping(mapping, matrix, prune=prune)
         return self.make_plan(matrix, desired, **plan_options), matrix
+
+    def plan_upload(
+        self,
+        path: str | Path,
+        name: str,
+        targets: list[ProjectRef],
+        *,
+        disk_format: str | None = None,
+        properties: dict[str, str] | None = None,
+        visibility: str = "private",
+        on_hash: uploads.Progress | None = None,
+    ) -> tuple[Plan, list[tuple[ProjectRef, str]]]:
+        """The plan that uploads a local file to *targets* (``core.uploads``): the file is
+        hashed here first (*on_hash* hears how far), then only the targets' columns are
+        listed, so a same-name image there is refused, not overwritten. Also returns the
+        targets that hold the file under that name already (and the image ids)."""
+        path = Path(path).expanduser()
+        configured = self.columns()
+        for ref in targets:
+            if ref not in configured:
+                raise UsageError(f"{ref} is not a configured REPO:PROJECT")
+        if not targets:
+            raise UsageError("name at least one destination (--to REPO:PROJECT)")
+        content_key, size = uploads.hash_file(path, on_hash)
+        fmt = disk_format or uploads.sniff_disk_format(path)
+        matrix = self.load_matrix(targets)
+        return uploads.plan_upload(
+            matrix, path, name, targets, content_key, size, fmt, properties, visibility
+        )
 
     def run_plan(
         self,

@@ -133,6 +133,7 @@ class LocalFileSource:
         name: str,
         disk_format: str | None = None,
         container_format: str = "bare",
+        properties: dict[str, str] | None = None,
     ) -> None:
         algo, _, value = content_key.partition(":")
         self.path = path
@@ -140,6 +141,7 @@ class LocalFileSource:
         self.name = name
         self.disk_format = disk_format
         self.container_format = container_format
+        self.properties = dict(properties or {})
         self._algo, self._value = algo, value
         self.where = f"file {path}"
         self.label = f"file {path}"
@@ -162,6 +164,7 @@ class LocalFileSource:
             checksum=self._value if self._algo == "md5" else None,
             os_hash_algo=self._algo if self._algo != "md5" else None,
             os_hash_value=self._value if self._algo != "md5" else None,
+            properties=dict(self.properties),
         )
 
     def open(self, chunk_size: int) -> SourceStream:
@@ -185,6 +188,7 @@ def source_for(action: CopyAction, open_session: OpenSession) -> Source:
             action.content_key,
             name=action.name,
             disk_format=action.disk_format,
+            properties=action.properties,
         )
     assert action.source is not None and action.source_image_id is not None
     return CloudImageSource(open_session, action.source, action.source_image_id, action.content_key)
