@@ -121,3 +121,8 @@ class FakeBedBackend:
 
     def remember_theme(self, name: str) -> None:
         self.theme = name
+
+    def plan_upload(self, path: str, name: str, targets: Any, disk_format: Any) -> Any:
+        from glint_tui.ui.backend import upload_plan_over
+
+        return upload_plan_over(self.bed.matrix(), path, name, targets, disk_format)

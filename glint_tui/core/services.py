@@ -343,12 +343,10 @@ class Services:
                 raise UsageError(f"{ref} is not a configured REPO:PROJECT")
         if not targets:
             raise UsageError("name at least one destination (--to REPO:PROJECT)")
-        content_key, size = uploads.hash_file(path, on_hash)
-        fmt = disk_format or uploads.sniff_disk_format(path)
-        matrix = self.load_matrix(targets)
-        return uploads.plan_upload(
-            matrix, path, name, targets, content_key, size, fmt, properties, visibility
-        )
+        return uploads.plan_file(
+            lambda: self.load_matrix(targets),
+            path, name, targets, disk_format, properties, visibility, on_hash,
+        )  # fmt: skip
 
     def run_plan(
         self,

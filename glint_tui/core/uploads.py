@@ -150,5 +150,23 @@ def plan_upload(
     return plan, already
 
 
+def plan_file(
+    listing: Callable[[], Matrix],
+    path: Path,
+    name: str,
+    targets: list[ProjectRef],
+    disk_format: str | None = None,
+    properties: dict[str, str] | None = None,
+    visibility: str = "private",
+    on_hash: Progress | None = None,
+) -> tuple[Plan, list[tuple[ProjectRef, str]]]:
+    """Hash *path*, take its disk format (given, else what it announces), then list the
+    targets (``listing()``: after the hash, which may take a while) and plan it."""
+    content_key, size = hash_file(path, on_hash)
+    fmt = disk_format or sniff_disk_format(path)
+    matrix = listing()
+    return plan_upload(matrix, path, name, targets, content_key, size, fmt, properties, visibility)
+
+
 def _refusal(name: str, content_key: str, ref: ProjectRef, reason: str) -> Refusal:
     return Refusal("copy", name, content_key, ref, reason)

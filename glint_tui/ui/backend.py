@@ -25,9 +25,11 @@ from glint_tui.core.model import AUTH_TYPES, INTERFACES, Credential, ProjectRef,
 from glint_tui.core.paths import Paths, paths_for
 from glint_tui.core.plan import Plan, Refusal, build_plan
 from glint_tui.core.services import CredentialSaved, Services
+from glint_tui.core.uploads import DISK_FORMATS, plan_file
 
 __all__ = [
     "AUTH_TYPES",
+    "DISK_FORMATS",
     "INTERFACES",
     "Backend",
     "LiveBackend",
@@ -62,6 +64,13 @@ class Backend(Protocol):
 
     def remember_theme(self, name: str) -> None:
         """Keep the operator's theme for the next start (settings.json)."""
+        ...
+
+    def plan_upload(
+        self, path: str, name: str, targets: list[ProjectRef], disk_format: str | None
+    ) -> tuple[Plan, list[tuple[ProjectRef, str]]]:
+        """The plan that uploads a local file (``core.uploads``), and the places that
+        have it already."""
         ...
 
 
@@ -145,6 +154,11 @@ class LiveBackend:
     def remember_theme(self, name: str) -> None:
         self.services.config.set_setting(THEME, name)
 
+    def plan_upload(
+        self, path: str, name: str, targets: list[ProjectRef], disk_format: str | None
+    ) -> tuple[Plan, list[tuple[ProjectRef, str]]]:
+        return self.services.plan_upload(path, name, targets, disk_format=disk_format)
+
     # -- repositories and credentials ----------------------------------------------------
     def listing(self) -> tuple[list[Repository], list[Credential]]:
         return self.services.repositories(), self.services.credentials()
@@ -222,3 +236,15 @@ class StaticBackend:
 
     def remember_theme(self, name: str) -> None:
         self.theme = name
+
+    def plan_upload(
+        self, path: str, name: str, targets: list[ProjectRef], disk_format: str | None
+    ) -> tuple[Plan, list[tuple[ProjectRef, str]]]:
+        return upload_plan_over(self.matrix, path, name, targets, disk_format)
+
+
+def upload_plan_over(
+    matrix: Matrix, path: str, name: str, targets: list[ProjectRef], disk_format: str | None
+) -> tuple[Plan, list[tuple[ProjectRef, str]]]:
+    """An upload's plan over a matrix already in hand (fixed data, the fake clouds)."""
+    return plan_file(lambda: matrix, Path(path).expanduser(), name, targets, disk_format)

@@ -36,6 +36,7 @@ from glint_tui.ui.screens.matrix_messages import (
 )
 from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
 from glint_tui.ui.screens.plan_review import PlanReviewModal
+from glint_tui.ui.screens.upload import UploadModal
 from glint_tui.ui.state import SORTS, CellKey, MatrixModel
 from glint_tui.ui.widgets.details import DetailsPane
 from glint_tui.ui.widgets.footer import GlintFooter
@@ -43,7 +44,7 @@ from glint_tui.ui.widgets.matrix_view import MatrixView, column_label
 from glint_tui.ui.widgets.transfers import TransfersPanel
 
 MUTATING = frozenset(
-    {"toggle", "range", "apply", "cancel_transfer", "cancel_run", "retry", "clear_cell"}
+    {"toggle", "range", "apply", "cancel_transfer", "cancel_run", "retry", "clear_cell", "upload"}
 )
 
 
@@ -54,6 +55,7 @@ class MatrixScreen(Screen):
         Binding("space", "toggle", "Toggle", id="matrix.toggle"),
         Binding("v", "range", "Range", id="matrix.range"),
         Binding("a", "apply", "Apply", id="matrix.apply"),
+        Binding("u", "upload", "Upload", show=False, id="matrix.upload"),
         Binding("slash", "text_filter", "Filter", id="matrix.filter"),
         Binding("f", "visibility", "Visibility", id="matrix.visibility"),
         Binding("p", "project", "Project", id="matrix.project"),
@@ -134,7 +136,7 @@ class MatrixScreen(Screen):
             return False
         if action in ("cancel_run", "cancel_transfer"):
             return self.model.running
-        if action in ("toggle", "range", "apply") and self.model.running:
+        if action in ("toggle", "range", "apply", "upload") and self.model.running:
             return None
         return True
 
@@ -385,13 +387,21 @@ class MatrixScreen(Screen):
             self.post_message(LoadFailed(str(e)))
 
     def on_plan_ready(self, message: PlanReady) -> None:
-        plan = message.plan
+        self.review(message.plan)
+
+    def review(self, plan: Plan) -> None:
+        """The plan review; the run starts only when the operator confirms it."""
 
         def decided(ok: bool | None) -> None:
             if ok:
                 self.start_run(plan)
 
         self.app.push_screen(PlanReviewModal(plan), decided)
+
+    def action_upload(self) -> None:
+        """u: a new image from a file (``UploadModal``), then the usual review."""
+        modal = UploadModal(self.backend, self.model.columns, self.view.ref)
+        self.app.push_screen(modal, lambda plan: plan and self.review(plan))
 
     def start_run(self, plan: Plan) -> None:
         self.model.start_run(plan)
