@@ -35,16 +35,21 @@ class ServerVenvError(GlintError):
 
 def server_venv_path() -> Path:
     """Shared by every profile and by the test suite: building it costs about a minute."""
-    override = os.environ.get("GLINT_SERVER_VENV")
+    digest = hashlib.sha256("\n".join(PINS).encode()).hexdigest()[:12]
+    return venv_path("GLINT_SERVER_VENV", f"server-venv-{digest}")
+
+
+def venv_path(env_var: str, name: str) -> Path:
+    """``$env_var`` if set, else ``<user data dir>/glint/<name>``."""
+    override = os.environ.get(env_var)
     if override:
         return Path(override).expanduser()
-    digest = hashlib.sha256("\n".join(PINS).encode()).hexdigest()[:12]
-    return Path(platformdirs.user_data_dir("glint")) / f"server-venv-{digest}"
+    return Path(platformdirs.user_data_dir("glint")) / name
 
 
-def is_ready(path: Path) -> bool:
+def is_ready(path: Path, pins: tuple[str, ...] = PINS) -> bool:
     marker = path / MARKER
-    return marker.exists() and marker.read_text().split() == list(PINS)
+    return marker.exists() and marker.read_text().split() == list(pins)
 
 
 def _every_quarter(progress: Callable[[str], None]) -> Meter:
@@ -70,10 +75,28 @@ def ensure_server_venv(
     path = server_venv_path()
     if is_ready(path):
         return path
-    progress(
-        f"installing Keystone, Glance and uWSGI for the sandbox into {path} "
-        "(one time, about a minute; nothing is compiled)"
-    )
+    what = "sandbox servers"  # Keystone, Glance, uWSGI
+    # never fall back to compiling uWSGI from source: say so instead
+    return build_venv(
+        path, PINS, progress, what, "about a minute; nothing is compiled",
+        expected=EXPECTED_PACKAGES, meter=meter, extra_args=("--only-binary", "pyuwsgi"),
+    )  # fmt: skip
+
+
+def build_venv(
+    path: Path,
+    pins: tuple[str, ...],
+    progress: Callable[[str], None],
+    what: str,
+    how_long: str,
+    *,
+    expected: int = 1,
+    meter: Meter | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> Path:
+    """(Re)create the venv at *path* with *pins* installed (pip's output in a log beside
+    it, a progress *meter*); the marker records the pins."""
+    progress(f"installing {what} into {path} (one time, {how_long})")
     started = time.monotonic()
     if path.exists():
         shutil.rmtree(path)
@@ -81,16 +104,11 @@ def ensure_server_venv(
     log = path.with_name(path.name + ".pip.log")
     try:
         count = pip_install(
-            path,
-            PINS,
-            log=log,
-            expected=EXPECTED_PACKAGES,
-            meter=meter or _every_quarter(progress),
-            # never fall back to compiling uWSGI from source: say so instead
-            extra_args=("--only-binary", "pyuwsgi"),
-        )
+            path, pins, log=log, expected=expected,
+            meter=meter or _every_quarter(progress), extra_args=extra_args,
+        )  # fmt: skip
     except InstallError as e:
-        raise ServerVenvError(f"installing the sandbox servers failed: {e}") from None
-    (path / MARKER).write_text("\n".join(PINS) + "\n")
-    progress(f"sandbox servers installed ({count} packages in {time.monotonic() - started:.0f} s)")
+        raise ServerVenvError(f"installing {what} failed: {e}") from None
+    (path / MARKER).write_text("\n".join(pins) + "\n")
+    progress(f"{what} installed ({count} packages in {time.monotonic() - started:.0f} s)")
     return path
