@@ -63,6 +63,7 @@ class MatrixScreen(Screen):
         Binding("r", "refresh", "Refresh", id="matrix.refresh"),
         Binding("x", "cancel_transfer", "Cancel transfer", id="matrix.cancel"),
         Binding("X", "cancel_run", "Cancel run", show=False, id="matrix.cancel_run"),
+        Binding("t", "transfers", "Transfers", show=False, id="matrix.transfers"),
         Binding("R", "retry", "Retry", show=False, id="matrix.retry"),
         Binding("c", "clear_cell", "Clear", show=False, id="matrix.clear"),
         Binding("escape", "unselect", "Unselect", show=False, id="matrix.unselect"),
@@ -162,7 +163,8 @@ class MatrixScreen(Screen):
             parts.insert(0, Content.assemble((str(m.pending), "b"), " pending"))
         failed = [r for r, s in m.matrix.status.items() if not s.ok]
         if failed:
-            parts.insert(0, Content.styled(f"{len(failed)} column failed", "red"))
+            many = "s" if len(failed) != 1 else ""
+            parts.insert(0, Content.styled(f"{len(failed)} column{many} failed", "red"))
         if self.query(MatrixView) and self.view.anchor is not None:
             parts.insert(0, Content.styled(" RANGE: move, space toggles, Esc ends ", "reverse"))
         if self.read_only:
@@ -454,6 +456,8 @@ class MatrixScreen(Screen):
             )
         else:
             self.notify("Run finished: every cell verified.")
+            # a run that went well needs no more room: the panel folds away (t shows it)
+            self.set_timer(3, lambda: self._show_panel(False) if not self.model.running else None)
         self.cancel_event = None
         self.refresh_bindings()
         if self.quit_after_run:  # q, ctrl+c or SIGTERM during the run: interrupted
@@ -471,9 +475,21 @@ class MatrixScreen(Screen):
         if action_id is None:
             self.notify("No transfer in this cell (X cancels the whole run).", timeout=4)
         elif self.backend.cancel_action(action_id, ref):
+            self.model.cancelling(action_id, ref)  # the panel says it now, not when it is over
+            self._panel_dirty = True
             self.tell(f"Cancelling the copy of {row.name} to {ref}…", timeout=4)
         else:
             self.notify("That copy has already finished.", timeout=3)
+
+    def action_transfers(self) -> None:
+        """t: hide or show the transfers panel (there is one once a plan has run)."""
+        if self.model.run is None:
+            self.notify("No run yet: the transfers panel opens when a plan runs.", timeout=3)
+            return
+        self._show_panel(not self.query_one(TransfersPanel).display)
+
+    def _show_panel(self, shown: bool) -> None:
+        self.query_one(TransfersPanel).display = shown
 
     def action_cancel_run(self) -> None:
         if self.cancel_event is not None and not self.cancel_event.is_set():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -36,11 +36,39 @@ DIM = Style(dim=True)
 CONFLICT = Style(color="yellow", bold=True)
 CURSOR_ROW = Style(bold=True, underline=True)
 MARKED = frozenset({CellState.WANTED, CellState.UNWANTED})
+SUFFIX = 14  # after the name: " " size(5) " " hash(6) " "
+STEP = 4  # cells per widen/narrow key press
 
 
 def column_label(ref: ProjectRef) -> str:
     """``repo (project)``, escaped: safe in a Segment or Text (not inside markup)."""
     return escape(f"{ref.repository} ({ref.project})")
+
+
+def _fit_middle(text: str, width: int, mark: str = "…") -> str:
+    """Cut *text* to *width* cells in its middle, then pad: the start and the end of an
+    image name both tell images apart (``ubuntu-24.04-server-cloudimg-…-20261201``)."""
+    if cell_len(text) <= width:
+        return text + " " * (width - cell_len(text))
+    if width < 8:
+        return _fit(text, width, mark)
+    head = set_cell_size(text, (width - 1) * 2 // 5).rstrip()
+    tail = text[len(text) - (width - 1 - cell_len(head)) :]
+    while cell_len(tail) > width - 1 - cell_len(head):
+        tail = tail[1:]
+    return _fit(head + mark + tail, width, mark)
+
+
+def short_size(size: int | None) -> str:
+    """A size in at most 5 cells (``512M``, ``2.0G``, ``17K``): what sorting by size sorts."""
+    if size is None:
+        return "?"
+    value, unit = float(size), "B"
+    for unit in ("B", "K", "M", "G", "T", "P"):
+        if value < 1000 or unit == "P":
+            break
+        value /= 1024
+    return f"{value:.1f}{unit}" if value < 9.95 and unit != "B" else f"{value:.0f}{unit}"
 
 
 def _fit(text: str, width: int, mark: str = "…") -> str:
@@ -62,6 +90,8 @@ class MatrixView(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False, id="matrix.page_down"),
         Binding("home,g", "jump(0)", "First row", show=False, id="matrix.first"),
         Binding("end,G", "jump(-1)", "Last row", show=False, id="matrix.last"),
+        Binding("greater_than_sign", "widen(1)", "Wider", show=False, id="matrix.wider"),
+        Binding("less_than_sign", "widen(-1)", "Narrower", show=False, id="matrix.narrower"),
     ]
 
     class CursorMoved(Message):
@@ -85,6 +115,8 @@ class MatrixView(ScrollView, can_focus=True):
         self.cut = ellipsis()
         self.col_width = 8
         self.label_width = 24
+        self.widened = 0  # the operator's widen/narrow presses (< >), kept across refreshes
+        self._longest = 0  # the longest image name, in cells
         self._index: dict[tuple[str, str], int] = {}
         self._styles: dict[tuple[Style, tuple[Style, ...]], Style] = {}
         self.reload()
@@ -107,6 +139,7 @@ class MatrixView(ScrollView, can_focus=True):
         self._index = {r.key: i for i, r in enumerate(model.rows)}
         labels = [column_label(c) for c in model.columns]
         self.col_width = max(6, min(14, max((cell_len(t) for t in labels), default=6) + 1))
+        self._longest = max((cell_len(r.name) for r in model.rows), default=0)
         self.cursor_row = max(0, min(self.cursor_row, len(model.rows) - 1))
         self.cursor_col = max(0, min(self.cursor_col, len(model.columns) - 1))
         self._resize()
@@ -114,7 +147,9 @@ class MatrixView(ScrollView, can_focus=True):
 
     def _resize(self) -> None:
         width = self.size.width or 80
-        self.label_width = max(18, min(40, width // 3))
+        natural = max(18, min(self._longest + 1 + SUFFIX + 2, max(18, width // 2)))
+        wanted = natural + STEP * self.widened
+        self.label_width = max(SUFFIX + 6, min(wanted, max(SUFFIX + 6, width - self.col_width)))
         # one spare column of width, so the last columns can be scrolled to on a boundary
         full = self.label_width + self.col_width * len(self.model.columns)
         region = self.scrollable_content_region.width or width
@@ -123,6 +158,17 @@ class MatrixView(ScrollView, can_focus=True):
             full + spare,
             len(self.model.rows) + 1,
         )
+
+    def action_widen(self, steps: int) -> None:
+        """< and >: the image column narrower or wider, within the screen."""
+        before = self.label_width
+        self.widened += steps
+        self._resize()
+        if self.label_width == before:  # at a limit: the presses beyond it do not count
+            self.widened -= steps
+        self.scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Scrolled())
 
     def on_resize(self) -> None:
         self._resize()
@@ -289,10 +335,12 @@ class MatrixView(ScrollView, can_focus=True):
 
     def _header_label(self, base: Style) -> list[Segment]:
         model = self.model
-        text = _fit(
-            f" image  ({len(model.rows)} of {len(model.matrix.rows)})", self.label_width, self.cut
-        )
-        return [Segment(text, self._style(base, HEADER))]
+        room = self.label_width - SUFFIX
+        text = f" image  ({len(model.rows)} of {len(model.matrix.rows)})"
+        if cell_len(text) > room:
+            text = f" image {len(model.rows)}/{len(model.matrix.rows)}"
+        text = _fit(text, room, self.cut)
+        return [Segment(text + f" {'size':>5} sha512 ", self._style(base, HEADER))]
 
     def _header_cells(self, base: Style) -> list[Segment]:
         model = self.model
@@ -314,14 +362,15 @@ class MatrixView(ScrollView, can_focus=True):
 
     def _row_label(self, index: int, base: Style) -> list[Segment]:
         row = self.model.rows[index]
-        short = row.content_key.split(":", 1)[-1][:8] if row.has_data else "no data "
+        short = row.content_key.split(":", 1)[-1][:6] if row.has_data else "-     "
         mark = f" {self.mark}" if row.conflict else ""
-        name_w = self.label_width - 10 - cell_len(mark)
-        name = " " + _fit(escape(row.name), name_w - 1, self.cut)  # the cloud chose it
+        name_w = self.label_width - SUFFIX - cell_len(mark)
+        name = " " + _fit_middle(escape(row.name), name_w - 1, self.cut)  # the cloud chose it
         cursor = index == self.cursor_row
         return [
             Segment(name, self._style(base, CURSOR_ROW) if cursor else base),
             Segment(mark, self._style(base, CONFLICT)),
+            Segment(f" {short_size(row.size):>5}", base),
             Segment(" " + short + " ", self._style(base, DIM)),
         ]
 

@@ -12,7 +12,7 @@ from textual.widgets import Label, ProgressBar, Static
 
 from glint_tui.core.glyphs import label
 from glint_tui.core.model import CellState
-from glint_tui.ui.glyphs import progress_bar, use_ascii
+from glint_tui.ui.glyphs import ellipsis, progress_bar, use_ascii
 from glint_tui.ui.safe import plain
 from glint_tui.ui.state import ActionProgress, RunProgress
 
@@ -26,17 +26,43 @@ def _eta(seconds: float | None) -> str:
 
 
 def destinations_text(action: ActionProgress) -> str:
+    """Each destination of a fan-out: its state, and its bytes while they move."""
     parts = []
     for ref, state in action.destinations.items():
-        word = "done" if state in (CellState.PRESENT, CellState.ABSENT) else label(state)
+        if ref in action.cancelled:
+            word = "cancelled"
+        elif ref in action.cancelling:
+            word = f"cancelling{ellipsis()}"
+        elif state in (CellState.PRESENT, CellState.ABSENT):
+            word = "done"
+        else:
+            word = label(state)
+            sent = action.sent.get(ref, 0)
+            if state is CellState.TRANSFERRING and sent and action.kind == "copy":
+                word += f" {_bytes(sent)}"
         parts.append(f"{ref}: {word}")
     return ", ".join(parts)
 
 
+def ending_text(run: RunProgress) -> str:
+    """How the run ended, with counts: "done: 3 verified", "failed: 1 failed, 2 done",
+    "cancelled: 1 cancelled, 2 done" (destinations, not actions)."""
+    n = run.outcome()
+    word = "failed" if n["failed"] else "done"
+    word = "cancelled" if run.cancelled or (n["cancelled"] and word == "done") else word
+    if word == "done" and not n["cancelled"] and not n["left"]:
+        return f"done: {n['done']} verified"
+    counts = [f"{n[k]} {k}" for k in ("failed", "cancelled", "done") if n[k]]
+    if n["left"]:
+        counts.append(f"{n['left']} not started")
+    return f"{word}: " + ", ".join(counts)
+
+
 def overall_progress(run: RunProgress) -> dict[str, float]:
     """The overall bar: bytes when the run copies anything, else finished actions (a
-    delete-only run has no bytes); always full once the run is over."""
-    if run.finished:
+    delete-only run has no bytes); full at the end only when everything is done."""
+    n = run.outcome()
+    if run.finished and not (n["failed"] or n["cancelled"] or n["left"]):
         return {"total": 1, "progress": 1}
     if run.total_bytes:
         return {"total": run.total_bytes, "progress": run.done_bytes}
@@ -66,12 +92,12 @@ class ActionLine(Horizontal):
             done = action.total if action.finished and action.ok else action.done
             bar.update(total=action.total or None, progress=done)
             numbers = f"{_bytes(done)}/{_bytes(action.total)}"
-            if not action.finished:
+            if not action.finished and action.done > 0:  # a rate of nothing says nothing
                 numbers += f" {_bytes(action.rate)}/s eta {_eta(action.eta)}"
         else:
             bar.update(total=1, progress=1 if action.finished else 0)
             numbers = ""
-        if action.finished:
+        if action.finished and (action.ok or not action.cancelled):
             status = "ok" if action.ok else f"FAILED: {action.message}"
         else:
             status = destinations_text(action)
@@ -116,8 +142,9 @@ class TransfersPanel(VerticalScroll):
         overall = self.query_one("#overall", ProgressBar)
         overall.update(**overall_progress(run))
         if run.finished:
-            word = "cancelled" if run.cancelled else ("done" if run.exit_code == 0 else "finished")
-            info = f"{word} (exit {run.exit_code})"
+            info = ending_text(run)
+        elif run.total_bytes and run.done_bytes == 0:
+            info = f"0/{_bytes(run.total_bytes)} starting{ellipsis()}  (x cancels)"
         elif run.total_bytes:
             info = (
                 f"{_bytes(run.done_bytes)}/{_bytes(run.total_bytes)} "
@@ -127,7 +154,8 @@ class TransfersPanel(VerticalScroll):
             finished = sum(1 for a in run.actions.values() if a.finished)
             info = f"{finished}/{len(run.actions)} actions  (x cancels)"
         self.query_one("#overall-info", Label).update(info, layout=False)
-        notice = run.notices[-1] if run.notices else ""
+        self.set_class(run.finished and not info.startswith("done"), "ended-badly")
+        notice = run.notice
         if notice != self._notice:
             self._notice = notice
             self.query_one("#run-notice", Static).update(plain(notice))
