@@ -102,21 +102,49 @@ def test_hidden_columns_are_announced_and_headers_stay_whole():
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await _loaded(pilot)
             view = screen.view
-            assert "cols 1–5 of 6 →" in _status(screen)
+            assert "cols 1–4 of 6 →" in _status(screen)
             assert "c3 (beta)" not in view.render_line(0).text
             await pilot.press(*["l"] * 5)
-            assert "← cols 2–6 of 6" in _status(screen)
+            assert "← cols 3–6 of 6" in _status(screen)
             header = view.render_line(0).text
-            assert header[view.label_width :].startswith("c1 (beta)")  # not "(beta)" or "1 (b…"
+            assert header[view.label_width :].startswith("c2 (alpha)")  # not "(alpha)"
             assert "!c3 (beta)" in header  # the failed column, now on screen
             await pilot.press("h", "h", "h", "h")
-            assert screen.view.cursor_col == 1 and "cols 2–6 of 6" in _status(screen)
+            assert screen.view.cursor_col == 1 and "cols 2–5 of 6" in _status(screen)
             await pilot.press("h")
-            assert "cols 1–5 of 6 →" in _status(screen)
+            assert "cols 1–4 of 6 →" in _status(screen)
             await pilot.resize_terminal(160, 30)
             await wait_until(pilot, lambda: "cols" not in _status(screen), 5, "no indicator")
 
     run_app(body)
+
+
+def test_image_column_sizes_to_the_names_and_widens_and_narrows_with_keys():
+    """The names of the sample fit whole; < and > move the column's edge by 4 cells, so
+    one more cloud column fits; a long name keeps its end (the date of cloud images)."""
+    from glint_tui.ui.widgets.matrix_view import _fit_middle
+
+    async def body():
+        app = _app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await _loaded(pilot)
+            view = screen.view
+            longest = max(len(r.name) for r in screen.model.rows)
+            line = view.render_line(1).text
+            assert screen.model.rows[0].name in line[: view.label_width]
+            natural = view.label_width
+            assert natural >= longest + 14, "whole names, a size and a short hash"
+            await pilot.press("less_than_sign", "less_than_sign")
+            assert view.label_width == natural - 8
+            assert "cols 1–5 of 6 →" in _status(screen)
+            await pilot.press(*["greater_than_sign"] * 30)  # never past the screen
+            assert view.label_width <= 80 - view.col_width
+            await pilot.press("less_than_sign")
+            assert view.label_width < 80 - view.col_width, "presses past the limit do not count"
+
+    run_app(body)
+    cut = _fit_middle("ubuntu-24.04-server-cloudimg-amd64-20261201", 22)
+    assert cut.startswith("ubuntu") and cut.endswith("20261201") and len(cut) == 22
 
 
 @pytest.mark.parametrize("width", [60, 80, 100])

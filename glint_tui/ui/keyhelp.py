@@ -27,7 +27,7 @@ HELP: dict[str, tuple[str, str]] = {
     "matrix.upload": (MARK, "Upload a new image from a file to the columns you choose."),
     "matrix.cancel": (TRANSFERS, "Cancel the copy into the cell under the cursor; others go on."),
     "matrix.cancel_run": (TRANSFERS, "Cancel the whole run; half-made images are removed."),
-    "matrix.transfers": (TRANSFERS, "Hide or show the transfers panel."),
+    "matrix.transfers": (TRANSFERS, "Show or hide the transfers; a run that went well hides them."),
     "matrix.filter": (VIEW, "Show only images whose name or hash contains some text."),
     "matrix.visibility": (VIEW, "Show all images, or only the project's, shared or public ones."),
     "matrix.project": (VIEW, "Show one project's column only, or every column."),
@@ -73,6 +73,8 @@ HELP: dict[str, tuple[str, str]] = {
     "project.cancel": (HERE, "Close; the columns stay as they are."),
     "filter.cancel": (HERE, "Close; the filter stays as it was."),
     "import.cancel": (HERE, "Close; nothing is imported."),
+    "upload.plan": (HERE, "Read the file, then review the upload; nothing is sent before."),
+    "upload.cancel": (HERE, "Close; nothing is uploaded."),
     "welcome.add": (HERE, "Add a repository."),
     "welcome.import": (HERE, "Import repositories from clouds.yaml."),
 }
