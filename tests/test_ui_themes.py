@@ -22,7 +22,7 @@ from glint_tui.ui.backend import LiveBackend, StaticBackend, saved_theme
 from glint_tui.ui.sample_data import FIXED_NOW, sample_matrix
 from glint_tui.ui.state import Live
 from tests.helpers import wait_until
-from tests.ui_helpers import run_app
+from tests.ui_helpers import run_app, screen_text
 
 LIVE_STATES = (  # set as live states: drawing depends on the state alone
     CellState.INCOMPLETE,  # (the sample inventory has no half-made image)
@@ -164,3 +164,30 @@ def test_the_theme_lives_in_the_profiles_settings_file(tmp_path, monkeypatch):
     assert saved_theme(paths) == "gruvbox"
     assert ConfigStore(paths).get_setting(THEME) == "gruvbox"
     assert '"theme": "gruvbox"' in paths.settings_file.read_text()
+
+
+def test_checkboxes_read_without_colour_ticked_x_and_unticked_empty():
+    """The insecure-TLS box of the repository form and the upload's column list: an
+    unticked box draws no X (Textual's default draws X in both states, in two colours)."""
+    from textual.app import App
+    from textual.widgets import Checkbox
+
+    from glint_tui.ui.widgets.ticks import TickBox, TickList
+
+    class Boxes(App):
+        def compose(self):
+            yield TickBox("skip verification (insecure)", False, id="insecure")
+            yield TickList(("c1 (alpha)", "c1:alpha", True), ("c2 (alpha)", "c2:alpha"))
+
+    async def body():
+        app = Boxes()
+        async with app.run_test(size=(60, 8)) as pilot:
+            box = app.query_one(Checkbox)
+            before = screen_text(app)
+            box.value = True
+            await pilot.pause()
+            return before, screen_text(app)
+
+    before, after = (t.replace(" ", "") for t in run_app(body))  # the SVG drops blanks
+    assert "▐▌skipverification" in before and "▐X▌skipverification" in after
+    assert "▐X▌c1(alpha)" in before and "▐▌c2(alpha)" in before

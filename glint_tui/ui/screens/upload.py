@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, SelectionList, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from glint_tui.core.errors import GlintError
 from glint_tui.core.model import ProjectRef
@@ -26,6 +26,7 @@ from glint_tui.ui.backend import DISK_FORMATS, Backend
 from glint_tui.ui.glyphs import dot
 from glint_tui.ui.safe import plain
 from glint_tui.ui.widgets.matrix_view import column_label
+from glint_tui.ui.widgets.ticks import TickList
 
 AUTO = "auto"
 
@@ -52,29 +53,22 @@ class UploadModal(ModalScreen["Plan | None"]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form", id="upload-form"):
             yield Static("Upload a new image from a file", classes="dialog-title")
-            yield Horizontal(
-                Label("File"),
-                Input(id="file", placeholder="/path/to/disk.qcow2"),
-                classes="form-row",
-            )
-            yield Horizontal(
-                Label("Name"), Input(id="name", placeholder="image name"), classes="form-row"
-            )
+            file = Input(id="file", placeholder="/path/to/disk.qcow2", compact=True)
+            yield Horizontal(Label("File"), file, classes="form-row")
+            name = Input(id="name", placeholder="image name", compact=True)
+            yield Horizontal(Label("Name"), name, classes="form-row")
             formats = [("as the file says", AUTO), *((f, f) for f in DISK_FORMATS)]
-            yield Horizontal(
-                Label("Disk format"),
-                Select(formats, value=AUTO, allow_blank=False, id="disk_format"),
-                classes="form-row",
-            )
+            fmt = Select(formats, value=AUTO, allow_blank=False, id="disk_format", compact=True)
+            yield Horizontal(Label("Disk format"), fmt, classes="form-row")
             yield Label("To (space ticks a column):")
-            yield SelectionList[str](
+            yield TickList(
                 *((Text(column_label(c)), str(c), c == self.here) for c in self.columns),
                 id="targets",
             )
             yield Label("", id="form-error", classes="error-text")
             with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Review (ctrl+s)", id="plan", variant="primary")
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Review (ctrl+s)", id="plan", variant="primary", compact=True)
             yield Label(f"Tab moves{dot()}Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
@@ -101,7 +95,7 @@ class UploadModal(ModalScreen["Plan | None"]):
     def action_plan(self) -> None:
         path = self.query_one("#file", Input).value.strip()
         name = self.query_one("#name", Input).value.strip()
-        targets = [ProjectRef.parse(t) for t in self.query_one(SelectionList).selected]
+        targets = [ProjectRef.parse(t) for t in self.query_one(TickList).selected]
         fmt = str(self.query_one("#disk_format", Select).value)
         if not path or not name:
             self.say("Name the file and the image.")
