@@ -60,10 +60,9 @@ def test_x_shows_that_destination_cancelling_then_cancelled_and_the_other_goes_o
         async with app.run_test(size=(120, 30)) as pilot:
             await _copy_to_c2_and_c3(pilot, app)
             screen = app.main
-            moved = lambda: screen.model.run.done_bytes > 0  # noqa: E731
-            await wait_until(pilot, moved, 10, "bytes moving")
-            info, overall = _texts(app)
-            assert "/s" in overall and "eta" in overall, "rate and ETA once bytes move"
+            shown = lambda: "/s" in _texts(app)[1] and "eta" in _texts(app)[1]  # noqa: E731
+            await wait_until(pilot, shown, 10, "rate and ETA once bytes move")
+            assert screen.model.run.done_bytes > 0
             await cursor_to(pilot, C2)
             await pilot.press("x")
             await pilot.pause(0.2)
@@ -79,7 +78,7 @@ def test_x_shows_that_destination_cancelling_then_cancelled_and_the_other_goes_o
             return overall, bar.percentage, screen.query_one(TransfersPanel).display
 
     overall, percentage, shown = run_app(body)
-    assert overall == "cancelled: 1 cancelled, 1 done"
+    assert overall == "1 CANCELLED · 1 done"
     assert percentage is not None and percentage < 1, "the bar does not fill on a cancel"
     assert shown, "a run that did not go well keeps its panel open"
     assert bed.at("c2:alpha", "big-image") == []
@@ -103,7 +102,7 @@ def test_a_failed_destination_ends_the_bar_as_failed_with_counts(tmp_path):
             return _texts(app)[1], screen.query_one("#overall", ProgressBar).percentage
 
     overall, percentage = run_app(body)
-    assert overall == "failed: 1 failed, 1 done"
+    assert overall == "1 FAILED · 1 done"
     assert percentage is not None and percentage < 1
 
 
@@ -154,3 +153,26 @@ def test_a_retry_notice_goes_once_bytes_move_again_and_each_destination_has_its_
     assert model.run.notice == ""
     prog = model.run.actions[action.id]
     assert prog.sent == {C2: 3000, C3: 2000}
+
+
+def test_rate_and_eta_wait_for_bytes_and_a_fan_out_shows_each_destination(tmp_path):
+    """No rate before a byte moves; during a fan-out each destination has its own state
+    and bytes."""
+    from glint_tui.core.events import CellChanged
+    from glint_tui.core.model import CellState
+    from glint_tui.ui.widgets.transfers import destinations_text
+
+    bed = FakeBed(tmp_path)
+    image = bed.put("c1:alpha", "img", random_bytes(4000))
+    plan = bed.plan(image, ["c2:alpha", "c3:alpha"])
+    model = MatrixModel(bed.matrix())
+    model.start_run(plan)
+    action = plan.copies[0]
+    prog = model.run.actions[action.id]
+    assert prog.done == 0 and model.run.rate == 0
+    model.apply(CellChanged(action.id, C2, CellState.TRANSFERRING))
+    model.apply(CellChanged(action.id, C3, CellState.VERIFYING))
+    model.apply(CopyProgress(action.id, "img", 3000, 4000, 100.0, 10.0,
+                             {"c2:alpha": 3000, "c3:alpha": 4000}))  # fmt: skip
+    text = destinations_text(prog)
+    assert "c2:alpha: sending 2.9K" in text and "c3:alpha: verifying" in text
