@@ -132,15 +132,20 @@ def test_a_run_that_went_well_folds_its_panel_and_t_shows_and_hides_it(tmp_path)
     run_app(body)
 
 
-def test_a_retry_notice_goes_once_bytes_move_again_and_each_destination_has_its_bytes(
-    tmp_path,
-):
+def _fan_out_running(tmp_path):
+    """The UI model of a run copying a 4000-byte image to c2:alpha and c3:alpha."""
     bed = FakeBed(tmp_path)
     image = bed.put("c1:alpha", "img", random_bytes(4000))
     plan = bed.plan(image, ["c2:alpha", "c3:alpha"])
     model = MatrixModel(bed.matrix())
     model.start_run(plan)
-    action = plan.copies[0]
+    return model, plan.copies[0]
+
+
+def test_a_retry_notice_goes_once_bytes_move_again_and_each_destination_has_its_bytes(
+    tmp_path,
+):
+    model, action = _fan_out_running(tmp_path)
     model.apply(CopyProgress(action.id, "img", 1000, 4000, 100.0, 30.0,
                              {"c2:alpha": 1000, "c3:alpha": 1000}))  # fmt: skip
     model.apply(Notice("c3:alpha: retrying in 8 s"))
@@ -162,12 +167,7 @@ def test_rate_and_eta_wait_for_bytes_and_a_fan_out_shows_each_destination(tmp_pa
     from glint_tui.core.model import CellState
     from glint_tui.ui.widgets.transfers import destinations_text
 
-    bed = FakeBed(tmp_path)
-    image = bed.put("c1:alpha", "img", random_bytes(4000))
-    plan = bed.plan(image, ["c2:alpha", "c3:alpha"])
-    model = MatrixModel(bed.matrix())
-    model.start_run(plan)
-    action = plan.copies[0]
+    model, action = _fan_out_running(tmp_path)
     prog = model.run.actions[action.id]
     assert prog.done == 0 and model.run.rate == 0
     model.apply(CellChanged(action.id, C2, CellState.TRANSFERRING))

@@ -30,6 +30,19 @@ async def _loaded(pilot) -> None:
     await pilot.pause()
 
 
+async def _run_started(pilot):
+    """Three cells marked in the sample and their plan started in the UI model (the
+    engine's events are then made up by each test)."""
+    await _loaded(pilot)
+    screen = pilot.app.main
+    model = screen.model
+    await pilot.press("l", "l", "l", "space", "j", "space", "j", "space")
+    plan = screen.backend.make_plan(model.matrix, model.desired)
+    model.start_run(plan)
+    screen.query_one("#transfers").start(model.run)
+    return screen, model, plan
+
+
 @pytest.fixture(autouse=True)
 def _unicode_glyphs(monkeypatch):
     monkeypatch.setenv("TERM", "xterm-256color")
@@ -109,13 +122,7 @@ def test_plan_review(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_transfers_running(snap_compare, size):
     async def before(pilot):
-        await _loaded(pilot)
-        screen = pilot.app.main
-        model = screen.model
-        await pilot.press("l", "l", "l", "space", "j", "space", "j", "space")
-        plan = screen.backend.make_plan(model.matrix, model.desired)
-        model.start_run(plan)
-        screen.query_one("#transfers").start(model.run)
+        screen, model, plan = await _run_started(pilot)
         for i, copy in enumerate(plan.copies):
             for t in copy.targets:
                 state = CellState.TRANSFERRING if i < 2 else CellState.QUEUED
@@ -230,13 +237,7 @@ def test_transfers_ended_failed_and_cancelled_80x24(snap_compare):
     """The overall line says how the run ended, with counts; the bar is not full."""
 
     async def before(pilot):
-        await _loaded(pilot)
-        screen = pilot.app.main
-        model = screen.model
-        await pilot.press("l", "l", "l", "space", "j", "space", "j", "space")
-        plan = screen.backend.make_plan(model.matrix, model.desired)
-        model.start_run(plan)
-        screen.query_one("#transfers").start(model.run)
+        screen, model, plan = await _run_started(pilot)
         first, second = plan.copies[:2]
         for t in first.targets:
             model.apply(CellChanged(first.id, t.ref, CellState.PRESENT, at=FIXED_NOW))
