@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets._footer import FooterKey
 
-from glint_tui.core.model import CellState
+from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.backend import StaticBackend
 from glint_tui.ui.sample_data import FIXED_NOW, sample_matrix
@@ -283,3 +283,20 @@ def test_linux_console_gets_ascii_only(monkeypatch):
         assert "<- cols" in texts[0] and "~" in texts[0]  # arrow, and a name cut with ~
 
     run_app(body)
+
+
+def test_an_owner_is_shown_by_its_project_name_where_glint_lists_that_project(tmp_path):
+    """A public image of c1's alpha seen from c1 (beta): the details say "owner alpha",
+    not alpha's project id; an owner glint lists nowhere keeps its id."""
+    from glint_tui.ui.widgets.details import owner_name
+    from tests.fakebed import FakeBed
+
+    bed = FakeBed(tmp_path)
+    image = bed.put("c1:alpha", "public-tools", b"p" * 1000, visibility="public")
+    matrix = bed.matrix()
+    beta = ProjectRef("c1", "beta")
+    [row] = [r for r in matrix.rows if r.name == "public-tools"]
+    seen = row.cell(beta).image
+    assert seen is not None and seen.owner == image.owner != "alpha"
+    assert owner_name(matrix, beta, seen.owner) == "alpha"
+    assert owner_name(matrix, beta, "0123abcd") == "0123abcd"

@@ -36,7 +36,7 @@ from glint_tui.ui.screens.matrix_messages import (
 )
 from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
 from glint_tui.ui.screens.plan_review import PlanReviewModal
-from glint_tui.ui.screens.upload import UploadModal
+from glint_tui.ui.screens.upload import ask_upload
 from glint_tui.ui.state import SORTS, CellKey, MatrixModel
 from glint_tui.ui.widgets.details import DetailsPane
 from glint_tui.ui.widgets.footer import GlintFooter
@@ -163,8 +163,8 @@ class MatrixScreen(Screen):
             parts.insert(0, Content.assemble((str(m.pending), "b"), " pending"))
         failed = [r for r, s in m.matrix.status.items() if not s.ok]
         if failed:
-            many = "s" if len(failed) != 1 else ""
-            parts.insert(0, Content.styled(f"{len(failed)} column{many} failed", "red"))
+            many = f"{len(failed)} column{'s' if len(failed) != 1 else ''} failed"
+            parts.insert(0, Content.styled(many, "red"))
         if self.query(MatrixView) and self.view.anchor is not None:
             parts.insert(0, Content.styled(" RANGE: move, space toggles, Esc ends ", "reverse"))
         if self.read_only:
@@ -401,9 +401,8 @@ class MatrixScreen(Screen):
         self.app.push_screen(PlanReviewModal(plan), decided)
 
     def action_upload(self) -> None:
-        """u: a new image from a file (``UploadModal``), then the usual review."""
-        modal = UploadModal(self.backend, self.model.columns, self.view.ref)
-        self.app.push_screen(modal, lambda plan: plan and self.review(plan))
+        """u: a new image from a file (``ui.screens.upload``), then the usual review."""
+        ask_upload(self, self.backend, self.model.columns, self.view.ref, self.review)
 
     def start_run(self, plan: Plan) -> None:
         self.model.start_run(plan)
@@ -457,7 +456,7 @@ class MatrixScreen(Screen):
         else:
             self.notify("Run finished: every cell verified.")
             # a run that went well needs no more room: the panel folds away (t shows it)
-            self.set_timer(3, lambda: self._show_panel(False) if not self.model.running else None)
+            self.set_timer(3, lambda: self.action_transfers(shown=False))
         self.cancel_event = None
         self.refresh_bindings()
         if self.quit_after_run:  # q, ctrl+c or SIGTERM during the run: interrupted
@@ -481,15 +480,13 @@ class MatrixScreen(Screen):
         else:
             self.notify("That copy has already finished.", timeout=3)
 
-    def action_transfers(self) -> None:
+    def action_transfers(self, shown: bool | None = None) -> None:
         """t: hide or show the transfers panel (there is one once a plan has run)."""
+        panel = self.query_one(TransfersPanel)
         if self.model.run is None:
             self.notify("No run yet: the transfers panel opens when a plan runs.", timeout=3)
-            return
-        self._show_panel(not self.query_one(TransfersPanel).display)
-
-    def _show_panel(self, shown: bool) -> None:
-        self.query_one(TransfersPanel).display = shown
+        elif not (shown is False and self.model.running):  # a new run keeps it open
+            panel.display = not panel.display if shown is None else shown
 
     def action_cancel_run(self) -> None:
         if self.cancel_event is not None and not self.cancel_event.is_set():

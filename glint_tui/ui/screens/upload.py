@@ -8,6 +8,7 @@ place) stay on the form, as one line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.text import Text
@@ -16,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from glint_tui.core.errors import GlintError
@@ -134,3 +135,18 @@ class UploadModal(ModalScreen["Plan | None"]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def ask_upload(
+    screen: Screen,
+    backend: Backend,
+    columns: list[ProjectRef],
+    here: ProjectRef | None,
+    review: Callable[[Plan], None],
+) -> None:
+    """Open the form over *screen* (once there are columns to upload to); *review* gets
+    the plan it returns."""
+    if not columns:
+        screen.notify("No columns yet: wait for the matrix to be listed.", timeout=3)
+        return
+    screen.app.push_screen(UploadModal(backend, columns, here), lambda p: p and review(p))

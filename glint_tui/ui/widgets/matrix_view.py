@@ -147,7 +147,9 @@ class MatrixView(ScrollView, can_focus=True):
 
     def _resize(self) -> None:
         width = self.size.width or 80
-        natural = max(18, min(self._longest + 1 + SUFFIX + 2, max(18, width // 2)))
+        rows = self.model.matrix.rows
+        header = len(f" image  ({len(rows)} of {len(rows)})")  # the header whole, if it can
+        natural = max(18, min(max(self._longest + 3, header) + SUFFIX, max(18, width // 2)))
         wanted = natural + STEP * self.widened
         self.label_width = max(SUFFIX + 6, min(wanted, max(SUFFIX + 6, width - self.col_width)))
         # one spare column of width, so the last columns can be scrolled to on a boundary
