@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from glint_tui.core.model import ProjectRef
-from tests.helpers import random_bytes, sha512, unique, upload_image
+from tests.helpers import images_named, random_bytes, sha512, unique, upload_image
 from tests.terminals import review_copy_to_c2_alpha, start_glint
 
 pytestmark = [
@@ -34,7 +34,7 @@ def test_glint_binary_copies_an_image_in_tmux(sandbox):
     finally:
         tmux.close()
     with sandbox.session(ProjectRef("c2", "alpha")) as dst:
-        copies = [i for i in dst.list_images() if i.name == name]
+        copies = images_named(dst, name)
     assert len(copies) == 1 and copies[0].os_hash_value == sha512(data)
 
 
@@ -63,12 +63,12 @@ def test_glint_binary_uploads_a_file_and_cancels_a_hung_copy_in_tmux(sandbox, tm
         assert "c1:alpha, c2:alpha" in review
         tmux.keys("y")
         tmux.wait_for("every cell verified", 120)
-        tmux.wait_for("(1 of", 60)  # the refresh after the run lists the new image
         c3 = sandbox.cloud("c3")
         tmux.keys("/")
         tmux.wait_for("contains", 10)
         tmux.text(name)
         tmux.keys("Enter")
+        tmux.wait_for("(1 of", 60)  # the refresh after the run lists the new image
         tmux.keys("l", "l", "l", "l")  # c1 (alpha) … c3 (alpha)
         tmux.wait_for("c3 (alpha): absent", 10)
         with frozen(c3):
@@ -81,13 +81,13 @@ def test_glint_binary_uploads_a_file_and_cancels_a_hung_copy_in_tmux(sandbox, tm
         tmux.wait_for("c3:alpha: cancelled", 90)
         tmux.wait_for("CANCELLED", 30)
         tmux.keys("q")
-        tmux.wait_for("GLINT-EXIT=0", 20)
+        assert "GLINT-EXIT=0" in tmux.wait_for("GLINT-EXIT=", 20)
     finally:
         tmux.close()
         sandbox.ensure_running()
     for ref in (ProjectRef("c1", "alpha"), ProjectRef("c2", "alpha")):
         with sandbox.session(ref) as session:
-            found = [i for i in session.list_images() if i.name == name]
+            found = images_named(session, name)
         assert len(found) == 1 and found[0].os_hash_value == sha512(data), ref
     with sandbox.session(ProjectRef("c3", "alpha")) as c3s:
-        assert [i for i in c3s.list_images() if i.name == name] == []
+        assert images_named(c3s, name) == []
