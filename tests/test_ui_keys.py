@@ -52,9 +52,9 @@ class RecordingBackend(StaticBackend):
         super().__init__(sample_matrix())
         self.calls: list[str] = []
 
-    def make_plan(self, matrix, desired):
+    def make_plan(self, matrix, desired, choices=None):
         self.calls.append("make_plan")
-        return super().make_plan(matrix, desired)
+        return super().make_plan(matrix, desired, choices)
 
     def run_plan(self, plan, cancel, on_event):
         self.calls.append("run_plan")

@@ -80,7 +80,9 @@ def test_glint_binary_uploads_a_file_and_cancels_a_hung_copy_in_tmux(sandbox, tm
             tmux.wait_for("c3:alpha: cancelling", 10)
         tmux.wait_for("c3:alpha: cancelled", 90)
         tmux.wait_for("CANCELLED", 30)
-        tmux.keys("q")
+        tmux.keys("q")  # the cancelled cell is still marked: glint asks first
+        tmux.wait_for("1 pending change will be lost", 10)
+        tmux.keys("y")
         assert "GLINT-EXIT=0" in tmux.wait_for("GLINT-EXIT=", 20)
     finally:
         tmux.close()

@@ -96,10 +96,10 @@ class FakeBedBackend:
     def load_matrix(self, on_column: Any = None) -> Any:
         return self.bed.matrix()
 
-    def make_plan(self, matrix: Any, desired: Any) -> Any:
+    def make_plan(self, matrix: Any, desired: Any, choices: Any = None) -> Any:
         from glint_tui.core.plan import build_plan
 
-        return build_plan(matrix, desired)
+        return build_plan(matrix, desired, choices=choices)
 
     def precheck(self, matrix: Any, desired: Any) -> Any:
         from glint_tui.ui.backend import narrowed

@@ -41,7 +41,7 @@ from glint_tui.core.inventory import ColumnStatus, Matrix, refresh
 from glint_tui.core.model import Credential, ProjectRef, Repository
 from glint_tui.core.notices import Notice, Warn, log_warning
 from glint_tui.core.paths import Paths, paths_for
-from glint_tui.core.plan import Plan, build_plan
+from glint_tui.core.plan import Choices, Plan, build_plan
 from glint_tui.core.reconcile import ReconcileReport, reconcile
 from glint_tui.core.secrets import Prompt, SecretStore
 from glint_tui.core.sessions import SessionProvider, probe_keystone
@@ -301,8 +301,10 @@ class Services:
         on_conflict: str = "refuse",
         visibility: str = "private",
         source: ProjectRef | None = None,
+        choices: Choices | None = None,
     ) -> Plan:
-        """The plan for *desired* over *matrix*, copies preferring the home repository."""
+        """The plan for *desired* over *matrix*, copies preferring the home repository
+        (*choices*: a same-name conflict's answer per copy target, from the UI's review)."""
         return build_plan(
             matrix,
             desired,
@@ -310,6 +312,7 @@ class Services:
             on_conflict=on_conflict,
             visibility=visibility,
             source=source,
+            choices=choices,
         )
 
     def plan_from_file(

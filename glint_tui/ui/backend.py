@@ -23,7 +23,7 @@ from glint_tui.core.events import Event, RunFinished
 from glint_tui.core.inventory import ColumnStatus, Matrix, build_matrix
 from glint_tui.core.model import AUTH_TYPES, INTERFACES, Credential, ProjectRef, Repository
 from glint_tui.core.paths import Paths, paths_for
-from glint_tui.core.plan import Plan, Refusal, build_plan
+from glint_tui.core.plan import Choices, Plan, Refusal, build_plan
 from glint_tui.core.services import CredentialSaved, Services
 from glint_tui.core.uploads import DISK_FORMATS, plan_file
 
@@ -48,7 +48,9 @@ class Backend(Protocol):
 
     def load_matrix(self, on_column: Callable[[ColumnStatus], None] | None = None) -> Matrix: ...
 
-    def make_plan(self, matrix: Matrix, desired: Desired) -> Plan: ...
+    def make_plan(self, matrix: Matrix, desired: Desired, choices: Choices | None = None) -> Plan:
+        """The plan; *choices* answers same-name conflicts per copy target (the review)."""
+        ...
 
     def precheck(self, matrix: Matrix, desired: Desired) -> list[Refusal]:
         """What the plan would refuse of *desired* (the core's rules, not the UI's)."""
@@ -137,8 +139,8 @@ class LiveBackend:
     def load_matrix(self, on_column: Callable[[ColumnStatus], None] | None = None) -> Matrix:
         return self.services.load_matrix(on_column=on_column)
 
-    def make_plan(self, matrix: Matrix, desired: Desired) -> Plan:
-        return self.services.make_plan(matrix, desired)
+    def make_plan(self, matrix: Matrix, desired: Desired, choices: Choices | None = None) -> Plan:
+        return self.services.make_plan(matrix, desired, choices=choices)
 
     def precheck(self, matrix: Matrix, desired: Desired) -> list[Refusal]:
         return self.make_plan(narrowed(matrix, desired), desired).refusals
@@ -219,8 +221,8 @@ class StaticBackend:
     def load_matrix(self, on_column: Callable[[ColumnStatus], None] | None = None) -> Matrix:
         return self.matrix
 
-    def make_plan(self, matrix: Matrix, desired: Desired) -> Plan:
-        return build_plan(matrix, desired)
+    def make_plan(self, matrix: Matrix, desired: Desired, choices: Choices | None = None) -> Plan:
+        return build_plan(matrix, desired, choices=choices)
 
     def precheck(self, matrix: Matrix, desired: Desired) -> list[Refusal]:
         return self.make_plan(narrowed(matrix, desired), desired).refusals

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from textual.dom import DOMNode
 
 from glint_tui.core.errors import GlintError
+from glint_tui.core.plan import CONFLICT_HINT
 from glint_tui.ui.backend import Backend, desired_copy
 from glint_tui.ui.state import CellKey, MatrixModel
 
@@ -39,7 +40,7 @@ class Prechecker:
                 refusals = self.backend.precheck(matrix, desired) if desired else []
             except GlintError:
                 return  # (the settings could not be read): the review will say it
-            found = {((r.name, r.content_key), r.ref): r.reason for r in refusals}
+            found = {((r.name, r.content_key), r.ref): in_the_ui(r.reason) for r in refusals}
             self.node.app.call_from_thread(self._done, generation, found, marked)
 
         self.node.run_worker(work, thread=True, group="precheck", exit_on_error=False)
@@ -49,3 +50,9 @@ class Prechecker:
             return  # a newer mark's answer is on its way
         changed = self.model.set_refusals(found)
         self.answer(changed, found.get(marked) if marked else None)
+
+
+def in_the_ui(reason: str) -> str:
+    """A refusal's reason as the UI says it: a same-name conflict is answered in the
+    review, not with the command line's flag."""
+    return reason.replace(CONFLICT_HINT, "the review (a) offers rename, keep both or replace")

@@ -35,7 +35,7 @@ from glint_tui.ui.screens.matrix_messages import (
     RunDone,
 )
 from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
-from glint_tui.ui.screens.plan_review import PlanReviewModal
+from glint_tui.ui.screens.plan_review import PlanReviewModal, Replan
 from glint_tui.ui.screens.upload import ask_upload
 from glint_tui.ui.state import SORTS, CellKey, MatrixModel
 from glint_tui.ui.widgets.details import DetailsPane
@@ -384,21 +384,21 @@ class MatrixScreen(Screen):
     @work(thread=True, exclusive=True, group="plan")
     def _plan_worker(self, desired: Desired) -> None:
         try:
-            self.post_message(PlanReady(self.backend.make_plan(self.model.matrix, desired)))
+            plan = self.backend.make_plan(self.model.matrix, desired)
+            self.post_message(PlanReady(plan, desired))
         except GlintError as e:
             self.post_message(LoadFailed(str(e)))
 
     def on_plan_ready(self, message: PlanReady) -> None:
-        self.review(message.plan)
+        desired, matrix = message.desired, self.model.matrix
+        replan = desired and (lambda how: self.backend.make_plan(matrix, desired, how))
+        self.review(message.plan, replan or None)
 
-    def review(self, plan: Plan) -> None:
-        """The plan review; the run starts only when the operator confirms it."""
-
-        def decided(ok: bool | None) -> None:
-            if ok:
-                self.start_run(plan)
-
-        self.app.push_screen(PlanReviewModal(plan), decided)
+    def review(self, plan: Plan, replan: Replan | None = None) -> None:
+        """The plan review (conflicts answered there, with *replan*); the run starts only
+        when the operator confirms the plan the review ends with."""
+        modal = PlanReviewModal(plan, replan)
+        self.app.push_screen(modal, lambda ok: self.start_run(modal.plan) if ok else None)
 
     def action_upload(self) -> None:
         """u: a new image from a file (``ui.screens.upload``), then the usual review."""
