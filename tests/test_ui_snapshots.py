@@ -251,3 +251,18 @@ def test_transfers_ended_failed_and_cancelled_80x24(snap_compare):
         await pilot.pause(0.3)
 
     assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)
+
+
+def test_plan_review_with_a_name_conflict_80x24(snap_compare):
+    async def before(pilot):
+        await _loaded(pilot)
+        # ubuntu-20.00 (2.3G) into c2 (alpha), where the other ubuntu-20.00 is
+        await pilot.press(*["j"] * 11, "l", "l", "space")
+        model = pilot.app.main.model
+        await wait_until(pilot, lambda: model.refused, 5, "the early refusal")
+        pilot.app.clear_notifications()  # its toast: the snapshot is of the review
+        await wait_until(pilot, lambda: not pilot.app.query("Toast"), 5, "no toast")
+        await pilot.press("a")
+        await pilot.pause(0.5)
+
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)

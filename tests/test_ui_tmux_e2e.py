@@ -56,8 +56,11 @@ def test_glint_binary_uploads_a_file_and_cancels_a_hung_copy_in_tmux(sandbox, tm
         tmux.text(str(disk))
         tmux.wait_for(f"Name            {name}", 10)  # the name follows the file's
         tmux.keys("Tab", "Tab", "Tab")  # name, disk format, the columns (c1 alpha ticked)
-        tmux.keys("Down", "Down", "Space")  # c2 (alpha) too
-        tmux.wait_for("▐X▌ c2 (alpha)", 10)
+        tmux.wait_for("▐X▌>c1 (alpha)", 10)  # > : the line space ticks
+        tmux.keys("Down", "Down")
+        tmux.wait_for("▐ ▌>c2 (alpha)", 10)
+        tmux.keys("Space")  # c2 (alpha) too
+        tmux.wait_for("▐X▌>c2 (alpha)", 10)
         tmux.keys("C-s")
         review = tmux.wait_for("Review the plan", 60)
         assert "c1:alpha, c2:alpha" in review

@@ -25,15 +25,25 @@ class TickBox(Checkbox):
 
 
 class TickList(SelectionList[str]):
-    """A SelectionList that shows ``X`` only on the ticked lines."""
+    """A SelectionList that shows ``X`` only on the ticked lines, and ``>`` before the
+    line that space would tick (the highlight is a colour too)."""
 
     def render_line(self, y: int) -> Strip:
         strip = super().render_line(y)
         segments = list(strip)
-        if len(segments) < 3 or segments[1].text != TICK or segments[1].style is None:
+        if len(segments) < 4 or segments[1].text != TICK or segments[1].style is None:
             return strip
         index = segments[1].style.meta.get("option")
-        if index is None or self.get_option_at_index(index).value in self.selected:
+        if index is None:
             return strip
-        segments[1] = Segment(" ", segments[1].style)
+        if self.get_option_at_index(index).value not in self.selected:
+            segments[1] = Segment(" ", segments[1].style)
+        if index == self.highlighted and self.has_focus and segments[3].text == " ":
+            segments[3] = Segment(">", segments[3].style)
         return Strip(segments, strip.cell_length)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
