@@ -449,7 +449,8 @@ class MatrixScreen(Screen):
             self.notify("Run cancelled.", severity="warning")
         elif failed:
             self.notify(
-                f"{failed} action(s) failed: the red ! cells say why (R retry, c clear).",
+                f"{failed} action{'s' if failed != 1 else ''} failed: the red ! cells say why"
+                " (R retry, c clear).",
                 severity="error",
                 timeout=8,
             )
