@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--port-base", type=int, default=None, help="ports: BASE+10N, BASE+10N+1")
     up.add_argument("--no-seed", action="store_true", help="do not create sample images")
     add_shape_arguments(up)
+    up.add_argument("--with-swift", action="store_true",
+                    help="also run Swift (Swift + S3 APIs) on c1's Keystone: BASE+12")  # fmt: skip
     up.set_defaults(func=_up)
     actions.add_parser("down", help="stop the clouds (data kept)").set_defaults(func=_down)
     st = actions.add_parser("status", help="which clouds run where")
@@ -40,7 +42,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     sandbox = Sandbox(port_base=args.port_base)
-    sandbox.up(args.clouds, seed=not args.no_seed, progress=_progress, shape=shape_from_args(args))
+    sandbox.up(
+        args.clouds,
+        seed=not args.no_seed,
+        progress=_progress,
+        shape=shape_from_args(args),
+        with_swift=args.with_swift,
+    )
     _progress("try it:  glint --sandbox      (or: glint --sandbox images)")
     return exitcodes.OK
 
@@ -71,4 +79,7 @@ def _status(args: argparse.Namespace) -> int:
             if name.startswith("glance") and (name != "glance" or len(site["stores"]) > 1):
                 stores = ", ".join(site["stores"])
                 print(f"    {name} {site['region']} {site['url']} {state(site)}  stores {stores}")
+        if "swift" in r:
+            sw = r["swift"]
+            print(f"    swift {sw['url']} {'running' if sw['running'] else 'stopped'}")
     return exitcodes.OK
