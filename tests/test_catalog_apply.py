@@ -5,11 +5,14 @@ see each other's images."""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import threading
 
 import pytest
 
+from glint_tui.commands.catalog import apply_every
 from glint_tui.core.catalog.naming import (
     CONVERTED_FROM,
     ENTRY,
@@ -18,9 +21,10 @@ from glint_tui.core.catalog.naming import (
     SOURCE_SHA512,
     VERSION,
 )
+from glint_tui.core.locks import only_one
 from glint_tui.core.model import ImageRecord
 from tests.catalog_helpers import Upstream
-from tests.helpers import download_sha512, glint, unique
+from tests.helpers import download_sha512, glint, unique, upload_image, wait_for
 from tests.mirror import Mirror
 
 pytestmark = pytest.mark.sandbox
@@ -125,3 +129,158 @@ def test_a_new_upstream_version_is_applied_the_older_hidden_and_keep_respected(s
         assert all(i.status == "active" for i in by_version.values())  # hiding keeps bytes
     again = plan_json(sandbox, path)
     assert again["plan"]["steps"] == []
+
+
+def test_a_corrupted_upstream_file_is_refused_and_no_image_is_created_anywhere(sandbox, upstream):
+    upstream.publish("20261101", checksum_of=b"what the mirror should have served")
+    path = upstream.catalog_file(to=["c1:alpha", "c2:alpha"])
+    done = glint(sandbox, "catalog", "apply", str(path))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "sha512" in done.stderr
+    for ref in ("c1:alpha", "c2:alpha"):
+        assert entry_images(sandbox, ref, upstream.name) == []
+
+
+def test_a_mirror_that_drops_mid_download_is_resumed_and_every_copy_verifies(
+    sandbox, mirror, tmp_path
+):
+    upstream = Upstream(mirror, tmp_path, unique("deb"), disk_size=8 << 20)
+    v1 = "20261101"
+    size = len(upstream.publish(v1))
+    mirror.drops = [1 << 30, size // 2]  # the checksum file whole, then the image cut short
+    path = upstream.catalog_file(to=["c1:alpha", "c2:alpha"])
+    done = apply(sandbox, path)
+    assert "resumed 1x" in done.stderr
+    fetches = [r for r in mirror.requests if r.path == upstream.path(v1)]
+    assert [r.status for r in fetches] == [200, 206]
+    resumed_at = int(fetches[1].range.removeprefix("bytes=").rstrip("-"))
+    assert 0 < resumed_at <= size // 2 and fetches[1].sent == size - resumed_at
+    for ref in ("c1:alpha", "c2:alpha"):
+        (image,) = owned(sandbox, ref, upstream.name)
+        assert image.content_key == f"sha512:{upstream.sha512(v1)}"
+        with sandbox.session(ref) as session:
+            assert download_sha512(session, image.id) == upstream.sha512(v1)
+
+
+def test_retirement_never_deletes_a_protected_image(sandbox, upstream):
+    path = upstream.catalog_file(to=["c1:alpha"], keep=1, retire="delete")
+    upstream.publish("20261101")
+    apply(sandbox, path)
+    (old,) = owned(sandbox, "c1:alpha", upstream.name)
+    with sandbox.session("c1:alpha") as session:
+        session.update_image(old.id, protected=True)
+    try:
+        upstream.publish("20261201")
+        done = glint(sandbox, "catalog", "apply", str(path), "--yes")
+        assert done.returncode == 3, done.stdout + done.stderr  # uploaded, retirement refused
+        assert f"{old.id} is protected: not deleted" in done.stderr
+        by_version = {i.properties[VERSION]: i for i in owned(sandbox, "c1:alpha", upstream.name)}
+        assert sorted(by_version) == ["20261101", "20261201"]
+        assert by_version["20261101"].status == "active"
+        assert by_version["20261201"].name == upstream.name
+    finally:
+        with sandbox.session("c1:alpha") as session:
+            session.update_image(old.id, protected=False)
+
+
+def test_retirement_never_touches_an_image_the_project_does_not_own(sandbox, upstream):
+    """bob (c1:beta) made v1 himself, with the entry's properties, and shared it with
+    alpha: alpha sees it as its v1, but glint never retires it through alpha."""
+    v1, v2 = "20261101", "20261201"
+    upstream.publish(v1)
+    upstream.publish(v2)
+    source = upstream.sha512(v1)
+    props = {ENTRY: upstream.name, VERSION: v1, SOURCE_SHA512: source}
+    props[SOURCE_CHECKSUM] = f"sha512:{source}"
+    with sandbox.session("c1:beta") as bob, sandbox.session("c1:alpha") as alice:
+        theirs = upload_image(
+            bob, f"{upstream.name} ({v1})", upstream.files[v1], "qcow2", "shared", **props
+        )
+        bob.add_member(theirs.id, alice.project_id)
+        alice.update_member_status(theirs.id, alice.project_id, "accepted")
+    path = upstream.catalog_file(to=["c1:alpha"], keep=1, retire="hide")
+    done = glint(sandbox, "catalog", "apply", str(path))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "owned by another project" in done.stderr
+    with sandbox.session("c1:beta") as bob:
+        after = bob.get_image(theirs.id)
+    assert not after.hidden and after.name == theirs.name and after.status == "active"
+    (mine,) = owned(sandbox, "c1:alpha", upstream.name)
+    assert (mine.properties[VERSION], mine.name) == (v2, upstream.name)
+
+
+def test_retirement_never_deletes_the_last_copy_while_another_cloud_cannot_be_listed(
+    sandbox, upstream
+):
+    """c2 is down: its copy of v1 cannot be seen, so c1's is the last glint can see of a
+    version c2 may still keep, and is not deleted; once c2 is back, both go."""
+    v1, v2 = "20261101", "20261201"
+    path = upstream.catalog_file(to=["c1:alpha", "c2:alpha"], keep=1, retire="delete")
+    upstream.publish(v1)
+    apply(sandbox, path)
+    (old,) = owned(sandbox, "c1:alpha", upstream.name)
+    upstream.publish(v2)
+    sandbox.cloud("c2").stop(("glance",))
+    try:
+        done = glint(sandbox, "catalog", "apply", str(path), "--yes")
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "is the last verified copy" in done.stderr
+        with sandbox.session("c1:alpha") as session:
+            assert session.get_image(old.id).status == "active"
+    finally:
+        sandbox.ensure_running()
+    apply(sandbox, path, "--yes")
+    for ref in ("c1:alpha", "c2:alpha"):
+        assert [i.properties[VERSION] for i in owned(sandbox, ref, upstream.name)] == [v2]
+
+
+def test_the_schedule_loop_runs_again_after_a_failed_run(sandbox, upstream, mirror):
+    """``--every``'s loop (with the real ``schedule`` package, a 1 s interval): the first
+    run fails (upstream has no checksum file yet), the loop goes on, a later run applies
+    what upstream published meanwhile, and stopping it between runs exits 0."""
+    path = upstream.catalog_file(to=["c1:alpha"])
+    args = argparse.Namespace(file=str(path), yes=False, json=False, quiet=True, every="1s")
+    stop = threading.Event()
+    box: dict[str, int] = {}
+    loop = threading.Thread(target=lambda: box.update(code=apply_every(args, 1, stop)))
+    loop.start()
+    try:
+        sums = f"{upstream.name}/SHA512SUMS"
+
+        def failed_once() -> bool:
+            return any(r.path == sums and r.status == 404 for r in mirror.requests)
+
+        wait_for(failed_once, timeout=60, what="a first run that fails")
+        upstream.publish("20261101")
+        wait_for(lambda: owned(sandbox, "c1:alpha", upstream.name), 120, "v1", every=1)
+    finally:
+        stop.set()
+        loop.join(120)
+    assert not loop.is_alive() and box == {"code": 0}
+    assert sum(r.path == sums for r in mirror.requests) >= 2
+
+
+def test_a_second_catalog_run_while_one_holds_the_lock_does_nothing(sandbox, upstream):
+    upstream.publish("20261101")
+    path = upstream.catalog_file(to=["c1:alpha"])
+    with only_one(sandbox.paths.state_dir / "catalog.lock"):
+        done = glint(sandbox, "catalog", "apply", str(path))
+    assert done.returncode == 1
+    assert "another catalog run of this glint profile is in progress" in done.stderr
+    assert entry_images(sandbox, "c1:alpha", upstream.name) == []
+
+
+def test_a_bad_catalog_is_one_line_per_problem_exit_2_and_nothing_changes(
+    sandbox, upstream, mirror
+):
+    upstream.publish("20261101")
+    path = upstream.catalog_file(to=["c1:alpha"], keep="two", visibility="everyone")
+    for action in ("plan", "apply"):
+        more = ("--yes",) if action == "apply" else ()
+        done = glint(sandbox, "catalog", action, str(path), *more)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+        assert f"images[0] ({upstream.name}): keep: must be a whole number" in done.stderr
+        assert f"images[0] ({upstream.name}): visibility:" in done.stderr
+    assert mirror.requests == []  # not even upstream was asked
+    assert entry_images(sandbox, "c1:alpha", upstream.name) == []

@@ -161,13 +161,16 @@ def _finish(planned: CatalogPlanned, result: RunResult, args: argparse.Namespace
     return code
 
 
-def apply_every(args: argparse.Namespace, seconds: int) -> int:
-    """``--every``: one run now, then one every *seconds*, until SIGTERM/Ctrl-C.
+def apply_every(
+    args: argparse.Namespace, seconds: float, stop: threading.Event | None = None
+) -> int:
+    """``--every``: one run now, then one every *seconds*, until SIGTERM/Ctrl-C (or
+    *stop* is set, between runs).
 
     Each run is ``apply_once`` (its own lock, plan and confirmation); a run that fails is
     one line and the loop goes on. An interrupt while idle ends the loop (exit 0); one
     during a run cancels that run (its half-made images removed) and ends the loop."""
-    stop = threading.Event()
+    stop = stop or threading.Event()
     runs = 0
 
     def job() -> int:

@@ -153,9 +153,8 @@ class StepRunner:
             return Outcome(step.id, step.kind, label, ref, False, image_id, message)
         self.done[step.id] = True
         self._journal(step, image_id, "ok", note=result)
-        self.emit(
-            ActionFinished(step.id, step.kind, label + (f" ({result})" if result else ""), True)
-        )
+        shown = label.removeprefix(f"{step.kind} ") + (f" ({result})" if result else "")
+        self.emit(ActionFinished(step.id, step.kind, shown, True))
         return Outcome(step.id, step.kind, label, ref, True, image_id, result)
 
     def _journal(self, step: MetadataStep, image_id: str | None, result: str, **extra: Any) -> None:

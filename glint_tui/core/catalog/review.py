@@ -105,7 +105,9 @@ def _placed(step: Any) -> list[tuple[ProjectRef, str]]:
         ]
     own = _own_line(step)
     also = [
-        (r, f"{own}  (through {step.ref}: the same image)") for r in getattr(step, "seen_from", ())
+        (r, f"{own}  (through {step.ref}: the same image)")
+        for r in getattr(step, "seen_from", ())
+        if r != step.ref
     ]
     return [(step.ref, own), *also]
 
