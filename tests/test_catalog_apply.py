@@ -229,6 +229,10 @@ def test_retirement_never_deletes_the_last_copy_while_another_cloud_cannot_be_li
             assert session.get_image(old.id).status == "active"
     finally:
         sandbox.ensure_running()
+    asked = glint(sandbox, "catalog", "apply", str(path))  # deletes: no terminal, no --yes
+    assert asked.returncode == 2, asked.stdout + asked.stderr
+    with sandbox.session("c1:alpha") as session:
+        assert session.get_image(old.id).status == "active"
     apply(sandbox, path, "--yes")
     for ref in ("c1:alpha", "c2:alpha"):
         assert [i.properties[VERSION] for i in owned(sandbox, ref, upstream.name)] == [v2]
