@@ -35,6 +35,7 @@ from glint_tui.core.safetext import escape_lines
 COMMAND_MODULES = (
     "glint_tui.commands.images",
     "glint_tui.commands.transfer",
+    "glint_tui.commands.catalog",
     "glint_tui.commands.reconcile",
     "glint_tui.commands.repository",
     "glint_tui.commands.credentials",

@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
-from typing import Any, TextIO
+from typing import TextIO
 
 from glint_tui.commands.common import confirm, parse_ref, services
 from glint_tui.commands.progress import ProgressPrinter
+from glint_tui.commands.running import run_cancellable
 from glint_tui.core import exitcodes
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError, UsageError, located
@@ -239,22 +239,8 @@ def _show_plan(plan: Plan, out: TextIO = sys.stderr) -> None:
         print(line, file=out)
 
 
-class Interrupted(GlintError):
-    """Ctrl-C and the engine did not finish cleaning up in time (or a second Ctrl-C)."""
-
-    exit_code = exitcodes.INTERRUPTED
-
-
-CLEANUP_WAIT = 120.0  # seconds the engine gets to abort transfers and delete half images
-
-
 def run_plan(plan: Plan, args: argparse.Namespace, command: str) -> RunResult:
-    """Run the engine in a worker so Ctrl-C cancels cleanly (in-flight images are removed).
-
-    The main thread waits on an Event, not ``Thread.join``: on Python < 3.13 a
-    KeyboardInterrupt that lands inside ``join`` can mark a live thread as finished, and
-    the next ``join`` returns at once - before the engine has cleaned up or returned.
-    """
+    """Run the engine in a worker so Ctrl-C cancels cleanly (in-flight images are removed)."""
     printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
     options = TransferOptions(
         use_spool=not getattr(args, "no_cache", False),
@@ -262,41 +248,9 @@ def run_plan(plan: Plan, args: argparse.Namespace, command: str) -> RunResult:
         command=command,
     )
     use_cases = services()
-    cancel = threading.Event()
-    done = threading.Event()
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            box["result"] = use_cases.run_plan(plan, cancel, printer, options=options)
-        except BaseException as e:  # reported in the main thread
-            box["error"] = e
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name="glint-engine", daemon=True).start()
-    try:
-        try:
-            while not done.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            cancel.set()
-            printer.interrupted = True
-            printer.say("glint: interrupting: aborting transfers and cleaning up…")
-            try:
-                finished = done.wait(CLEANUP_WAIT)
-            except KeyboardInterrupt:
-                finished = False
-            if not finished:
-                raise Interrupted(
-                    "interrupted before the cleanup finished; "
-                    "run `glint reconcile` to delete half-copied images"
-                ) from None
-    finally:
-        printer.close()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    return run_cancellable(
+        lambda cancel: use_cases.run_plan(plan, cancel, printer, options=options), printer
+    )
 
 
 def _finish(result: RunResult, plan: Plan, args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from glint_tui.core.actions import CopyAction, CopyTarget, Plan, Refusal
+from glint_tui.core.actions import CopyAction, CopyTarget, FileImage, Plan, Refusal
 from glint_tui.core.errors import UsageError
 from glint_tui.core.inventory import Matrix
 from glint_tui.core.model import ProjectRef
@@ -144,7 +144,7 @@ def plan_upload(
                 disk_format=disk_format,
                 visibility=visibility,
                 source_file=str(path.resolve()),
-                properties=dict(properties or {}),
+                file_image=FileImage(properties=dict(properties or {})),
             )
         )
     return plan, already
