@@ -300,3 +300,28 @@ def test_an_owner_is_shown_by_its_project_name_where_glint_lists_that_project(tm
     assert seen is not None and seen.owner == image.owner != "alpha"
     assert owner_name(matrix, beta, seen.owner) == "alpha"
     assert owner_name(matrix, beta, "0123abcd") == "0123abcd"
+
+
+def test_the_typed_deletion_count_is_the_only_dialog_on_screen():
+    """Stacked dialogs drew two borders over each other: the review steps aside while
+    the typed confirmation asks, and comes back when it is cancelled."""
+    from glint_tui.ui.screens.confirm import TypedConfirmModal
+    from tests.ui_helpers import wait_for_review
+
+    async def body():
+        app = _app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _loaded(pilot)
+            await pilot.press("l", "space", "a")  # alma-20.00 is owned at c1 (beta): delete
+            review = await wait_for_review(pilot)
+            assert review.plan.deletes
+            await pilot.press("y")
+            await wait_until(pilot, lambda: isinstance(app.screen, TypedConfirmModal), 5, "ask")
+            assert not review.query_one("#plan-dialog").display
+            top = screen_text(app).count("▀" * 60)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is review, 5, "back to the review")
+            assert review.query_one("#plan-dialog").display
+            return top
+
+    assert run_app(body) == 1, "one dialog border at the top, not two"

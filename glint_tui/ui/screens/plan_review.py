@@ -190,8 +190,12 @@ class PlanReviewModal(ModalScreen[bool]):
             f"This plan DELETES {n} image{'s' if n != 1 else ''} "
             f"({_size(self.plan.delete_bytes)}). Deleted images cannot be recovered."
         )
+        # one dialog on screen at a time: two borders drawn over each other read as noise
+        self.query_one("#plan-dialog").display = False
         self.app.push_screen(TypedConfirmModal(question, str(n)), self._typed)
 
     def _typed(self, ok: bool | None) -> None:
         if ok:
             self.dismiss(True)
+        else:
+            self.query_one("#plan-dialog").display = True
