@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "glint_tui.commands.repository",
     "glint_tui.commands.credentials",
     "glint_tui.commands.sandbox",
+    "glint_tui.commands.serve",
 )
 
 
@@ -155,9 +156,11 @@ def _main(argv: list[str] | None) -> int:
 
 def _open_ui(args: argparse.Namespace) -> int:
     if args.sandbox:
+        from glint_tui.commands.sandbox import ProgressPrinter
         from glint_tui.sandbox.manager import ensure_sandbox_running
 
-        ensure_sandbox_running(progress=lambda s: print(s, file=sys.stderr))
+        out = ProgressPrinter()
+        ensure_sandbox_running(progress=out.line, meter=out.meter)
     from glint_tui.ui.app import run
 
     return run(read_only=args.read_only, handle_signals=True)
