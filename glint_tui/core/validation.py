@@ -134,6 +134,7 @@ def _check_method(value: Any) -> None:
 SETTING_CHECKS: dict[str, Callable[[Any], Any]] = {
     "home_repository": check_repository_name,
     "transfer_method": _check_method,  # how copies move by default (core.methodchoice)
+    "theme": lambda v: check_text(v, empty=False, limit=64),  # the UI says if it is unknown
 }
 
 
