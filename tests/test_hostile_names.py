@@ -93,7 +93,8 @@ def test_hostile_image_name_is_escaped_in_copy_progress_and_plan(sandbox, hostil
     assert plan.returncode == 0, plan.stderr
     assert_no_raw_controls(plan.stdout)
     copy_line, summary = plan.stdout.splitlines()  # one line per action, then the totals
-    assert copy_line.startswith("copy ") and copy_line.endswith("c3:alpha  (64.0 KiB)")
+    assert copy_line.startswith("copy ")
+    assert copy_line.endswith("c3:alpha  (64.0 KiB) by stream, 64.0 KiB through this host")
     assert escaped_form(hostile.name) in copy_line and summary.startswith("1 copy")
 
 
