@@ -111,7 +111,9 @@ def test_hostile_image_name_is_shown_escaped_in_the_tui(sandbox, hostile):
             await wait_until(pilot, lambda: len(screen.model.rows) == 1, 10, "the hostile row")
             line = "".join(seg.text for seg in screen.view.render_line(1))
             assert_no_raw_controls(line)
-            assert shown[: len(prefix) + 12] in line  # "…\x1b[31mRED" as text, cut to width
+            # escaped as text, cut in the middle to the column's width: both ends show
+            assert shown[: len(prefix) + 8] in line  # "…\x1b[31m" as text
+            assert shown[-12:] in line  # "[/] \x9b2J" as text
             details = str(screen.query_one(DetailsPane).render())
             assert_no_raw_controls(details)
             assert shown in details  # markup shown literally: "[bold]b[/bold] [/]"
