@@ -15,13 +15,14 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from glint_tui.core.clouds import open_session
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.config import ConfigStore, insecure_warning
 from glint_tui.core.errors import CloudError, ConfigError, Unreachable
-from glint_tui.core.model import Credential, ProjectRef, Repository
+from glint_tui.core.model import SECRETLESS_AUTH_TYPES, Credential, ProjectRef, Repository
 from glint_tui.core.notices import log_warning
 from glint_tui.core.paths import Paths, paths_for
 from glint_tui.core.safetext import escape
@@ -79,19 +80,32 @@ class SessionProvider:
         return self._timeouts
 
     def refs(self) -> list[ProjectRef]:
-        """Every configured repository:project credential, sorted."""
-        return sorted(c.ref for c in self.config.credentials())
+        """Every configured column (a credential, or one per region of an EC2
+        repository), sorted."""
+        return self.config.columns()
 
     def resolve(self, ref: ProjectRef | str) -> tuple[Repository, Credential, str]:
-        """Repository, credential and secret for *ref*, or a ConfigError saying how to fix it."""
+        """Repository (with ``region`` set to the column's, for a region column),
+        credential and secret for *ref* (``""`` when the credential keeps none in the
+        keyring: an AWS profile or the environment), or a ConfigError saying how to fix it."""
         ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
         repo = self.config.get_repository(ref.repository)
+        if repo.regions or ref.region is not None:
+            if ref.region not in repo.regions:
+                have = ", ".join(repo.regions) or "none"
+                raise ConfigError(
+                    f"{ref}: repository {repo.name} has no region {ref.region!r} (regions: "
+                    f"{have}; add one with `glint repository edit {repo.name} --region R`)"
+                )
+            repo = replace(repo, region=ref.region)
         cred = self.config.get_credential(ref)
+        if cred.auth_type in SECRETLESS_AUTH_TYPES:
+            return repo, cred, ""
         secret = self.secrets.get(cred.secret_key)
         if secret is None:
             raise ConfigError(
                 f"{ref}: no secret in the keyring ({self.secrets.describe()}); store it with "
-                f"`glint credentials add {ref} --username {cred.username}`"
+                f"`glint credentials add {cred.ref} {_who_option(cred)} {cred.username}`"
             )
         return repo, cred, secret
 
@@ -102,6 +116,14 @@ class SessionProvider:
             _WARNED_INSECURE.add(repo.name)
             self._warn(insecure_warning(repo))
         return open_session(repo, cred, secret, timeouts=self.timeouts)
+
+
+def _who_option(cred: Credential) -> str:
+    """The ``credentials add`` option that names *cred*'s user (for hints)."""
+    return {
+        "access_key": "--access-key-id",
+        "application_credential": "--app-credential",
+    }.get(cred.auth_type, "--username")
 
 
 def _ssl_context(repo: Repository) -> ssl.SSLContext:
