@@ -284,3 +284,13 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def free_port() -> int:
+    """One free TCP port on 127.0.0.1 (for a single server such as the EC2 emulator)."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(30000, 60000)
+        if _port_free(port):
+            return port
+    raise RuntimeError("no free port on 127.0.0.1")

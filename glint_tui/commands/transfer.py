@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import humanize
 
-from glint_tui.commands.common import confirm, parse_ref, services
+from glint_tui.commands.common import column, confirm, services
 from glint_tui.core import exitcodes
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError, UsageError, located
@@ -389,9 +389,9 @@ def _refused_only(plan: Plan, args: argparse.Namespace) -> int:
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
-    dests = [parse_ref(t) for t in args.to]
-    source = parse_ref(args.source) if args.source else None
     use_cases = services()
+    dests = [column(use_cases, t) for t in args.to]
+    source = column(use_cases, args.source) if args.source else None
     matrix = use_cases.load_matrix(need_columns=True)
     for r in [*dests, *([source] if source else [])]:
         if r not in matrix.status:
@@ -421,8 +421,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    at = parse_ref(args.source)
     use_cases = services()
+    at = column(use_cases, args.source)
     matrix = use_cases.load_matrix(need_columns=True)
     if at not in matrix.status:
         raise UsageError(f"{at} is not a configured REPO:PROJECT")

@@ -6,6 +6,7 @@ tool never see an openstacksdk object.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from functools import total_ordering
@@ -143,6 +144,45 @@ class ProjectRef:
         if malformed or not text.isprintable():
             raise ValueError(f"expected {REF_SYNTAX} (e.g. mycloud:alpha), got {text!r}")
         return cls(repo, project, region if slash else None)
+
+
+def resolve_column(text: str, columns: list[ProjectRef]) -> ProjectRef:
+    """The column of *columns* that *text* names, for options like ``--to``.
+
+    ``REPO:PROJECT`` / ``REPO/REGION:PROJECT`` name one exactly. Where it is unambiguous,
+    shorter forms do too: ``REPO`` (its only column), ``REPO/REGION`` (that region's only
+    column) and ``REPO:REGION`` (an EC2 repository's region: its only account there).
+    Text that parses but is not configured comes back as parsed (callers say it is not
+    configured); ValueError when nothing matches or several columns do.
+    """
+    exact: ProjectRef | None = None
+    with contextlib.suppress(ValueError):
+        exact = ProjectRef.parse(text)
+    if exact is not None and exact in columns:
+        return exact
+    if not isinstance(text, str) or not text.isprintable():
+        raise ValueError(f"expected {REF_SYNTAX} (e.g. mycloud:alpha), got {text!r}")
+    where, colon, after = text.partition(":")
+    repo, slash, region = where.partition("/")
+    if slash and colon:
+        found: list[ProjectRef] = []
+    elif slash:
+        found = [c for c in columns if c.repository == repo and c.region == region]
+    elif colon:
+        found = [c for c in columns if c.repository == repo and c.region == after]
+    else:
+        found = [c for c in columns if c.repository == repo]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        names = ", ".join(map(str, found))
+        raise ValueError(f"{text!r} may be any of {names}: name one")
+    if exact is not None:
+        return exact
+    raise ValueError(
+        f"{text!r} names no configured column (expected {REF_SYNTAX}, REPO/REGION:ACCOUNT, "
+        "or a repository with one column)"
+    )
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,22 @@ def _ssl_context(repo: Repository) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=repo.ca_bundle or None)
 
 
+def probe_endpoint(repo: Repository, timeout: float = 10.0) -> str:
+    """Check that an EC2-compatible endpoint answers HTTP at all (any status: without a
+    key it refuses every call); Unreachable when nothing answers."""
+    url = repo.endpoint_url or ""
+    context = _ssl_context(repo) if url.startswith("https:") else None
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context):
+            pass
+    except urllib.error.HTTPError:
+        pass  # it answered
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise Unreachable(f"cannot reach {url}: {reason}", f"repository {repo.name}") from None
+    return f"endpoint {url} answers"
+
+
 def probe_keystone(repo: Repository, timeout: float = 10.0) -> str:
     """Check that *repo*'s auth URL is a Keystone answering version discovery.
 

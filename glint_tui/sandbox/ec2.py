@@ -39,10 +39,18 @@ class MotoMissing(GlintError):
 class MotoServer:
     """One moto server whose files (pid, log) live in *root*."""
 
-    def __init__(self, root: Path, port: int, *, strict_after: int | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        port: int,
+        *,
+        strict_after: int | None = None,
+        amis_file: Path | None = None,
+    ) -> None:
         self.root = root
         self.port = port
         self.strict_after = strict_after  # requests moto serves before it checks keys
+        self.amis_file = amis_file  # AMIs of other accounts every account sees (moto's list)
 
     @property
     def url(self) -> str:
@@ -85,6 +93,8 @@ class MotoServer:
                 raise GlintError(f"port {self.port} on {HOST} is in use by another program")
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         env = {**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+        if self.amis_file is not None:
+            env["MOTO_AMIS_PATH"] = str(self.amis_file)
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             env.pop(key, None)
         if self.strict_after is not None:
