@@ -76,8 +76,12 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     who.add_argument(
         "--access-key-id", metavar="ID", help="ec2: access key id (its secret is asked)"
     )
-    who.add_argument(
-        "--profile", metavar="P", help="ec2: a profile of ~/.aws/config (nothing stored)"
+    who.add_argument(  # dest: glint's own global --profile names glint's files
+        "--profile",
+        "--aws-profile",
+        dest="aws_profile",
+        metavar="P",
+        help="ec2: a profile of ~/.aws/config (nothing stored)",
     )
     who.add_argument(
         "--from-environment",
@@ -102,7 +106,7 @@ def _ref(args: argparse.Namespace) -> ProjectRef:
     return ProjectRef(args.repository, args.project)
 
 
-EC2_OPTIONS = ("access_key_id", "profile", "from_environment")
+EC2_OPTIONS = ("access_key_id", "aws_profile", "from_environment")
 
 
 def _who(args: argparse.Namespace, cloud_type: str) -> tuple[str, str]:
@@ -118,8 +122,8 @@ def _who(args: argparse.Namespace, cloud_type: str) -> tuple[str, str]:
         raise UsageError("--access-key-id, --profile and --from-environment are for ec2")
     if args.access_key_id:
         return "access_key", args.access_key_id
-    if args.profile:
-        return "profile", args.profile
+    if args.aws_profile:
+        return "profile", args.aws_profile
     if args.from_environment:
         return "environment", "environment"
     if args.app_credential is not None:
