@@ -27,6 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("-n", "--clouds", type=int, default=None, help="how many clouds (default 3)")
     up.add_argument("--port-base", type=int, default=None, help="ports: BASE+10N, BASE+10N+1")
     up.add_argument("--no-seed", action="store_true", help="do not create sample images")
+    up.add_argument(
+        "--with-ec2",
+        action="store_true",
+        help="also run an EC2 emulator (moto) as repository 'ec2' (needs moto[server])",
+    )
     add_shape_arguments(up)
     up.set_defaults(func=_up)
     actions.add_parser("down", help="stop the clouds (data kept)").set_defaults(func=_down)
@@ -41,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _up(args: argparse.Namespace) -> int:
     sandbox = Sandbox(port_base=args.port_base)
     sandbox.up(args.clouds, seed=not args.no_seed, progress=_progress, shape=shape_from_args(args))
+    if args.with_ec2:
+        sandbox.up_ec2(_progress)
     _progress("try it:  glint --sandbox      (or: glint --sandbox images)")
     return exitcodes.OK
 

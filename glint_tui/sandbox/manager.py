@@ -29,6 +29,9 @@ from glint_tui.sandbox.cloud import (
     Cloud,
     migrated_template,
 )
+from glint_tui.sandbox.ec2 import DEFAULT_ACCOUNT as EC2_ACCOUNT
+from glint_tui.sandbox.ec2 import DUMMY_KEY_ID, DUMMY_SECRET, MotoServer
+from glint_tui.sandbox.ec2 import REGIONS as EC2_REGIONS
 from glint_tui.sandbox.servervenv import ensure_server_venv, server_venv_path
 from glint_tui.sandbox.shapes import PLAIN, Shape, describe_glances, load_shape, settle_shape
 
@@ -158,6 +161,7 @@ class Sandbox:
         """Stop only the processes this sandbox started (by the PIDs in its pidfiles)."""
         with ThreadPoolExecutor(max(1, len(self.clouds))) as pool:
             list(pool.map(lambda c: c.stop(), self.clouds))
+        self.moto.stop()
         progress(f"stopped {len(self.clouds)} sandbox cloud(s)")
 
     def wipe(self, progress: Progress = _quiet) -> None:
@@ -205,15 +209,18 @@ class Sandbox:
             region="RegionOne",
         )
 
+    def _master_password_file(self) -> None:
+        password_file = self.paths.config_dir / "keyring-password"
+        if not password_file.exists():
+            atomic_write_bytes(password_file, pysecrets.token_urlsafe(32).encode(), 0o600)
+
     def register_repositories(self, clouds: list[Cloud]) -> None:
         """Write the sandbox clouds and member credentials into the sandbox profile."""
         from glint_tui.core.config import ConfigStore
         from glint_tui.core.secrets import SecretStore
 
         self.paths.ensure()
-        password_file = self.paths.config_dir / "keyring-password"
-        if not password_file.exists():
-            atomic_write_bytes(password_file, pysecrets.token_urlsafe(32).encode(), 0o600)
+        self._master_password_file()
         store = ConfigStore(self.paths)
         secrets = SecretStore(self.paths)
         known = {r.name for r in store.repositories()}
@@ -225,6 +232,42 @@ class Sandbox:
                 secrets.set(cred.secret_key, password)
                 if (cred.repository, cred.project, cred.username) not in creds:
                     store.add_credential(cred)
+
+    # -- the EC2 emulator (--with-ec2) -------------------------------------------------
+    @property
+    def moto(self) -> MotoServer:
+        """The sandbox's EC2 emulator: port BASE+9 (the clouds use BASE+10N…)."""
+        return MotoServer(self.root / "ec2", self.port_base + 9)
+
+    def up_ec2(self, progress: Progress = _quiet) -> None:
+        """Start moto and register it as repository ``ec2`` (regions us-east-1 and
+        eu-west-1) with moto's dummy keys, in the sandbox profile."""
+        self.moto.start()
+        self.register_ec2(self.moto.url)
+        progress(f"ec2: EC2 emulator (moto) {self.moto.url}, regions {', '.join(EC2_REGIONS)}")
+
+    def register_ec2(self, url: str, name: str = "ec2") -> Repository:
+        """Repository *name* for the emulator at *url*, and its dummy-key credential."""
+        from glint_tui.core.config import ConfigStore
+        from glint_tui.core.secrets import SecretStore
+
+        self.paths.ensure()
+        self._master_password_file()
+        store = ConfigStore(self.paths)
+        repo = Repository(
+            name=name,
+            auth_url="",
+            cloud_type="ec2",
+            description=f"glint sandbox EC2 emulator (moto on {HOST})",
+            regions=EC2_REGIONS,
+            endpoint_url=url,
+        )
+        if not store.has_repository(name):
+            store.add_repository(repo)
+        cred = Credential(name, EC2_ACCOUNT, DUMMY_KEY_ID, auth_type="access_key")
+        SecretStore(self.paths).set(cred.secret_key, DUMMY_SECRET)
+        store.add_credential(cred, replace_existing=True)
+        return repo
 
     def refs(self, clouds: list[Cloud] | None = None) -> list[ProjectRef]:
         return [cred.ref for c in (clouds or self.clouds) for cred, _ in self.member_credentials(c)]
