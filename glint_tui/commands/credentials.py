@@ -96,10 +96,12 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     common.add_no_verify_flag(p)
 
 
-def _ref(args: argparse.Namespace) -> ProjectRef:
+def _ref(args: argparse.Namespace, ec2_names: frozenset[str] = frozenset()) -> ProjectRef:
+    """REPOSITORY:PROJECT, or just an ec2 REPOSITORY (in *ec2_names*): the login names the
+    account."""
     if getattr(args, "ref", None):
-        if ":" not in args.ref and "/" not in args.ref:
-            return ProjectRef(args.ref, "")  # an ec2 repository: the login names the account
+        if args.ref in ec2_names:
+            return ProjectRef(args.ref, "")
         return common.parse_ref(args.ref)
     if not args.repository or not args.project:
         raise UsageError("both --name (repository) and --tenant (project) are needed")
@@ -132,11 +134,10 @@ def _who(args: argparse.Namespace, cloud_type: str) -> tuple[str, str]:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    ref = _ref(args)
     services = common.services()
+    ec2 = frozenset(r.name for r in services.repositories() if r.cloud_type == "ec2")
+    ref = _ref(args, ec2)
     repo = services.repository(ref.repository)
-    if not ref.project and repo.cloud_type != "ec2":
-        raise UsageError(f"expected REPOSITORY:PROJECT, got {args.ref!r}")
     auth_type, username = _who(args, repo.cloud_type)
     cred = services.check_credential(  # before any password is asked or login tried
         Credential(

@@ -34,7 +34,10 @@ from glint_tui.core.sessions import SessionSource, open_serialized
 VISIBILITY_FILTERS = ("all", "project", "shared", "public")
 
 RowKey = tuple[str, str]
-"""(image name, content key). Images with no data yet use ``"none:<id>"`` as content key."""
+"""(image name, content key). Images with no data yet use ``"none:<id>"`` as content key;
+usable images whose content nobody can name (an AMI without glint's sha512 tag) use
+``"unknown:<id>"``: a row of their own, with data (so never deleted as "no data"), and no
+verified hash (so never a copy source)."""
 
 Physical = tuple[str | None, str]
 """One Glance image: (cloud key, image id). The cloud key is None when the column's cloud
@@ -49,7 +52,11 @@ def same_image(a: Physical, b: Physical) -> bool:
 
 def row_key_of(image: ImageRecord) -> RowKey:
     """The identity of an image's row: its name plus its content key (or its id if no data)."""
-    return (image.name or "", image.content_key or f"none:{image.id}")
+    if image.content_key:
+        return (image.name or "", image.content_key)
+    if image.status in USABLE_STATUSES and image.os_hash_algo is None and image.size is None:
+        return (image.name or "", f"unknown:{image.id}")
+    return (image.name or "", f"none:{image.id}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,7 @@ class Row:
     @property
     def label(self) -> str:
         """``name@<12 hex>``: how the CLI prints and accepts a row unambiguously."""
-        if not self.has_data:
+        if not self.has_data or self.content_key.startswith("unknown:"):
             return f"{self.name}@{self.content_key}"
         return f"{self.name}@{self.content_key.split(':', 1)[1][:12]}"
 

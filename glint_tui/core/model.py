@@ -179,10 +179,7 @@ def resolve_column(text: str, columns: list[ProjectRef]) -> ProjectRef:
         raise ValueError(f"{text!r} may be any of {names}: name one")
     if exact is not None:
         return exact
-    raise ValueError(
-        f"{text!r} names no configured column (expected {REF_SYNTAX}, REPO/REGION:ACCOUNT, "
-        "or a repository with one column)"
-    )
+    return ProjectRef.parse(text)  # raises: the one parser's own message
 
 
 @dataclass(frozen=True)
