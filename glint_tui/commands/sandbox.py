@@ -63,7 +63,11 @@ def _wipe(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    rows = Sandbox().status()
+    sandbox = Sandbox()
+    rows = sandbox.status()
+    moto = sandbox.moto
+    if moto.alive():  # --with-ec2
+        rows.append({"name": "ec2", "moto": {"url": moto.url, "pid": moto.pid(), "running": True}})
     if args.json:
         print(json.dumps(rows, indent=2))
         return exitcodes.OK
@@ -71,6 +75,9 @@ def _status(args: argparse.Namespace) -> int:
         print("no sandbox clouds (start them with: glint sandbox up)")
         return exitcodes.OK
     for r in rows:
+        if "moto" in r:
+            print(f"ec2  EC2 emulator (moto) {r['moto']['url']} running (pid {r['moto']['pid']})")
+            continue
         k, g = r["keystone"], r["glance"]
         state = lambda s: f"running (pid {s['pid']})" if s["running"] else "stopped"  # noqa: E731
         print(f"{r['name']}  keystone {k['url']} {state(k)}  glance {g['url']} {state(g)}")
