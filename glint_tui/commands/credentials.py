@@ -156,7 +156,8 @@ def cmd_add(args: argparse.Namespace) -> int:
             "application_credential": "application credential secret",
             "access_key": f"secret access key of {username}",
         }.get(auth_type, f"password for {username}")
-        secret = common.read_secret(args, f"{what} on {args.ref}: ")
+        place = str(ref) if ref.project else ref.repository
+        secret = common.read_secret(args, f"{what} on {place}: ")
     try:
         saved = services.save_credential(cred, secret, verify=not args.no_verify)
     except CloudError as e:
