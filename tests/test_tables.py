@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from glint_backup.errors import EXIT_CODES as BACKUP_EXIT_CODES
-from glint_tui.commands.transfer import ProgressPrinter
+from glint_tui.commands.progress import ProgressPrinter
 from glint_tui.core import errors, exitcodes
 from glint_tui.core.events import ActionFinished, CellChanged, CopyProgress
 from glint_tui.core.glyphs import DONE, FAILED, GLYPHS, MARKS

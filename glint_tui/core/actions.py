@@ -41,19 +41,30 @@ class CopyTarget:
 
 @dataclass(frozen=True)
 class CopyAction:
-    """Stream one image (content) from one source to one or more destinations."""
+    """Stream one image (content) from one source to one or more destinations.
+
+    The source is an image in a cloud (``source`` and ``source_image_id``), or a file on
+    this host (``source_file``, with ``source`` and ``source_image_id`` None): the
+    engine reads either through ``core.transfer.sources``.
+    """
 
     id: str
     name: str
     content_key: str
     size: int
-    source: ProjectRef
-    source_image_id: str
+    source: ProjectRef | None
+    source_image_id: str | None
     targets: tuple[CopyTarget, ...]
     disk_format: str | None = None
     visibility: str = "private"
+    source_file: str | None = None
 
     kind = "copy"
+
+    @property
+    def origin(self) -> str:
+        """Where the bytes come from, for people: ``REPO:PROJECT`` or ``file PATH``."""
+        return f"file {self.source_file}" if self.source_file else str(self.source)
 
     @property
     def destinations(self) -> list[ProjectRef]:
@@ -71,8 +82,9 @@ class CopyAction:
             "name": self.name,
             "content_key": self.content_key,
             "size": self.size,
-            "source": str(self.source),
+            "source": str(self.source) if self.source else None,
             "source_image_id": self.source_image_id,
+            "source_file": self.source_file,
             "targets": [
                 {
                     "ref": str(t.ref),
@@ -94,8 +106,8 @@ class CopyAction:
             name=d["name"],
             content_key=d["content_key"],
             size=int(d["size"]),
-            source=ProjectRef.parse(d["source"]),
-            source_image_id=d["source_image_id"],
+            source=ProjectRef.parse(d["source"]) if d.get("source") else None,
+            source_image_id=d.get("source_image_id"),
             targets=tuple(
                 CopyTarget(
                     ProjectRef.parse(t["ref"]),
@@ -108,6 +120,7 @@ class CopyAction:
             ),
             disk_format=d.get("disk_format"),
             visibility=d.get("visibility", "private"),
+            source_file=d.get("source_file"),
         )
 
 
@@ -269,7 +282,7 @@ class Plan:
                 if t.replaces:
                     extra += f", then delete the other {c.name!r} ({t.replaces})"
                 lines.append(
-                    f"copy    {_label(c.name, c.content_key)}  {c.source} -> {t.ref}"
+                    f"copy    {_label(c.name, c.content_key)}  {c.origin} -> {t.ref}"
                     f"  ({_size(c.size)}){extra}"
                 )
         for d in self.deletes:

@@ -26,9 +26,6 @@ from glint_tui.core.cloudid import CloudIdentity, group_clouds
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.errors import GlintError, SecretsError
 from glint_tui.core.model import USABLE_STATUSES, CellState, ImageRecord, ProjectRef
-
-# core/transfer.py still imports these two from here; they live in core.sessions (the
-# engine's split moves that import, then this module stops being a second address).
 from glint_tui.core.sessions import SessionSource, open_serialized
 
 VISIBILITY_FILTERS = ("all", "project", "shared", "public")

@@ -20,7 +20,7 @@ Anything refused is a ``Refusal`` with a human reason, shown with the plan.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from glint_tui.core.actions import CopyAction, CopyTarget, DeleteAction, Plan, Refusal
 from glint_tui.core.desired import Desired
@@ -57,30 +57,175 @@ def build_plan(
         raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}")
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    plan = Plan()
-    ledger = CopyLedger(matrix)
-    # copies that will add a holder if they succeed: content key -> copy ids
-    incoming: dict[str, list[str]] = {}
-
+    planner = _Planner(matrix, desired, home_repository, on_conflict, visibility, source)
     rows = [r for r in matrix.rows if r.key in desired.cells]
+    for row in rows:  # copies first: a delete may rely on a copy of the same plan
+        planner.copy(row, [ref for ref, want in desired.cells[row.key].items() if want])
     for row in rows:
-        wants = [ref for ref, v in desired.cells[row.key].items() if v]
-        copy = _plan_copy(
-            matrix, row, wants, plan, ledger, home_repository, on_conflict, visibility, source
+        for ref in sorted(ref for ref, want in desired.cells[row.key].items() if not want):
+            planner.delete(row, ref)
+    return planner.plan
+
+
+@dataclass
+class _Planner:
+    """One plan being built: what every copy and delete is decided against, and what the
+    decisions so far changed (the ledger of copies, the copies coming, the deletes)."""
+
+    matrix: Matrix
+    desired: Desired
+    home: str | None
+    on_conflict: str
+    visibility: str
+    forced: ProjectRef | None
+    plan: Plan = field(default_factory=Plan)
+    ledger: CopyLedger = field(init=False)
+    # copies that will add a holder if they succeed: content key -> copy action ids
+    incoming: dict[str, list[str]] = field(default_factory=dict)
+    deleted: list[Physical] = field(default_factory=list)  # one image seen twice goes once
+
+    def __post_init__(self) -> None:
+        self.ledger = CopyLedger(self.matrix)
+
+    def refuse(self, kind: str, row: Row, ref: ProjectRef, reason: str) -> None:
+        self.plan.refusals.append(Refusal(kind, row.name, row.content_key, ref, reason))
+
+    # --- copies --------------------------------------------------------------------------
+    def copy(self, row: Row, wants: list[ProjectRef]) -> None:
+        """One copy action for the places that want *row* and lack it, or refusals."""
+        missing = [ref for ref in sorted(wants) if not row.cell(ref).present]
+        if not missing:
+            return
+        if row.has_data:
+            source = _choose_source(self.matrix, row, self.home, self.forced)
+        else:
+            source = "the image has no data (not uploaded yet)"
+        if isinstance(source, str):
+            for ref in missing:
+                self.refuse("copy", row, ref, source)
+            return
+        targets = [t for ref in missing if (t := self._target(row, ref)) is not None]
+        if not targets:
+            return
+        matrix = self.matrix
+        source_ref, source_id = source
+        action = CopyAction(
+            id=_new_id(),
+            name=row.name,
+            content_key=row.content_key,
+            size=int(row.size or 0),
+            source=source_ref,
+            source_image_id=source_id,
+            targets=tuple(
+                replace(t, cloud=matrix.cloud_of(t.ref), project_id=matrix.project_id(t.ref))
+                for t in targets
+            ),
+            disk_format=row.disk_format,
+            visibility=self.visibility,
         )
-        if copy is not None:
-            plan.copies.append(copy)
-            incoming.setdefault(row.content_key, []).append(copy.id)
-    deleted: list[Physical] = []  # one image seen from two columns is deleted once
-    for row in rows:
-        unwanted = sorted(ref for ref, v in desired.cells[row.key].items() if not v)
-        for ref in unwanted:
-            _plan_delete(matrix, row, ref, plan, ledger, incoming, desired, deleted)
-    return plan
+        self.plan.copies.append(action)
+        self.incoming.setdefault(row.content_key, []).append(action.id)
 
+    def _target(self, row: Row, ref: ProjectRef) -> CopyTarget | None:
+        """Where at *ref* the copy goes (its name, what it replaces), or None: refused."""
+        status = self.matrix.status.get(ref)
+        if status is None or not status.ok:
+            why = status.error if status else "not a configured REPO:PROJECT"
+            self.refuse("copy", row, ref, f"cannot list {ref}: {why}")
+            return None
+        others = [
+            r
+            for r in self.matrix.rows
+            if r.name == row.name and r.key != row.key and r.cell(ref).present
+        ]
+        if not others:
+            return CopyTarget(ref, row.name)
+        if self.on_conflict == "keep-both":
+            return CopyTarget(ref, row.name)
+        if self.on_conflict == "rename":
+            return CopyTarget(ref, f"{row.name}-{row.content_key.split(':', 1)[1][:8]}")
+        if self.on_conflict == "replace":
+            return self._replacing(row, ref, others)
+        other_ids = ", ".join(i for r in others for i in r.cell(ref).ids)
+        self.refuse(
+            "copy",
+            row,
+            ref,
+            f"{ref} already has a different image named {row.name!r} ({other_ids}); "
+            "choose --on-conflict rename, keep-both or replace",
+        )
+        return None
 
-def _refuse(plan: Plan, kind: str, row: Row, ref: ProjectRef, reason: str) -> None:
-    plan.refusals.append(Refusal(kind, row.name, row.content_key, ref, reason))
+    def _replacing(self, row: Row, ref: ProjectRef, others: list[Row]) -> CopyTarget | None:
+        """``--on-conflict replace``: only one other owned, unprotected image that is not
+        the last copy of its own content can be replaced."""
+        cells = [r.cell(ref) for r in others]
+        images = [i for c in cells for i in c.images]
+        if len(images) != 1:
+            self.refuse("copy", row, ref, f"several images named {row.name!r} at {ref}")
+            return None
+        (image,), other = images, others[0]
+        why = None
+        gone = self.matrix.physical(ref, image.id)
+        if not cells[0].owned:
+            why = f"cannot replace {image.id}: not owned by {ref}"
+        elif image.protected:
+            why = f"cannot replace {image.id}: it is protected"
+        elif other.has_data and not self.ledger.others(other.content_key, gone):
+            why = f"cannot replace {image.id}: it is the last copy of its content glint can see"
+        if why:
+            self.refuse("copy", row, ref, why)
+            return None
+        if other.has_data:
+            self.ledger.remove(other.content_key, gone)
+        return CopyTarget(ref, row.name, replaces=image.id)
+
+    # --- deletes -------------------------------------------------------------------------
+    def delete(self, row: Row, ref: ProjectRef) -> None:
+        """Delete actions for the images of *row* at *ref* (exact ids), or refusals."""
+        matrix = self.matrix
+        only = self.desired.only_ids(row.key, ref)
+        for img in row.cell(ref).images:
+            if only is not None and img.id not in only:
+                continue
+            physical = matrix.physical(ref, img.id)
+            if any(same_image(physical, p) for p in self.deleted):
+                continue  # the same image, already deleted through another column
+            seen = [r for r in matrix.seen_from(row, ref, img.id) if r != ref]
+            why = _undeletable(matrix, row, ref, img.id, seen, self.desired)
+            if why:
+                self.refuse("delete", row, ref, why)
+                continue
+            after: tuple[str, ...] = ()
+            keeps: tuple[tuple[ProjectRef, str], ...] = ()
+            if row.has_data:
+                keeps = self.ledger.keeps(row.content_key, physical)
+                if not keeps:
+                    after = tuple(self.incoming.get(row.content_key, []))
+                    if not after:
+                        also = f" (also seen from {', '.join(map(str, seen))})" if seen else ""
+                        self.refuse(
+                            "delete",
+                            row,
+                            ref,
+                            f"{img.id} is the last copy of this content glint can see{also}",
+                        )
+                        continue
+                self.ledger.remove(row.content_key, physical)
+            self.deleted.append(physical)
+            self.plan.deletes.append(
+                DeleteAction(
+                    id=_new_id(),
+                    name=row.name,
+                    content_key=row.content_key,
+                    ref=ref,
+                    image_id=img.id,
+                    size=int(img.size or 0),
+                    after=after,
+                    keeps=keeps,
+                    seen_from=tuple(seen),
+                )
+            )
 
 
 def _choose_source(
@@ -106,159 +251,6 @@ def _choose_source(
     best = sorted(holders, key=rank)[0]
     img = next(i for i in best.images if i.status == "active" and i.content_key)
     return best.ref, img.id
-
-
-def _plan_copy(
-    matrix: Matrix,
-    row: Row,
-    wants: list[ProjectRef],
-    plan: Plan,
-    ledger: CopyLedger,
-    home: str | None,
-    on_conflict: str,
-    visibility: str,
-    forced: ProjectRef | None,
-) -> CopyAction | None:
-    missing = [ref for ref in sorted(wants) if not row.cell(ref).present]
-    if not missing:
-        return None
-    if not row.has_data:
-        for ref in missing:
-            _refuse(plan, "copy", row, ref, "the image has no data (not uploaded yet)")
-        return None
-    src = _choose_source(matrix, row, home, forced)
-    if isinstance(src, str):
-        for ref in missing:
-            _refuse(plan, "copy", row, ref, src)
-        return None
-    src_ref, src_id = src
-    targets: list[CopyTarget] = []
-    for ref in missing:
-        st = matrix.status.get(ref)
-        if st is None or not st.ok:
-            why = st.error if st else "not a configured REPO:PROJECT"
-            _refuse(plan, "copy", row, ref, f"cannot list {ref}: {why}")
-            continue
-        others = [
-            r
-            for r in matrix.rows
-            if r.name == row.name and r.key != row.key and r.cell(ref).present
-        ]
-        if not others:
-            targets.append(CopyTarget(ref, row.name))
-            continue
-        other_ids = ", ".join(i for r in others for i in r.cell(ref).ids)
-        if on_conflict == "refuse":
-            _refuse(
-                plan,
-                "copy",
-                row,
-                ref,
-                f"{ref} already has a different image named {row.name!r} ({other_ids}); "
-                "choose --on-conflict rename, keep-both or replace",
-            )
-        elif on_conflict == "keep-both":
-            targets.append(CopyTarget(ref, row.name))
-        elif on_conflict == "rename":
-            targets.append(CopyTarget(ref, f"{row.name}-{row.content_key.split(':', 1)[1][:8]}"))
-        else:  # replace: only one other owned, unprotected image can be replaced
-            cells = [r.cell(ref) for r in others]
-            images = [i for c in cells for i in c.images]
-            gone = matrix.physical(ref, images[0].id) if images else (None, "")
-            if len(images) != 1:
-                _refuse(plan, "copy", row, ref, f"several images named {row.name!r} at {ref}")
-            elif not cells[0].owned:
-                _refuse(
-                    plan, "copy", row, ref, f"cannot replace {images[0].id}: not owned by {ref}"
-                )
-            elif images[0].protected:
-                _refuse(plan, "copy", row, ref, f"cannot replace {images[0].id}: it is protected")
-            elif others[0].has_data and not ledger.others(others[0].content_key, gone):
-                _refuse(
-                    plan,
-                    "copy",
-                    row,
-                    ref,
-                    f"cannot replace {images[0].id}: it is the last copy of its content "
-                    "glint can see",
-                )
-            else:
-                if others[0].has_data:
-                    ledger.remove(others[0].content_key, gone)
-                targets.append(CopyTarget(ref, row.name, replaces=images[0].id))
-    if not targets:
-        return None
-    targets = [
-        replace(t, cloud=matrix.cloud_of(t.ref), project_id=matrix.project_id(t.ref))
-        for t in targets
-    ]
-    return CopyAction(
-        id=_new_id(),
-        name=row.name,
-        content_key=row.content_key,
-        size=int(row.size or 0),
-        source=src_ref,
-        source_image_id=src_id,
-        targets=tuple(targets),
-        disk_format=row.disk_format,
-        visibility=visibility,
-    )
-
-
-def _plan_delete(
-    matrix: Matrix,
-    row: Row,
-    ref: ProjectRef,
-    plan: Plan,
-    ledger: CopyLedger,
-    incoming: dict[str, list[str]],
-    desired: Desired,
-    deleted: list[Physical],
-) -> None:
-    cell = row.cell(ref)
-    only = desired.only_ids(row.key, ref)
-    for img in cell.images:
-        if only is not None and img.id not in only:
-            continue
-        physical = matrix.physical(ref, img.id)
-        if any(same_image(physical, p) for p in deleted):
-            continue  # the same image, already deleted through another column
-        seen = [r for r in matrix.seen_from(row, ref, img.id) if r != ref]
-        why = _undeletable(matrix, row, ref, img.id, seen, desired)
-        if why:
-            _refuse(plan, "delete", row, ref, why)
-            continue
-        after: tuple[str, ...] = ()
-        keeps: tuple[tuple[ProjectRef, str], ...] = ()
-        if row.has_data:
-            keeps = ledger.keeps(row.content_key, physical)
-            if not keeps:
-                after = tuple(incoming.get(row.content_key, []))
-                if not after:
-                    _refuse(
-                        plan,
-                        "delete",
-                        row,
-                        ref,
-                        f"{img.id} is the last copy of this content glint can see"
-                        + (f" (also seen from {', '.join(map(str, seen))})" if seen else ""),
-                    )
-                    continue
-            ledger.remove(row.content_key, physical)
-        deleted.append(physical)
-        plan.deletes.append(
-            DeleteAction(
-                id=_new_id(),
-                name=row.name,
-                content_key=row.content_key,
-                ref=ref,
-                image_id=img.id,
-                size=int(img.size or 0),
-                after=after,
-                keeps=keeps,
-                seen_from=tuple(seen),
-            )
-        )
 
 
 def _undeletable(

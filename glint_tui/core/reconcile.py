@@ -91,16 +91,16 @@ def reconcile(
                     report.skipped.append(why)
                     emit(Notice(f"journal {why} (skipped)"))
                 left = [
-                    p
-                    for p in pending
-                    if not _resolve(p, path, sessions, open_sessions, report, emit)
+                    create
+                    for create in pending
+                    if not _resolve(create, path, sessions, open_sessions, report, emit)
                 ]
                 if not left:
                     jn.append_entry(path, jn.RECONCILED)
     finally:
-        for s in open_sessions.values():
+        for session in open_sessions.values():
             with contextlib.suppress(Exception):
-                s.close()
+                session.close()
     return report
 
 
@@ -111,7 +111,7 @@ def _session(ref: str, sessions: SessionSource, cache: dict[str, CloudSession]) 
 
 
 def _resolve(
-    p: jn.PendingCreate,
+    create: jn.PendingCreate,
     path,
     sessions: SessionSource,
     cache: dict[str, CloudSession],
@@ -120,54 +120,67 @@ def _resolve(
 ) -> bool:
     """True when the creation is settled (deleted, kept, or never happened)."""
     try:
-        session = _session(p.ref, sessions, cache)
-        images = _find(session, p)
-        for img in images:
-            if img.properties.get(jn.TRANSFER_PROPERTY) != p.transfer_id:
+        session = _session(create.ref, sessions, cache)
+        images = _find(session, create)
+        for image in images:
+            if image.properties.get(jn.TRANSFER_PROPERTY) != create.transfer_id:
                 continue  # not ours: never touch it
-            if img.status == "active" and p.content_key and img.content_key == p.content_key:
+            if (
+                image.status == "active"
+                and create.content_key
+                and image.content_key == create.content_key
+            ):
                 jn.append_entry(
                     path,
                     jn.VERIFIED,
-                    transfer_id=p.transfer_id,
-                    ref=p.ref,
-                    image_id=img.id,
+                    transfer_id=create.transfer_id,
+                    ref=create.ref,
+                    image_id=image.id,
                     result="kept by reconcile: the copy had completed",
                 )
-                report.kept.append((p.ref, img.id))
+                report.kept.append((create.ref, image.id))
                 continue
-            if img.status != "active" and img.status not in HALF_DONE:
-                report.unresolved.append((p.ref, p.transfer_id, f"{img.id} is {img.status}"))
+            if image.status != "active" and image.status not in HALF_DONE:
+                report.unresolved.append(
+                    (create.ref, create.transfer_id, f"{image.id} is {image.status}")
+                )
                 return False
             with contextlib.suppress(ImageNotFound):
-                session.delete_image(img.id)
+                session.delete_image(image.id)
             jn.append_entry(
                 path,
                 jn.CLEANED,
-                transfer_id=p.transfer_id,
-                ref=p.ref,
-                image_id=img.id,
-                result=f"deleted by reconcile (was {img.status})",
+                transfer_id=create.transfer_id,
+                ref=create.ref,
+                image_id=image.id,
+                result=f"deleted by reconcile (was {image.status})",
             )
-            report.removed.append((p.ref, img.id, img.status))
-            emit(Notice(f"reconcile: deleted half-done image {img.id} ({img.status}) at {p.ref}"))
+            report.removed.append((create.ref, image.id, image.status))
+            said = f"deleted half-done image {image.id} ({image.status}) at {create.ref}"
+            emit(Notice(f"reconcile: {said}"))
         if not images:
             jn.append_entry(
-                path, jn.CLEANED, transfer_id=p.transfer_id, ref=p.ref, result="nothing left"
+                path,
+                jn.CLEANED,
+                transfer_id=create.transfer_id,
+                ref=create.ref,
+                result="nothing left",
             )
         return True
     except GlintError as e:
-        report.unresolved.append((p.ref, p.transfer_id, str(e)))
-        emit(Notice(f"reconcile: cannot check {p.ref} yet: {e}"))
+        report.unresolved.append((create.ref, create.transfer_id, str(e)))
+        emit(Notice(f"reconcile: cannot check {create.ref} yet: {e}"))
         return False
 
 
-def _find(session: CloudSession, p: jn.PendingCreate) -> list[ImageRecord]:
-    if p.image_id:
+def _find(session: CloudSession, create: jn.PendingCreate) -> list[ImageRecord]:
+    if create.image_id:
         try:
-            return [session.get_image(p.image_id)]
+            return [session.get_image(create.image_id)]
         except ImageNotFound:
             return []
     return [
-        i for i in session.list_images() if i.properties.get(jn.TRANSFER_PROPERTY) == p.transfer_id
+        image
+        for image in session.list_images()
+        if image.properties.get(jn.TRANSFER_PROPERTY) == create.transfer_id
     ]

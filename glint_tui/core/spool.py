@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import queue
 import re
@@ -45,7 +44,8 @@ class Spool:
         self.cap = cap_bytes
         self.max_age = max_age
 
-    def _path(self, content_key: str) -> Path:
+    def path_of(self, content_key: str) -> Path:
+        """Where the committed entry of *content_key* lives (ValueError: not a key)."""
         if not _SAFE.match(content_key):
             raise ValueError(f"not a content key: {content_key!r}")
         algo, digest = content_key.split(":", 1)
@@ -54,7 +54,7 @@ class Spool:
     def get(self, content_key: str, size: int | None = None) -> Path | None:
         """The committed file for this content, if there; one of the wrong size is removed."""
         try:
-            p = self._path(content_key)
+            p = self.path_of(content_key)
             st = p.stat()
         except (ValueError, OSError):
             return None
@@ -70,7 +70,7 @@ class Spool:
         if size <= 0 or size > self.cap:
             return None
         try:
-            self._path(content_key)
+            self.path_of(content_key)
         except ValueError:
             return None
         try:
@@ -83,9 +83,6 @@ class Spool:
     def _ensure_dir(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.dir, 0o700)  # an older glint may have made it 0755
-
-    def usage(self) -> int:
-        return sum(p.stat().st_size for p in self._entries())
 
     def _entries(self) -> list[Path]:
         """Committed entries only (partials are ``clean``'s business)."""
@@ -126,7 +123,7 @@ class Spool:
 
     def remove(self, content_key: str) -> None:
         with contextlib.suppress(ValueError, OSError):
-            self._path(content_key).unlink()
+            self.path_of(content_key).unlink()
 
 
 def _remove_if_unlocked(path: Path) -> None:
@@ -230,7 +227,7 @@ class SpoolWriter:
         if self.failed or self.written != self.size or not matches:
             self.abort()
             return None
-        final = self.spool._path(self.content_key)
+        final = self.spool.path_of(self.content_key)
         try:
             os.replace(self.tmp, final)  # still locked: ``clean`` cannot take it meanwhile
         except OSError:
@@ -251,13 +248,3 @@ class SpoolWriter:
         if stopped:
             with contextlib.suppress(OSError):
                 self._f.close()
-
-
-def file_hashes(path: Path, chunk: int = 1 << 20) -> tuple[str, str]:
-    """(md5, sha512) of a file: used by tests and the bench to check what landed."""
-    md5, sha = hashlib.md5(), hashlib.sha512()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            md5.update(block)
-            sha.update(block)
-    return md5.hexdigest(), sha.hexdigest()

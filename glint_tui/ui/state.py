@@ -277,6 +277,28 @@ class MatrixModel:
                 out.want(key, ref, want)
         return out
 
+    def take_retry(self, row: Row, ref: ProjectRef) -> tuple[list[CellKey], Desired]:
+        """What ``R`` on (row, ref) retries: that cell if it failed, else every failed
+        cell. Their errors are forgotten; returns the cells and the toggles behind them
+        (empty when the clouds match them now)."""
+        errors = self.errors()
+        keys = [(row.key, ref)] if (row.key, ref) in errors else errors
+        desired = self.retry_desired(keys)
+        for key in keys:
+            self.live.pop(key, None)
+        return keys, desired
+
+    def copy_into(self, row: Row, ref: ProjectRef) -> str | None:
+        """The id of the copy action of the run going now that fills this cell: what
+        ``x`` cancels. None when no copy of this row goes to *ref*."""
+        run = self.run
+        if run is None or run.finished:
+            return None
+        for action in run.plan.copies:
+            if self._row_key(action) == row.key and ref in action.destinations:
+                return action.id
+        return None
+
     # --- engine events -------------------------------------------------------------------
     def start_run(self, plan: Plan) -> None:
         run = RunProgress(plan, total_bytes=plan.copy_bytes)
@@ -363,6 +385,12 @@ class MatrixModel:
                     del self.live[key]  # never started, or cancelled: the refresh tells
                     changed.add(key)
         return changed
+
+    @property
+    def failed_actions(self) -> int:
+        """Actions of the current (or last) run that ended in failure."""
+        run = self.run
+        return sum(1 for a in run.actions.values() if a.ok is False) if run else 0
 
     def finish_run(self, exit_code: int, cancelled: bool) -> None:
         """The engine returned (also covers an engine that raised before RunFinished)."""

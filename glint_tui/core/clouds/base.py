@@ -1,8 +1,21 @@
-"""The cloud adapter protocol: the only surface the engine, UI and backup tool use.
+"""The cloud session protocol: the only surface the engine, UI and backup tool use.
 
-A cloud type (``openstack`` today) is a plug-in: a module providing ``open_session``.
-Adapters return glint records (``core.model``) and raise glint errors (``core.errors``);
-provider exceptions never escape them.
+A cloud type (``openstack`` today) is a plug-in: a package providing ``open_session``
+(``core.clouds.open_session`` picks it by ``Repository.cloud_type``). A session returns
+glint records (``core.model``) and raises glint errors (``core.errors``); provider
+exceptions never escape it. Two implementations exist: ``clouds.openstack`` (real
+Keystone + Glance) and ``tests/fakecloud.py`` (in memory, for faults a real service cannot
+be made to produce). This module alone is enough to write a third.
+
+Rules every implementation keeps:
+
+* Sessions are lazy: opening one sends nothing; the first call (or ``check()``) logs in.
+* Every method may raise ``Unreachable`` (no answer in time, connection refused),
+  ``AuthenticationFailed`` / ``ProjectNotFound`` (the login), ``ServerError`` (5xx, a
+  dropped connection: transient, the engine retries) besides what it lists; errors name
+  the place (``str(credential.ref)``) and never contain the secret.
+* A session is used from one thread at a time; the engine opens one per thread.
+* Close it: ``close()``, or ``with session:``.
 """
 
 from __future__ import annotations
@@ -22,9 +35,12 @@ class ProjectInfo:
     domain_id: str | None = None
 
 
+MEMBER_STATUSES = ("pending", "accepted", "rejected")
+
+
 @dataclass(frozen=True)
 class Member:
-    """A project an image is shared with, and whether it accepted."""
+    """A project an image is shared with, and whether it accepted (``MEMBER_STATUSES``)."""
 
     member_id: str
     status: str
@@ -52,8 +68,9 @@ class Reader(Protocol):
 
 
 class Download(Protocol):
-    """An open, streamed image download. Iterating yields chunks; always close it
-    (``close()``, or use it as a context manager)."""
+    """An open, streamed image download. Iterating yields chunks (once); a size or hash
+    mismatch raises ``DataMismatch`` after the last chunk when the download verifies.
+    Always close it (``close()``, or use it as a context manager)."""
 
     size: int | None
 
@@ -68,60 +85,167 @@ class Download(Protocol):
 
 @runtime_checkable
 class CloudSession(Protocol):
-    """A logged-in session on one (repository, project)."""
+    """A session on one (repository, project): the credential's project is "the project"."""
 
     repository: Repository
     credential: Credential
-    page_size: int | None  # images per listing request (None: Glance's default)
+    page_size: int | None  # images per listing request (None: the cloud's default)
 
     @property
-    def project_id(self) -> str: ...
+    def project_id(self) -> str:
+        """The id of the project the session is scoped to (logs in if needed).
+
+        Raises:
+            ProjectNotFound: the login is not scoped to a project.
+        """
+        ...
 
     def check(self) -> None:
-        """Log in and find the image endpoint now; raise the precise glint error if not."""
+        """Log in and reach the image service now.
+
+        Raises:
+            The precise glint error: wrong password vs. unknown project vs. no role
+            (``AuthenticationFailed``, ``ProjectNotFound``), ``Unreachable``, or
+            ``NoImageEndpoint`` (the catalog has no image service for the repository's
+            interface and region).
+        """
+        ...
+
+    def is_admin(self) -> bool:
+        """Whether the login carries the cloud's admin role. An admin's listing would
+        cover every project, so ``list_images`` narrows it unless asked not to."""
+        ...
 
     def cloud_identity(self) -> CloudIdentity:
         """Which physical cloud this is, from what the cloud says (``core.cloudid``): the
-        last-copy rule counts an image seen through two repositories of one cloud once."""
+        last-copy rule counts an image seen through two repositories of one cloud once.
+
+        Raises:
+            CloudError: the cloud does not say (the caller counts conservatively).
+        """
+        ...
 
     def list_projects(self) -> list[ProjectInfo]:
-        """Projects this credential's user may scope to."""
+        """Projects this credential's user may scope to, sorted by name."""
+        ...
 
     def list_images(
         self, *, all_projects: bool = False, name: str | None = None
     ) -> Iterator[ImageRecord]:
-        """Every image visible to the project (all pages, ``visibility=all``, hidden too).
+        """Every image the project sees, lazily, all pages: its own (any status, hidden
+        ones too), shared with it (accepted or not yet), public and community images.
 
-        ``all_projects`` (admin only) lists images of every project; ``name`` only the
-        images of exactly that name.
+        Args:
+            all_projects: admin only: every project's images, not just what this one sees.
+            name: only images of exactly this name (compared after the cloud's filter).
         """
+        ...
 
-    def get_image(self, image_id: str) -> ImageRecord: ...
+    def get_image(self, image_id: str) -> ImageRecord:
+        """One image by id, as it is now.
+
+        Raises:
+            ImageNotFound: no such image, or the project cannot see it.
+        """
+        ...
 
     def download(
         self, image_id: str, chunk_size: int = 1 << 20, *, verify: bool = True
     ) -> Download:
-        """Stream the bytes; ``verify`` checks size and hash at the end (callers that hash
-        on the fly themselves pass False so nothing is hashed twice)."""
+        """Open a stream of the image's bytes (one chunk in memory at a time).
+
+        Args:
+            chunk_size: about how many bytes each iteration yields.
+            verify: check size and hash at the end; callers that hash on the fly
+                themselves pass False so nothing is hashed twice.
+        Raises:
+            Conflict: the image is not ``active`` (it has no data to read).
+            ImageNotFound: no such image.
+        """
+        ...
 
     def create_image(self, spec: ImageSpec) -> ImageRecord:
-        """Create the record (status ``queued``), no data yet."""
+        """Create the image record (status ``queued``) with no data yet.
+
+        Returns:
+            The new record (its ``id`` is what ``upload`` and ``delete_image`` take).
+        Raises:
+            BadRequest: a property names an attribute the cloud owns.
+            PermissionDenied: e.g. a member asking for ``public`` visibility.
+            QuotaExceeded: the project may not hold more.
+        """
+        ...
 
     def upload(self, image_id: str, reader: Reader, size: int) -> None:
-        """Stream *size* bytes from *reader* into a queued image (size sent to Glance)."""
+        """Stream exactly *size* bytes from *reader* into a queued image, never buffering
+        it whole; returns once the cloud accepted the data (the image may still be
+        becoming ``active``: poll ``get_image``).
+
+        Raises:
+            DataMismatch: *reader* ended before *size* bytes.
+            BadRequest: the cloud refused the data (e.g. not the declared disk format).
+            ServerError: the connection dropped mid-upload (the image is left half-made:
+                the caller deletes it). Any exception *reader* raises is re-raised as is.
+        """
+        ...
+
+    def stored_hashes(self, image: ImageRecord) -> dict[str, str]:
+        """The hashes of what the cloud stored for *image*, by algorithm (``"sha512"``,
+        ``"md5"``): what a copy is verified by. Glance reports them in the record (no
+        request); a cloud that cannot (EC2) reads the data back and hashes it.
+
+        Returns:
+            Possibly empty: then nothing vouches for the copy and the engine deletes it.
+        """
+        ...
 
     def update_image(self, image_id: str, **attrs: Any) -> ImageRecord:
-        """Set attributes/properties by id; others are left untouched."""
+        """Set attributes (name, visibility, owner, protected, hidden, min_disk, min_ram,
+        tags, disk_format, container_format) and properties by id; a property set to
+        None is removed; every other property is left untouched.
 
-    def delete_image(self, image_id: str) -> None: ...
+        Raises:
+            BadRequest: a key names an attribute the cloud owns (status, checksum …).
+        """
+        ...
 
-    def list_members(self, image_id: str) -> list[Member]: ...
+    def delete_image(self, image_id: str) -> None:
+        """Delete one image by id (never by name).
 
-    def add_member(self, image_id: str, project_id: str) -> Member: ...
+        Raises:
+            ImageNotFound: it is gone already (callers cleaning up treat that as done).
+            PermissionDenied: it is protected, or not the project's to delete.
+        """
+        ...
 
-    def close(self) -> None: ...
+    def list_members(self, image_id: str) -> list[Member]:
+        """The projects a ``shared`` image is shared with, and their answers."""
+        ...
+
+    def add_member(self, image_id: str, project_id: str) -> Member:
+        """Share a ``shared`` image with *project_id* (status ``pending`` until it answers).
+
+        Raises:
+            Conflict: already a member.
+            PermissionDenied: the project does not own the image.
+        """
+        ...
+
+    def update_member_status(self, image_id: str, member_id: str, status: str) -> Member:
+        """Answer a share as the member project (*member_id* is this session's project):
+        ``accepted`` lists the image for it, ``rejected`` hides it, ``pending`` undecided.
+
+        Raises:
+            ImageNotFound: the image is not shared with this project.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release connections; the session is not used afterwards."""
+        ...
 
     def __enter__(self) -> CloudSession:
         """``with open_session(...) as session:`` closes the session on the way out."""
+        ...
 
     def __exit__(self, *exc: object) -> None: ...

@@ -13,20 +13,26 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError
-from glint_tui.core.events import Event
-from glint_tui.core.inventory import VISIBILITY_FILTERS, Matrix
+from glint_tui.core.inventory import VISIBILITY_FILTERS
 from glint_tui.core.model import CellState
 from glint_tui.core.plan import Plan
 from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend
 from glint_tui.ui.glyphs import arrows, dot, ellipsis
 from glint_tui.ui.screens.confirm import ConfirmModal
+from glint_tui.ui.screens.matrix_messages import (
+    EngineEvent,
+    LoadFailed,
+    MatrixLoaded,
+    NoRepositories,
+    PlanReady,
+    RunDone,
+)
 from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
 from glint_tui.ui.screens.plan_review import PlanReviewModal
 from glint_tui.ui.state import SORTS, CellKey, MatrixModel
@@ -38,40 +44,6 @@ from glint_tui.ui.widgets.transfers import TransfersPanel
 MUTATING = frozenset(
     {"toggle", "range", "apply", "cancel_transfer", "cancel_run", "retry", "clear_cell"}
 )
-
-
-class MatrixLoaded(Message):
-    def __init__(self, matrix: Matrix) -> None:
-        super().__init__()
-        self.matrix = matrix
-
-
-class LoadFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
-
-
-class NoRepositories(Message):
-    """The profile has no repository yet: the app shows the welcome screen."""
-
-
-class PlanReady(Message):
-    def __init__(self, plan: Plan) -> None:
-        super().__init__()
-        self.plan = plan
-
-
-class EngineEvent(Message):
-    def __init__(self, event: Event) -> None:
-        super().__init__()
-        self.event = event
-
-
-class RunDone(Message):
-    def __init__(self, exit_code: int, cancelled: bool, error: str = "") -> None:
-        super().__init__()
-        self.exit_code, self.cancelled, self.error = exit_code, cancelled, error
 
 
 class MatrixScreen(Screen):
@@ -111,7 +83,6 @@ class MatrixScreen(Screen):
         # on every refresh; the matrix stays visible and the status line says it instead.
         self._refreshing = False
         self.cancel_event: threading.Event | None = None
-        self.running_plan: Plan | None = None
         self.quit_after_run = False
         self._panel_dirty = False
         self._dirty_cells: set[CellKey] = set()
@@ -381,13 +352,10 @@ class MatrixScreen(Screen):
         row, ref = self.view.row, self.view.ref
         if row is None or ref is None:
             return
-        keys = [(row.key, ref)] if (row.key, ref) in self.model.errors() else self.model.errors()
+        keys, desired = self.model.take_retry(row, ref)
         if not keys:
             self.notify("No failed cell to retry.", timeout=3)
             return
-        desired = self.model.retry_desired(keys)
-        for key in keys:
-            self.model.live.pop(key, None)
         self.view.refresh()
         if not desired:
             self.notify("Nothing to retry: those cells match the clouds now.", timeout=4)
@@ -419,7 +387,6 @@ class MatrixScreen(Screen):
         self.refresh_bindings()
         self.update_status()
         self.cancel_event = threading.Event()
-        self.running_plan = plan
         self._run_worker(plan, self.cancel_event)
 
     @work(thread=True, exclusive=True, group="run")
@@ -449,8 +416,7 @@ class MatrixScreen(Screen):
         self.model.finish_run(message.exit_code, message.cancelled)
         self._flush()
         self.query_one(TransfersPanel).update_all()
-        run = self.model.run
-        failed = sum(1 for a in run.actions.values() if a.ok is False) if run else 0
+        failed = self.model.failed_actions
         if message.error:
             self.tell(message.error, title="Transfer engine failed", severity="error")
         elif message.cancelled:
@@ -464,7 +430,6 @@ class MatrixScreen(Screen):
         else:
             self.notify("Run finished: every cell verified.")
         self.cancel_event = None
-        self.running_plan = None
         self.refresh_bindings()
         if self.quit_after_run:
             self.app.exit(message.exit_code)
@@ -475,18 +440,15 @@ class MatrixScreen(Screen):
     def action_cancel_transfer(self) -> None:
         """x: cancel only the copy into the cell under the cursor (others continue)."""
         row, ref = self.view.row, self.view.ref
-        plan = self.running_plan
-        if row is None or ref is None or plan is None:
+        if row is None or ref is None:
             return
-        for action in plan.copies:
-            wanted = (action.name, action.content_key) == row.key
-            if wanted and any(t.ref == ref for t in action.targets):
-                if self.backend.cancel_action(action.id, ref):
-                    self.tell(f"Cancelling the copy of {row.name} to {ref}…", timeout=4)
-                else:
-                    self.notify("That copy has already finished.", timeout=3)
-                return
-        self.notify("No transfer in this cell (X cancels the whole run).", timeout=4)
+        action_id = self.model.copy_into(row, ref)
+        if action_id is None:
+            self.notify("No transfer in this cell (X cancels the whole run).", timeout=4)
+        elif self.backend.cancel_action(action_id, ref):
+            self.tell(f"Cancelling the copy of {row.name} to {ref}…", timeout=4)
+        else:
+            self.notify("That copy has already finished.", timeout=3)
 
     def action_cancel_run(self) -> None:
         if self.cancel_event is not None and not self.cancel_event.is_set():

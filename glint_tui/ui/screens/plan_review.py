@@ -48,7 +48,7 @@ def plan_text(plan: Plan) -> Text:
             )
             t.append(f"  {glyph(CellState.WANTED)} {escape(c.name)} ", style="bold")
             t.append(f"{_short(c.content_key)}  ", style="dim")
-            t.append(f"{escape(c.source)} {arrows()[1]} {dests}  {_size(c.size)}")
+            t.append(f"{escape(c.origin)} {arrows()[1]} {dests}  {_size(c.size)}")
             if len(c.targets) > 1:
                 t.append(f" × {len(c.targets)} = {_size(c.bytes_out)}")
             t.append("\n")
