@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from glint_tui.core import journal as jn
 from glint_tui.core.clouds.ec2.blocks import BLOCK
 from glint_tui.core.services import Services
 from tests.helpers import glint, put, random_bytes, sha512, unique, wait_for
@@ -34,6 +35,16 @@ def ec2_column(sandbox, moto_ec2):
         yield moto_ec2
     finally:
         Services(sandbox.paths).delete_repository("ec2")
+
+
+def journal_entries(sandbox, name: str, kind: str) -> list[dict]:
+    """The journal's *kind* entries of the transfers that made an image called *name*."""
+    out = []
+    for path in jn.journal_files(sandbox.paths):
+        log = jn.read_run(path)
+        ids = {e.get("transfer_id") for e in log.entries if e.get("name") == name}
+        out += [e for e in log.entries if e["kind"] == kind and e.get("transfer_id") in ids]
+    return out
 
 
 def amis_named(bed, name: str, region: str = "us-east-1") -> list[dict]:
@@ -53,6 +64,8 @@ def test_openstack_to_ec2_copy_is_read_back_and_tagged_with_the_source_sha512(sa
     assert tags["glint_sha512"] == src.os_hash_value == sha512(bytes(data))
     assert tags["glint_size"] == str(len(data)) and tags["hw_firmware_type"] == "uefi"
     snapshot = tags["glint_snapshot_id"]
+    verified = journal_entries(sandbox, src.name, jn.VERIFIED)
+    assert [e["image_id"] for e in verified] == [ami["ImageId"]]  # the AMI, not the pending id
     blocks = ec2_column.client("ebs").list_snapshot_blocks(SnapshotId=snapshot)["Blocks"]
     assert sorted(b["BlockIndex"] for b in blocks) == [0, 4, 9]  # only the data blocks
     listed = glint(sandbox, "images", "--project", EAST)
