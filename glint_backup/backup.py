@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from glint_backup import coverage, logsetup, snapshots
+from glint_backup import coverage, logsetup, members, repository, snapshots
 from glint_backup.config import BackupConfig
 from glint_backup.errors import (
     EXIT_OK,
@@ -21,13 +20,12 @@ from glint_backup.errors import (
     BackupError,
     DiskFull,
 )
-from glint_backup.lock import locked
-from glint_backup.store import ObjectStore
-from glint_tui.core.errors import CloudError, PermissionDenied
+from glint_backup.lock import store_locked
+from glint_backup.store import ObjectStore, StoredObject
+from glint_tui.core.errors import CloudError
 from glint_tui.core.model import ImageRecord
 
 CHUNK = 1 << 20
-MEMBER_THREADS = 4
 
 
 @dataclass
@@ -41,12 +39,14 @@ class Summary:
     active: int = 0
     downloaded: int = 0
     downloaded_bytes: int = 0
+    stored_bytes: int = 0  # what the new objects take in the repository
     would_download: int = 0
     would_download_bytes: int = 0
     reused: int = 0
     metadata_only: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
     coverage: list[str] = field(default_factory=list)  # projects left out (exit 3)
+    members: dict[str, Any] = field(default_factory=dict)  # how members were read
     disk_full: bool = False
     fetch_seconds: float = 0.0  # time spent downloading + storing (the data path)
     seconds: float = 0.0
@@ -54,20 +54,6 @@ class Summary:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _members(session, record: ImageRecord) -> list[dict[str, str]]:
-    """Members only exist for shared images (Glance answers 403 for the others)."""
-    if record.visibility != "shared":
-        return []
-    try:
-        members = session.list_members(record.id)
-    except PermissionDenied:
-        return []
-    return sorted(
-        ({"member_id": m.member_id, "status": m.status} for m in members),
-        key=lambda m: m["member_id"],
-    )
 
 
 def _expected_sha512(record: ImageRecord) -> str | None:
@@ -109,20 +95,18 @@ def run(
     log = logsetup.get()
     started = time.monotonic()
     dry_run = dry_run or config.testing
-    if dry_run:
-        store = ObjectStore(config.backup_dir)
-        if not config.backup_dir.is_dir():
-            from glint_backup.errors import NoStore
-
-            raise NoStore(f"backup directory {config.backup_dir} does not exist")
-        summary = _run(config, store, open_session, dry_run=True)
-    else:
-        with locked(config.backup_dir):
-            store = ObjectStore.open(config.backup_dir)
-            removed = store.clean_tmp()
-            if removed:
-                log.info("removed %d temporary file(s) left by an interrupted run", removed)
-            summary = _run(config, store, open_session, dry_run=False)
+    store = repository.open_store(config, create=not dry_run, missing_ok=dry_run)
+    try:
+        if dry_run:
+            summary = _run(config, store, open_session, dry_run=True)
+        else:
+            with store_locked(store):
+                removed = store.clean_partial()
+                if removed:
+                    log.info("removed %d piece(s) left by an interrupted run", removed)
+                summary = _run(config, store, open_session, dry_run=False)
+    finally:
+        store.close()
     summary.seconds = round(time.monotonic() - started, 3)
     return summary
 
@@ -148,15 +132,15 @@ def _run(config: BackupConfig, store: ObjectStore, open_session, dry_run: bool) 
         summary.coverage = list(listing.problems)
         records = sorted(listing.records, key=lambda r: r.id)
         projects = listing.projects
-        with ThreadPoolExecutor(MEMBER_THREADS) as pool:
-            members = list(pool.map(lambda r: _members(listing.reader[r.id], r), records))
         summary.images = len(records)
         log.info("listed %d image(s)", len(records))
+        image_members, how = members.read(config, session, listing, previous, open_more, dry_run)
+        summary.members = how.to_dict()
 
         entries: list[dict[str, Any]] = []
-        for record, image_members in zip(records, members, strict=True):
+        for record in records:
             entry = record.to_dict()
-            entry["members"] = image_members
+            entry["members"] = image_members[record.id]
             entry["object"] = None
             entries.append(entry)
             if record.status != "active" or not record.content_key:
@@ -179,11 +163,17 @@ def _run(config: BackupConfig, store: ObjectStore, open_session, dry_run: bool) 
             try:
                 store.ensure_space(record.size or 0, config.min_free_bytes)
                 t0 = time.monotonic()
-                entry["object"] = _fetch(listing.reader[record.id], store, record)
+                stored = _fetch(listing.reader[record.id], store, record)
+                entry["object"] = stored.sha512
                 summary.fetch_seconds = round(summary.fetch_seconds + time.monotonic() - t0, 3)
                 summary.downloaded += 1
                 summary.downloaded_bytes += record.size or 0
-                log.info("stored %s (%s, %s bytes)", record.id, record.name, record.size)
+                summary.stored_bytes += stored.stored
+                log.info(
+                    "stored %s (%s): %s bytes, %s in the repository%s",
+                    record.id, record.name, record.size, stored.stored,
+                    " (zstd)" if stored.compressed else "",
+                )  # fmt: skip
             except DiskFull as e:
                 summary.disk_full = True
                 log.error("%s; stopping downloads, the snapshot records what is held", e)
@@ -232,10 +222,10 @@ def _run(config: BackupConfig, store: ObjectStore, open_session, dry_run: bool) 
     return summary
 
 
-def _fetch(session, store: ObjectStore, record: ImageRecord) -> str:
+def _fetch(session, store: ObjectStore, record: ImageRecord) -> StoredObject:
     download = _open_download(session, record.id)
     try:
-        stored = store.add_stream(
+        return store.add_stream(
             download,
             expect_sha512=_expected_sha512(record),
             expect_md5=None if _expected_sha512(record) else record.checksum,
@@ -243,7 +233,6 @@ def _fetch(session, store: ObjectStore, record: ImageRecord) -> str:
         )
     finally:
         download.close()
-    return stored.sha512
 
 
 def _carry_forward(

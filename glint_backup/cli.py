@@ -8,15 +8,17 @@ Without a command it runs one backup (what cron calls). It imports only glint_tu
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
-from typing import Any
 
-from glint_backup import logsetup
+from glint_backup import cli_repository, logsetup
+from glint_backup.cli_output import emit as _emit
+from glint_backup.cli_output import open_for as _store
+from glint_backup.cli_output import size as _size
 from glint_backup.errors import (
     EXIT_CODES,
     EXIT_CONFIG,
@@ -90,9 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="one backup run (the default)")
     p.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS)
     p = sub.add_parser("verify", parents=[common], help="check every snapshot is restorable")
-    p.add_argument("--read-data", action="store_true",
-                   help="re-hash every stored object (slow); damaged ones are re-fetched by the "
-                   "next run")  # fmt: skip
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--read-data", action="store_true",
+                       help="re-read every object (slow); damaged ones are re-fetched by the "
+                       "next run")  # fmt: skip
+    group.add_argument("--read-data-subset", metavar="S",
+                       help="re-read a share (10%%: a new random one each run) or a slice "
+                       "(n/m) of the objects")  # fmt: skip
     sub.add_parser("snapshots", parents=[common], help="list the snapshots")
     p = sub.add_parser("list", parents=[common], help="list the images of a snapshot")
     p.add_argument("snapshot", nargs="?", help="snapshot id or unique prefix (default: latest)")
@@ -110,36 +116,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS)
     p = sub.add_parser("prune", parents=[common], help="delete objects no snapshot uses")
     p.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS)
-    sub.add_parser("set-password", parents=[common],
-                   help="store the admin password in glint's keyring under "
-                   "glint_backup_admin_pw_key (read from stdin)")  # fmt: skip
+    p = sub.add_parser("copy", parents=[common], help="copy snapshots to another repository")
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="REPOSITORY",
+        help="swift://CONTAINER[/PREFIX], s3://BUCKET[/PREFIX] or a directory",
+    )
+    p = sub.add_parser("diff", parents=[common], help="images added, removed, changed")
+    p.add_argument("snapshot1")
+    p.add_argument("snapshot2", nargs="?", help="default: the latest")
+    sub.add_parser("stats", parents=[common], help="what the repository holds")
+    p = sub.add_parser("set-password", parents=[common],
+                       help="try a secret (read from stdin), then store it in glint's keyring "
+                       "under its configured entry")  # fmt: skip
+    p.add_argument("--for", dest="entry", choices=("admin", "s3", "encryption"), default="admin",
+                   help="admin: glint_backup_admin_pw_key (default); s3: "
+                   "ACCESS_KEY_ID:SECRET under glint_backup_s3_key; encryption: "
+                   "glint_backup_encryption_pw_key")  # fmt: skip
     return parser
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _emit(args: argparse.Namespace, data: Any, human: str) -> None:
-    if args.json:
-        print(json.dumps(data, indent=2, sort_keys=True))
-    elif human:
-        print(human)
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    import humanize
-
-    return humanize.naturalsize(n, binary=True)
-
-
-def _store(config, create: bool = False):
-    from glint_backup.store import ObjectStore
-
-    return ObjectStore.open(config.backup_dir, create=create)
-
-
 # -- commands --------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace, config) -> int:
+    """One run, with the monitoring hooks around it (a failing ping never fails the run)."""
+    from glint_backup import hooks
+
+    dry = args.dry_run or config.testing
+    started, code, summary = time.monotonic(), EXIT_FATAL, None
+    if not dry:
+        hooks.ping(config.healthcheck_url, "start")
+    try:
+        summary = _one_run(args, config)
+        code = summary.exit_code
+        return code
+    except GlintError as e:
+        code = e.exit_code
+        raise
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+        raise
+    finally:
+        if not dry:
+            seconds = round(time.monotonic() - started, 3)
+            line = (f"exit {code}; {summary.images} image(s), {summary.downloaded} new"
+                    if summary else f"exit {code}")  # fmt: skip
+            hooks.ping(config.healthcheck_url, "" if code == EXIT_OK else str(code), line)
+            hooks.write_metrics(config.metrics_file, _repository_url(config), code, seconds,
+                                summary.to_dict() if summary else None)  # fmt: skip
+
+
+def _repository_url(config) -> str:
+    from glint_backup.repository import target_of
+
+    return target_of(config).url
+
+
+def _one_run(args: argparse.Namespace, config):
     from glint_backup import backup, connect
 
     summary = backup.run(config, connect.open_admin_session, dry_run=args.dry_run)
@@ -153,18 +187,20 @@ def cmd_run(args: argparse.Namespace, config) -> int:
     elif args.verbose:
         human = f"snapshot {summary.snapshot}" if summary.changed else "no change"
     _emit(args, summary.to_dict(), human)
-    return summary.exit_code
+    return summary
 
 
 def cmd_verify(args: argparse.Namespace, config) -> int:
-    from glint_backup.lock import locked
-    from glint_backup.verify import verify
+    from glint_backup.verify import parse_subset, verify
 
-    with locked(config.backup_dir):
-        report = verify(_store(config), read_data=args.read_data)
+    if args.read_data_subset:
+        parse_subset(args.read_data_subset)  # a usage error before anything is opened
+    with _store(config, lock=True) as store:
+        report = verify(store, read_data=args.read_data, subset=args.read_data_subset)
+    reread = args.read_data or args.read_data_subset
     lines = [
         f"{report.snapshots} snapshot(s), {report.objects} object(s)"
-        + (f", {_size(report.checked_bytes)} re-hashed" if args.read_data else "")
+        + (f", {report.read_objects} re-read ({_size(report.checked_bytes)})" if reread else "")
         + (": OK" if report.ok else f": {len(report.problems)} problem(s)")
     ]
     for p in report.problems:
@@ -178,9 +214,10 @@ def cmd_verify(args: argparse.Namespace, config) -> int:
 def cmd_snapshots(args: argparse.Namespace, config) -> int:
     from glint_backup import snapshots
 
-    store = _store(config)
+    with _store(config) as store:
+        manifests = list(snapshots.readable(store))
     rows = []
-    for m in snapshots.readable(store):
+    for m in manifests:
         images = m["images"]
         rows.append({
             "id": m["id"],
@@ -202,9 +239,9 @@ def cmd_snapshots(args: argparse.Namespace, config) -> int:
 def cmd_list(args: argparse.Namespace, config) -> int:
     from glint_backup import snapshots
 
-    store = _store(config)
-    sid = snapshots.resolve(store, args.snapshot)
-    images = snapshots.load(store, sid)["images"]
+    with _store(config) as store:
+        sid = snapshots.resolve(store, args.snapshot)
+        images = snapshots.load(store, sid)["images"]
     human = "\n".join(
         f"{e['id']}  {e.get('status', ''):<8} {_size(e.get('size')):>10}  "
         f"{(e.get('owner') or '-')[:12]:<12}  {e.get('name', '')}"
@@ -218,14 +255,12 @@ def cmd_list(args: argparse.Namespace, config) -> int:
 
 def cmd_restore(args: argparse.Namespace, config) -> int:
     from glint_backup import connect
-    from glint_backup.lock import locked
     from glint_backup.restore import restore
 
     chosen = sum(bool(x) for x in (args.image_ids, args.project, args.all))
     if chosen != 1:
         raise BackupConfigError("restore: give IMAGE_ID…, or --project P, or --all (one of them)")
-    with locked(config.backup_dir):
-        store = _store(config)
+    with _store(config, lock=True) as store:
         session = connect.open_admin_session(config)
         try:
             sid, outcomes = restore(
@@ -248,14 +283,13 @@ def cmd_restore(args: argparse.Namespace, config) -> int:
 
 
 def cmd_forget(args: argparse.Namespace, config) -> int:
-    from glint_backup.lock import locked
     from glint_backup.retention import Policy, forget
 
     policy = Policy(args.keep_last, args.keep_daily, args.keep_weekly, args.keep_monthly)
     if min(policy.last, policy.daily, policy.weekly, policy.monthly) < 0:
         raise BackupConfigError("forget: --keep-* values must not be negative")
-    with locked(config.backup_dir):
-        result = forget(_store(config), policy, dry_run=getattr(args, "dry_run", False))
+    with _store(config, lock=True) as store:
+        result = forget(store, policy, dry_run=getattr(args, "dry_run", False))
     verb = "would forget" if result["dry_run"] else "forgot"
     human = f"keep {len(result['keep'])} snapshot(s); {verb} {len(result['forget'])}" + "".join(
         f"\n  {verb}: {sid}" for sid in result["forget"]
@@ -265,11 +299,10 @@ def cmd_forget(args: argparse.Namespace, config) -> int:
 
 
 def cmd_prune(args: argparse.Namespace, config) -> int:
-    from glint_backup.lock import locked
     from glint_backup.retention import prune
 
-    with locked(config.backup_dir):
-        result = prune(_store(config), dry_run=getattr(args, "dry_run", False))
+    with _store(config, lock=True) as store:
+        result = prune(store, dry_run=getattr(args, "dry_run", False))
     verb = "would remove" if result["dry_run"] else "removed"
     _emit(
         args, result, f"{verb} {len(result['removed'])} object(s), {_size(result['freed_bytes'])}"
@@ -280,19 +313,17 @@ def cmd_prune(args: argparse.Namespace, config) -> int:
 def cmd_set_password(args: argparse.Namespace, config) -> int:
     import getpass
 
-    from glint_tui.core.paths import paths_for
-    from glint_tui.core.secrets import SecretStore
+    from glint_backup import set_password
 
-    if not config.pw_key:
-        raise BackupConfigError(f"{config.source}: glint_backup_admin_pw_key is not set")
+    name = set_password.entry_name(config, args.entry)
     if sys.stdin.isatty():
-        secret = getpass.getpass(f"Password for {config.username} ({config.pw_key}): ")
+        what = set_password.ENTRIES[args.entry][2]
+        secret = getpass.getpass(f"{what.capitalize()} ({name}): ")
     else:
         secret = sys.stdin.readline().rstrip("\n")
-    if not secret:
-        raise BackupConfigError("set-password: empty password, nothing stored")
-    SecretStore(paths_for()).set(config.pw_key, secret)
-    _emit(args, {"stored": config.pw_key}, f"stored the password under {config.pw_key!r}")
+    name, found = set_password.store(config, args.entry, secret)
+    del secret
+    _emit(args, {"stored": name, "tried": found}, f"{found}; stored it under {name!r}")
     return EXIT_OK
 
 
@@ -305,6 +336,9 @@ HANDLERS = {
     "forget": cmd_forget,
     "prune": cmd_prune,
     "set-password": cmd_set_password,
+    "copy": lambda args, config: cli_repository.cmd_copy(args, config),
+    "diff": lambda args, config: cli_repository.cmd_diff(args, config),
+    "stats": lambda args, config: cli_repository.cmd_stats(args, config),
 }
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from glint_backup import safejson
 from glint_backup.errors import BackupConfigError
+from glint_tui.core.jsonfile import BadJSON, read_json
 
 PREFIX = "glint_backup_"
+_NO_FILE: Any = object()
 DEFAULT_FILE = "glint-backup.json"
 
 # key -> (accepted JSON types, required?, help)
@@ -24,7 +25,21 @@ KEYS: dict[str, tuple[tuple[type, ...], bool, str]] = {
     "glint_backup_admin_user": ((str,), False, "admin user name"),
     "glint_backup_admin_tenant": ((str,), False, "project (tenant) the admin logs in to"),
     "glint_backup_auth_URL": ((str,), False, "Keystone URL (/v2.0 and /v3 accepted)"),
-    "glint_backup_dir": ((str,), True, "backup directory (the object store)"),
+    "glint_backup_dir": ((str,), False, "backup directory (a local repository)"),
+    "glint_backup_repository": ((str,), False, "swift://CONTAINER[/PREFIX] or s3://BUCKET[/P]"),
+    "glint_backup_repository_cloud": ((str,), False, "clouds.yaml entry for the Swift login"),
+    "glint_backup_s3_endpoint": ((str,), False, "S3 endpoint URL (default: AWS)"),
+    "glint_backup_s3_region": ((str,), False, "S3 region (default us-east-1)"),
+    "glint_backup_s3_profile": ((str,), False, "AWS profile of the standard AWS files"),
+    "glint_backup_s3_credentials_file": ((str,), False, "0600 file in AWS credentials format"),
+    "glint_backup_s3_key": ((str,), False, "keyring entry holding ACCESS_KEY_ID:SECRET"),
+    "glint_backup_segment_mb": ((int,), False, "Swift segment / S3 part size (MiB)"),
+    "glint_backup_compression": ((str,), False, "off (default), auto or max"),
+    "glint_backup_encryption": ((bool,), False, "encrypt objects and manifests"),
+    "glint_backup_encryption_pw_file": ((str,), False, "0600 file with the repository password"),
+    "glint_backup_encryption_pw_key": ((str,), False, "keyring entry of the repository password"),
+    "glint_backup_healthcheck_url": ((str,), False, "pinged at start, success and failure"),
+    "glint_backup_metrics_file": ((str,), False, "Prometheus textfile written after each run"),
     "glint_backup_hiera_config": ((str,), False, "hiera config: look the password up there"),
     "glint_backup_logfile": ((str,), False, "INFO log file (logrotate friendly)"),
     "glint_backup_testing": ((bool, str), False, "true = dry run"),
@@ -37,6 +52,7 @@ KEYS: dict[str, tuple[tuple[type, ...], bool, str]] = {
     "glint_backup_page_size": ((int,), False, "images per listing request"),
     "glint_backup_min_free_mb": ((int,), False, "free space kept on the backup disk (MiB)"),
     "glint_backup_projects": ((list,), False, "projects a non-admin account is meant to cover"),
+    "glint_backup_members": ((str,), False, "auto (default), listings or per-image"),
 }
 CONNECTION_KEYS = (
     "glint_backup_auth_URL",
@@ -50,7 +66,21 @@ class BackupConfig:
     """A validated configuration (the password is never part of it)."""
 
     source: Path
-    backup_dir: Path
+    backup_dir: Path | None = None
+    repository: str | None = None
+    repository_cloud: str | None = None
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    s3_profile: str | None = None
+    s3_credentials_file: Path | None = None
+    s3_key: str | None = None
+    segment_bytes: int = 0
+    compression: str = "off"
+    encryption: bool = False
+    encryption_pw_file: Path | None = None
+    encryption_pw_key: str | None = None
+    healthcheck_url: str | None = None
+    metrics_file: Path | None = None
     auth_url: str | None = None
     username: str | None = None
     project: str | None = None
@@ -67,6 +97,7 @@ class BackupConfig:
     page_size: int | None = None
     min_free_bytes: int = 64 << 20
     projects: tuple[str, ...] = ()
+    members: str = "auto"  # how the members of shared images are read (``members``)
 
 
 def default_path() -> Path:
@@ -139,6 +170,43 @@ def _check_projects(value: list[Any]) -> str | None:
     return None
 
 
+def _repository_problems(doc: dict[str, Any]) -> list[str]:
+    """Exactly one place for the repository, and settings that fit it."""
+    problems = []
+    where = [k for k in ("glint_backup_dir", "glint_backup_repository") if k in doc]
+    if not where:
+        problems.append("missing required key 'glint_backup_dir' (or glint_backup_repository)")
+    elif len(where) == 2:
+        problems.append("give glint_backup_dir or glint_backup_repository, not both")
+    repo = doc.get("glint_backup_repository")
+    if isinstance(repo, str) and repo.strip():
+        from glint_backup.repository import parse_url
+
+        try:
+            parse_url(repo, "glint_backup_repository")
+        except BackupConfigError as e:
+            problems.append(str(e))
+    members = doc.get("glint_backup_members")
+    if isinstance(members, str) and members not in ("auto", "listings", "per-image"):
+        problems.append(
+            f"glint_backup_members: expected auto, listings or per-image, got {members!r}"
+        )
+    mode = doc.get("glint_backup_compression")
+    if isinstance(mode, str) and mode not in ("off", "auto", "max"):
+        problems.append(f"glint_backup_compression: expected off, auto or max, got {mode!r}")
+    if doc.get("glint_backup_encryption") is True and not any(
+        k in doc for k in ("glint_backup_encryption_pw_file", "glint_backup_encryption_pw_key")
+    ):
+        problems.append(
+            "glint_backup_encryption needs glint_backup_encryption_pw_file or "
+            "glint_backup_encryption_pw_key (the repository password)"
+        )
+    segment = doc.get("glint_backup_segment_mb")
+    if isinstance(segment, int) and not isinstance(segment, bool) and not 5 <= segment <= 5120:
+        problems.append("glint_backup_segment_mb: between 5 and 5120 (MiB)")
+    return problems
+
+
 def _value_problems(doc: dict[str, Any], check_paths: bool) -> list[str]:
     """Checks on well-typed values (each message starts with its key)."""
     problems = []
@@ -153,6 +221,11 @@ def _value_problems(doc: dict[str, Any], check_paths: bool) -> list[str]:
         and (why := check_logfile(Path(log).expanduser()))
     ):
         problems.append(f"glint_backup_logfile: {why}")
+    problems += _repository_problems(doc)
+    for key in ("glint_backup_healthcheck_url", "glint_backup_s3_endpoint"):
+        url = doc.get(key)
+        if isinstance(url, str) and url.strip() and (why := check_auth_url(url)):
+            problems.append(f"{key}: {why.replace('Keystone ', '')}")
     projects = doc.get("glint_backup_projects")
     if isinstance(projects, list) and (why := _check_projects(projects)):
         problems.append(f"glint_backup_projects: {why}")
@@ -213,7 +286,21 @@ def validate(doc: Any, source: Path, check_paths: bool = True) -> BackupConfig:
     auth = doc.get("glint_backup_auth_URL")
     return BackupConfig(
         source=source,
-        backup_dir=Path(doc["glint_backup_dir"]).expanduser(),
+        backup_dir=path("glint_backup_dir"),
+        repository=doc.get("glint_backup_repository"),
+        repository_cloud=doc.get("glint_backup_repository_cloud"),
+        s3_endpoint=doc.get("glint_backup_s3_endpoint"),
+        s3_region=doc.get("glint_backup_s3_region", "us-east-1"),
+        s3_profile=doc.get("glint_backup_s3_profile"),
+        s3_credentials_file=path("glint_backup_s3_credentials_file"),
+        s3_key=doc.get("glint_backup_s3_key"),
+        segment_bytes=int(doc.get("glint_backup_segment_mb", 0)) << 20,
+        compression=doc.get("glint_backup_compression", "off"),
+        encryption=bool(doc.get("glint_backup_encryption", False)),
+        encryption_pw_file=path("glint_backup_encryption_pw_file"),
+        encryption_pw_key=doc.get("glint_backup_encryption_pw_key"),
+        healthcheck_url=doc.get("glint_backup_healthcheck_url"),
+        metrics_file=path("glint_backup_metrics_file"),
         auth_url=normalise_auth_url(auth) if auth else None,
         username=doc.get("glint_backup_admin_user"),
         project=doc.get("glint_backup_admin_tenant"),
@@ -230,6 +317,7 @@ def validate(doc: Any, source: Path, check_paths: bool = True) -> BackupConfig:
         page_size=doc.get("glint_backup_page_size") or None,
         min_free_bytes=int(doc.get("glint_backup_min_free_mb", 64)) << 20,
         projects=tuple(doc.get("glint_backup_projects") or ()),
+        members=doc.get("glint_backup_members", "auto"),
     )
 
 
@@ -237,13 +325,9 @@ def load(path: Path | None = None, check_paths: bool = True) -> BackupConfig:
     """Read and validate the config file (default location when *path* is None)."""
     source = Path(path).expanduser() if path else default_path()
     try:
-        doc = safejson.load(source)
-    except FileNotFoundError:
-        raise BackupConfigError(
-            f"{source}: config file not found (create it, or pass -c FILE)"
-        ) from None
-    except OSError as e:
-        raise BackupConfigError(f"{source}: cannot read: {e.strerror}") from None
-    except safejson.BadJSON as e:
-        raise BackupConfigError(f"{source}: {e}") from None
+        doc = read_json(source, default=_NO_FILE)
+    except BadJSON as e:  # unreadable, too large, not UTF-8, not JSON, too deep: names the file
+        raise BackupConfigError(str(e)) from None
+    if doc is _NO_FILE:
+        raise BackupConfigError(f"{source}: config file not found (create it, or pass -c FILE)")
     return validate(doc, source, check_paths)

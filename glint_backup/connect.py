@@ -87,27 +87,78 @@ def session_parts(config: BackupConfig) -> tuple[Repository, Credential, str | N
     return repo, cred, yaml_password
 
 
-def open_admin_session(config: BackupConfig, project: str | None = None):  # -> CloudSession
+def open_admin_session(
+    config: BackupConfig,
+    project: str | None = None,
+    images: bool = True,
+    secret: str | None = None,
+):
     """Resolve the password, open the session and log in now (AuthFailed -> exit 6).
 
     *project* scopes the login to another project than the configured one (a non-admin
-    account covering several projects logs in to each).
+    account covering several projects logs in to each). *images* False skips the check
+    that the catalog has a reachable image service (a session only for Swift). *secret*
+    is a password to try instead of the configured one (``set-password``).
     """
     from glint_tui.core.clouds import open_session
 
     repo, cred, yaml_password = session_parts(config)
     if project:
         cred = dataclasses.replace(cred, project=project)
-    secret = password.resolve(config, yaml_password)
+    if secret is None:
+        secret = password.resolve(config, yaml_password)
     session = open_session(repo, cred, secret, timeouts=BACKUP_TIMEOUTS)
     del secret
+    return _logged_in(session, f"{cred.username}@{repo.auth_url}", images)
+
+
+def open_application_credential_session(config: BackupConfig, cred_id: str, secret: str):
+    """Log in with an application credential of this run (``project_views``) on the
+    backup's own Keystone; the credential is bound to its project."""
+    from glint_tui.core.clouds import open_session
+
+    repo, cred, _ = session_parts(config)
+    cred = dataclasses.replace(cred, username=cred_id, auth_type="application_credential")
+    session = open_session(repo, cred, secret, timeouts=BACKUP_TIMEOUTS)
+    return _logged_in(session, f"application credential {cred_id}", images=False)
+
+
+def open_cloud_session(name: str):  # -> CloudSession
+    """Log in with a clouds.yaml entry alone (``glint_backup_repository_cloud``), for Swift."""
+    from glint_tui.core.clouds import open_session
+
+    entry = clouds_yaml_entry(name)
+    auth = entry.get("auth") or {}
+    missing = [k for k in ("auth_url", "username", "password", "project_name") if k not in auth]
+    if missing:
+        raise BackupConfigError(
+            f"glint_backup_repository_cloud: cloud {name!r} lacks {', '.join(missing)}"
+        )
+    repo = Repository(
+        name=f"{REPOSITORY_NAME}-{name}",
+        auth_url=normalise_auth_url(auth["auth_url"]),
+        region=entry.get("region_name"),
+        ca_bundle=entry.get("cacert"),
+    )
+    cred = Credential(
+        repo.name, auth["project_name"], auth["username"],
+        user_domain=auth.get("user_domain_name", "Default"),
+        project_domain=auth.get("project_domain_name", "Default"),
+    )  # fmt: skip
+    session = open_session(repo, cred, auth["password"], timeouts=BACKUP_TIMEOUTS)
+    return _logged_in(session, f"cloud {name!r}", images=False)
+
+
+def _logged_in(session, who: str, images: bool):
+    """Log in now (the session's timeouts are BACKUP_TIMEOUTS: a hung Keystone ends it)."""
     try:
-        session.check()
+        if images:
+            session.check()
+        else:
+            session.project_id  # noqa: B018 - logs in
     except (AuthenticationFailed, ProjectNotFound) as e:
         session.close()
-        raise AuthFailed(
-            f"authentication failed for {cred.username}@{repo.auth_url}: {e}"
-        ) from None
+        raise AuthFailed(f"authentication failed for {who}: {e}") from None
     except BaseException:
         session.close()
         raise

@@ -26,6 +26,7 @@ class Listing:
 
     records: list[ImageRecord] = field(default_factory=list)
     reader: dict[str, Any] = field(default_factory=dict)  # image id -> session
+    views: dict[str, Any] = field(default_factory=dict)  # non-admin: project id -> its login
     projects: dict[str, str] = field(default_factory=dict)  # project id -> name
     scope: dict[str, Any] = field(default_factory=dict)  # recorded in the manifest
     problems: list[str] = field(default_factory=list)  # coverage gaps: exit 3
@@ -74,6 +75,7 @@ def _own_project_only(listing: Listing, session, user: str) -> Listing:
     logsetup.get().warning("%s", problem)
     listing.problems.append(problem)
     listing.add(session, list(session.list_images()))
+    listing.views[session.project_id] = session
     listing.scope = {"admin": False, "projects": [here]}
     return listing
 
@@ -104,6 +106,7 @@ def _named_projects(
             reader = open_session(config, project=match.id)
             listing.extra_sessions.append(reader)
         listing.add(reader, list(reader.list_images()))
+        listing.views[match.id] = reader
         covered.append(match.name)
     others = sorted(p.name for p in scopable if p.name not in covered)
     log.info(

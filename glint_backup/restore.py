@@ -1,6 +1,8 @@
 """``glint-backup restore``: put images from a snapshot back into Glance, verified.
 
-For each image: re-hash the stored object first (never upload damaged data), skip it if
+For each image: stream the stored object into Glance through a reader that re-hashes it and
+fails the upload before its last bytes if they do not match (damaged or tampered data never
+becomes an active image); skip it if
 Glance already holds the same id with the same content, create it (original id unless
 ``--new-id``; Glance refuses any id it ever used, deleted ones included), upload, wait for
 ``active``, compare Glance's hash with ours, then members, owner, hidden, and
@@ -9,15 +11,16 @@ Glance already holds the same id with the same content, create it (original id u
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from glint_backup import logsetup, snapshots
-from glint_backup.errors import BackupConfigError
+from glint_backup.errors import BackupConfigError, BackupError
 from glint_backup.store import ObjectStore
 from glint_tui.core.clouds.base import ImageSpec
-from glint_tui.core.errors import BadRequest, CloudError, Conflict, ImageNotFound
+from glint_tui.core.errors import BadRequest, CloudError, Conflict, DataMismatch, ImageNotFound
 
 ACTIVE_TIMEOUT = 600.0
 
@@ -76,6 +79,67 @@ def _wait_active(session, image_id: str, timeout: float):
         time.sleep(0.2)
 
 
+class VerifyingReader:
+    """``read(n)`` over an object's bytes that holds the last piece back until the sha512
+    of everything matched: damaged data makes the upload fail before it can complete."""
+
+    def __init__(self, chunks, sha512: str):
+        self._it = iter(chunks)
+        self._want = sha512
+        self._hash = hashlib.sha512()
+        self._buf = b""
+        self._held: bytes | None = None
+        self._ended = False
+
+    def _pull(self) -> None:
+        nxt = next(self._it, None)
+        if self._held is not None:
+            self._buf += self._held
+        if nxt is None:
+            self._ended = True
+            self._held = None
+            if self._hash.hexdigest() != self._want:
+                self._buf = b""
+                raise DataMismatch("the restored bytes do not match their sha512")
+            return
+        self._hash.update(nxt)
+        self._held = nxt
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._ended and (size < 0 or len(self._buf) < size):
+            self._pull()
+        if size < 0:
+            size = len(self._buf)
+        out, self._buf = self._buf[:size], self._buf[size:]
+        return out
+
+    def close(self) -> None:
+        close = getattr(self._it, "close", None)
+        if close:
+            close()
+
+
+def _remove(session, image_id: str, timeout: float = 30.0) -> bool:
+    """Delete a half-restored image, and again if Glance's aborted upload brings it back
+    (Glance may still be finishing the broken request when the first delete lands)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            session.delete_image(image_id)
+        except ImageNotFound:
+            return True
+        except CloudError:
+            pass
+        time.sleep(0.5)
+        try:
+            session.get_image(image_id)
+        except ImageNotFound:
+            return True
+        except CloudError:
+            continue
+    return False
+
+
 def restore_one(session, store: ObjectStore, entry: dict[str, Any], new_id: bool) -> Outcome:
     log = logsetup.get()
     out = Outcome(entry["id"], entry.get("name") or "", "error")
@@ -89,10 +153,7 @@ def restore_one(session, store: ObjectStore, entry: dict[str, Any], new_id: bool
     if not store.has(obj):
         out.message = f"object {obj[:16]}… is missing from the store (run verify)"
         return out
-    sha512, md5, size = store.hash_object(obj)
-    if sha512 != obj:
-        out.message = f"object {obj[:16]}… is damaged (run verify --read-data, then a backup)"
-        return out
+    sha512, md5, size = obj, entry.get("checksum") or "", entry.get("size")
     if not new_id:
         try:
             present = session.get_image(entry["id"])
@@ -124,8 +185,11 @@ def restore_one(session, store: ObjectStore, entry: dict[str, Any], new_id: bool
         )
         return out
     try:
-        with open(store.path(obj), "rb") as reader:
+        reader = VerifyingReader(store.open_object(obj), obj)
+        try:
             session.upload(created.id, reader, size)
+        finally:
+            reader.close()
         record = _wait_active(session, created.id, ACTIVE_TIMEOUT)
         if not _same_content(record, sha512, md5) or record.size != size:
             raise CloudError("Glance's checksum of the restored image differs from the backup")
@@ -141,11 +205,11 @@ def restore_one(session, store: ObjectStore, entry: dict[str, Any], new_id: bool
             session.update_image(created.id, hidden=True)
         if entry.get("protected"):
             session.update_image(created.id, protected=True)  # last
-    except (CloudError, OSError) as e:
+    except (CloudError, OSError, BackupError) as e:
         out.message = str(e)
-        try:
-            session.delete_image(created.id)  # never leave a half-restored image behind
-        except CloudError:
+        if isinstance(e, DataMismatch):
+            out.message = f"object {obj[:16]}… is damaged ({e}): nothing restored; run verify"
+        if not _remove(session, created.id):
             out.message += f" (and image {created.id} could not be removed)"
         return out
     out.status = "restored"

@@ -69,7 +69,7 @@ def forget(store: ObjectStore, policy: Policy, dry_run: bool) -> dict[str, Any]:
     removed = [sid for sid, _ in items if sid not in keep]
     if not dry_run:
         for sid in removed:
-            snapshots.path(store, sid).unlink()
+            store.delete_manifest(sid)
     return {
         "dry_run": dry_run,
         "keep": [{"snapshot": sid, "reasons": keep[sid]} for sid, _ in items if sid in keep],
@@ -78,25 +78,31 @@ def forget(store: ObjectStore, policy: Policy, dry_run: bool) -> dict[str, Any]:
 
 
 def prune(store: ObjectStore, dry_run: bool = False) -> dict[str, Any]:
-    """Delete objects no snapshot references; refused while verify reports problems."""
+    """Delete objects no snapshot references; refused while verify reports problems.
+
+    Also removes what interrupted runs left (temp files, segments, multipart uploads) and
+    the damaged objects verify moved aside.
+    """
     report = verify(store, read_data=False)
     if not report.ok:
         raise Damaged(
             f"prune refused: verify found {len(report.problems)} problem(s); run "
             "`glint-backup verify` and a backup run to heal them first"
         )
-    referenced = snapshots.referenced_objects(store)
+    keep = {store.key_of(sha) for sha in snapshots.referenced_objects(store)}
     removed, freed = [], 0
-    for obj, path in list(store.iter_objects()):
-        if obj in referenced:
+    for key, size in list(store.iter_objects()):
+        if key in keep:
             continue
-        size = path.stat().st_size
         if not dry_run:
-            store.remove(obj)
-        removed.append(obj)
+            store.remove_key(key)
+        removed.append(store.sha_of_key(key) or key)
         freed += size
+    partial = 0
     if not dry_run:
-        for f in list(store.damaged.iterdir()) if store.damaged.is_dir() else []:
-            with contextlib.suppress(OSError):
-                f.unlink()
-    return {"dry_run": dry_run, "removed": removed, "freed_bytes": freed}
+        partial = store.clean_partial()
+        for key in store.damaged_keys():
+            with contextlib.suppress(Exception):
+                store.backend.delete(key)
+    return {"dry_run": dry_run, "removed": removed, "freed_bytes": freed,
+            "partial_removed": partial}  # fmt: skip

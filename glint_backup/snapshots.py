@@ -1,6 +1,7 @@
 """Snapshot manifests: what Glance held at one moment, pointing into the object store.
 
-A manifest is one JSON file, written last in a run and atomically (0444), so a run
+A manifest is one JSON object, written last in a run and atomically (0444 on a local disk;
+sealed like an object in an encrypted repository), so a run
 killed at any point leaves the previous snapshots exactly as they were. Each image
 entry is the full ``ImageRecord`` dict plus ``members``, ``object`` (the sha512 naming
 its data in the store, or null for metadata-only images) and ``error`` (a failed
@@ -15,17 +16,18 @@ manifest may have been the only one naming some objects) until the operator dele
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from glint_backup import logsetup, safejson
-from glint_backup.errors import BackupConfigError, Damaged
-from glint_backup.store import READ_ONLY, ObjectStore
-from glint_tui.core.fsutil import atomic_write_json
+from glint_backup import logsetup
+from glint_backup.errors import BackupConfigError, BackupError, Damaged
+from glint_backup.store import ObjectStore
+from glint_tui.core.errors import DataMismatch
+from glint_tui.core.jsonfile import BadJSON, parse_json
 
 FORMAT = 1
 ID_FORMAT = "%Y-%m-%dT%H-%M-%S"
@@ -36,7 +38,7 @@ _SHA512 = re.compile(r"[0-9a-f]{128}")
 class DamagedManifest(Damaged):
     """A manifest that cannot be read; it has been moved aside (``moved_to``)."""
 
-    def __init__(self, message: str, moved_to: Path | None):
+    def __init__(self, message: str, moved_to: str | None):
         super().__init__(message)
         self.moved_to = moved_to
 
@@ -54,13 +56,12 @@ def created(manifest: dict[str, Any]) -> datetime:
 
 def list_ids(store: ObjectStore) -> list[str]:
     """Snapshot ids, oldest first."""
-    if not store.snapshots.is_dir():
-        return []
-    return sorted(p.stem for p in store.snapshots.glob("*.json") if not p.name.startswith("."))
+    return store.snapshot_ids()
 
 
-def path(store: ObjectStore, snapshot_id: str) -> Path:
-    return store.snapshots / f"{snapshot_id}.json"
+def where(store: ObjectStore, snapshot_id: str) -> str:
+    """The manifest's place, for messages (a path, or a swift:// / s3:// URL)."""
+    return f"{store.url}/{store.manifest_key(snapshot_id)}"
 
 
 def _shape_problem(doc: Any) -> str | None:
@@ -83,42 +84,42 @@ def _shape_problem(doc: Any) -> str | None:
     return None
 
 
-def _move_aside(store: ObjectStore, snapshot_id: str) -> Path | None:
+def _move_aside(store: ObjectStore, snapshot_id: str) -> str | None:
     """Move a damaged manifest to damaged/ (None if even that failed, e.g. read-only)."""
-    target = store.damaged / f"{DAMAGED_PREFIX}{snapshot_id}.json.{int(time.time())}"
     try:
-        store.damaged.mkdir(mode=0o700, exist_ok=True)
-        path(store, snapshot_id).rename(target)
-    except OSError:
+        return store.move_manifest_aside(snapshot_id, DAMAGED_PREFIX)
+    except (OSError, BackupError):
         return None
-    return target
 
 
 def load(store: ObjectStore, snapshot_id: str, move_aside: bool = True) -> dict[str, Any]:
     """Read one manifest; a damaged one is moved aside and raises DamagedManifest (exit 8)."""
-    file = path(store, snapshot_id)
+    file = where(store, snapshot_id)
     try:
-        doc = safejson.load(file)
+        data = store.read_manifest(snapshot_id)
+        if data is None:
+            raise BackupConfigError(f"snapshot {snapshot_id}: {file} does not exist")
+        doc = parse_json(data, file)
         problem = _shape_problem(doc)
-    except safejson.BadJSON as e:
+    except BadJSON as e:
+        problem = str(e).removeprefix(f"{file}: ")
+    except DataMismatch as e:
         problem = str(e)
-    except FileNotFoundError:
-        raise BackupConfigError(f"snapshot {snapshot_id}: {file} does not exist") from None
     except OSError as e:
         problem = f"cannot be read ({e.strerror})"
     if problem is None:
         doc["id"] = snapshot_id  # the file name is what every command refers to
         return doc
     moved = _move_aside(store, snapshot_id) if move_aside else None
-    where = (
+    state = (
         f"moved to {moved}"
         if moved
         else "left in place"
         if not move_aside
         else ("could not be moved aside")
     )
-    logsetup.get().warning("damaged snapshot manifest %s: %s; %s", file, problem, where)
-    raise DamagedManifest(f"snapshot manifest {file} is damaged ({problem}); {where}", moved)
+    logsetup.get().warning("damaged snapshot manifest %s: %s; %s", file, problem, state)
+    raise DamagedManifest(f"snapshot manifest {file} is damaged ({problem}); {state}", moved)
 
 
 def readable(
@@ -133,11 +134,9 @@ def readable(
             continue
 
 
-def damaged_manifests(store: ObjectStore) -> list[Path]:
+def damaged_manifests(store: ObjectStore) -> list[str]:
     """Manifests moved aside earlier (kept until the operator deletes them)."""
-    if not store.damaged.is_dir():
-        return []
-    return sorted(store.damaged.glob(f"{DAMAGED_PREFIX}*"))
+    return [f"{store.url}/{key}" for key in store.damaged_keys(DAMAGED_PREFIX)]
 
 
 def latest(store: ObjectStore, move_aside: bool = True) -> dict[str, Any] | None:
@@ -150,11 +149,11 @@ def resolve(store: ObjectStore, wanted: str | None) -> str:
     if wanted in (None, "latest"):
         newest = latest(store)
         if newest is None:
-            raise BackupConfigError(f"no snapshots in {store.root} yet")
+            raise BackupConfigError(f"no snapshots in {store.url} yet")
         return newest["id"]
     ids = list_ids(store)
     if not ids:
-        raise BackupConfigError(f"no snapshots in {store.root} yet")
+        raise BackupConfigError(f"no snapshots in {store.url} yet")
     if wanted in ids:
         return wanted
     matches = [i for i in ids if i.startswith(wanted)]
@@ -179,7 +178,8 @@ def write(
     """Write a new manifest atomically; return its id."""
     now = time.time()
     snapshot_id = new_id(now)
-    while path(store, snapshot_id).exists():  # two runs in one microsecond: never overwrite
+    taken = set(store.snapshot_ids())
+    while snapshot_id in taken:  # two runs in one microsecond: never overwrite
         now += 1e-6
         snapshot_id = new_id(now)
     manifest = {
@@ -191,7 +191,8 @@ def write(
         "summary": summary,
         "images": sorted(images, key=lambda e: e["id"]),
     }
-    atomic_write_json(path(store, snapshot_id), manifest, mode=READ_ONLY)
+    text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    store.write_manifest(snapshot_id, text.encode())
     return snapshot_id
 
 

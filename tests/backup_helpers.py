@@ -86,3 +86,31 @@ def snapshot_files(store: Path) -> dict[str, bytes]:
 def latest_manifest(store: Path) -> dict[str, Any]:
     files = sorted((store / "snapshots").glob("*.json"))
     return json.loads(files[-1].read_text())
+
+
+def remote_config(tmp: Path, sandbox, kind: str, s3_keys: tuple[str, str] | None = None,
+                  name: str | None = None, **extra: Any) -> Path:  # fmt: skip
+    """A config whose repository is a fresh container (swift) or bucket (s3) of the
+    sandbox Swift; 5 MiB segments/parts so a few MiB already make a large object."""
+    import uuid
+
+    from glint_tui.sandbox.swift import Swift
+
+    place = name or f"bk-{uuid.uuid4().hex[:10]}"
+    doc: dict[str, Any] = {"glint_backup_repository": f"{kind}://{place}/repo",
+                           "glint_backup_segment_mb": 5}  # fmt: skip
+    if kind == "s3":
+        assert s3_keys is not None
+        creds = tmp / "s3-credentials"
+        creds.write_text(
+            f"[default]\naws_access_key_id = {s3_keys[0]}\naws_secret_access_key = {s3_keys[1]}\n"
+        )
+        creds.chmod(0o600)
+        doc.update(glint_backup_s3_endpoint=Swift(sandbox.cloud("c1"), Path()).url,
+                   glint_backup_s3_credentials_file=str(creds))  # fmt: skip
+    doc.update(extra)
+    conf = write_config(tmp, sandbox, **doc)
+    raw = json.loads(conf.read_text())
+    del raw["glint_backup_dir"]
+    conf.write_text(json.dumps(raw))
+    return conf

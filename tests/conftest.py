@@ -22,15 +22,18 @@ from glint_tui.core.paths import SANDBOX_PROFILE, paths_for
 from glint_tui.sandbox.cloud import Cloud
 from glint_tui.sandbox.manager import Sandbox
 from glint_tui.sandbox.shapes import Shape, shape_ports
-from tests.helpers import free_port, free_port_base
+from tests.helpers import SilentListener, free_port, free_port_base
+
+# Fixtures that start real servers (clouds, object stores, emulators). A new one goes here.
+CLOUD_FIXTURES = frozenset({"sandbox", "sandbox_shapes", "swift", "moto_ec2", "moto_strict"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that uses the ``sandbox`` fixture (directly or through another fixture)
-    is a sandbox test, marked or not: ``pytest -m "not sandbox"`` never starts a cloud."""
+    """Every test that uses a fixture of ``CLOUD_FIXTURES`` (directly or through another
+    fixture) is a sandbox test, marked or not: ``pytest -m "not sandbox"`` never starts one."""
     for item in items:
-        names = getattr(item, "fixturenames", ())
-        if "sandbox" in names:
+        names = set(getattr(item, "fixturenames", ()))
+        if CLOUD_FIXTURES & names:
             item.add_marker(pytest.mark.sandbox)
         if "moto_ec2" in names or "moto_strict" in names:
             item.add_marker(pytest.mark.ec2)
@@ -178,3 +181,41 @@ def moto_strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         )
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def swift(sandbox: TestBed):
+    """A real Swift (Swift + S3 APIs) beside c1, started once, only for tests that ask."""
+    server = sandbox.sandbox.start_swift(lambda line: print(line, file=sys.stderr))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_keys(sandbox: TestBed, swift) -> tuple[str, str]:
+    """EC2-style keys of c1's admin, which the sandbox Swift's s3api accepts."""
+    from glint_tui.sandbox.identity import ec2_credentials
+
+    return ec2_credentials(sandbox.cloud("c1"))
+
+
+@pytest.fixture
+def silent_keystone() -> Iterator[SilentListener]:
+    """A "Keystone" that accepts connections and never answers (``SilentListener``)."""
+    listener = SilentListener()
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+@pytest.fixture
+def admin(sandbox: TestBed) -> Iterator[CloudSession]:
+    """The sandbox admin's session on c1 (project admin)."""
+    session = sandbox.admin_session("c1")
+    try:
+        yield session
+    finally:
+        session.close()

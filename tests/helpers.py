@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
@@ -270,6 +271,7 @@ def free_port_base(
     for _ in range(200):
         base = rng.randrange(30000, 60000, 100)
         ports = [base + 10 * i + k for i in range(count + 1) for k in (0, 1)]
+        ports += [base + 10 + k for k in range(2, 6)]  # Swift beside c1 (the swift fixture)
         if extra is not None:
             ports += extra(base, shape)
         if all(_port_free(p) for p in ports):
@@ -294,3 +296,54 @@ def free_port() -> int:
         if _port_free(port):
             return port
     raise RuntimeError("no free port on 127.0.0.1")
+
+
+def run_glint(
+    env: dict[str, str], *args: str, input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`glint ARGS` as a user runs it, in *env*; stdin is *input* or nothing (no terminal)."""
+    return subprocess.run(
+        [sys.executable, "-m", "glint_tui", *args],
+        env=env,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+class SilentListener:
+    """Accepts TCP connections on 127.0.0.1 and never sends a byte.
+
+    No real Keystone can be made to do that on purpose (a SIGSTOPped one stops accepting
+    once its backlog fills), and it is exactly what a firewalled or wedged endpoint looks
+    like. ``accepted`` holds the connections taken (proof a client reached it).
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v3"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        self._thread.join(timeout=5)
+        for c in self.accepted:
+            c.close()

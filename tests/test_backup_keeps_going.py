@@ -20,13 +20,6 @@ from tests.helpers import random_bytes, unique, upload_image, wait_for
 pytestmark = pytest.mark.sandbox
 
 
-@pytest.fixture
-def admin(sandbox):
-    s = sandbox.admin_session("c1")
-    yield s
-    s.close()
-
-
 def _manifests(store: Path) -> list[Path]:
     return sorted((store / "snapshots").glob("*.json"))
 

@@ -160,6 +160,9 @@ def test_example_json_config_validates() -> None:
     conf = cfg.load(EXAMPLES / "glint-backup.json", check_paths=False)
     assert conf.auth_url.endswith("/v3") and conf.testing is False
     assert conf.pw_key == "glint-backup-admin"
+    offsite = cfg.load(EXAMPLES / "glint-backup-offsite.json", check_paths=False)
+    assert offsite.repository.startswith("swift://") and offsite.encryption
+    assert offsite.compression == "auto" and offsite.metrics_file and offsite.healthcheck_url
 
 
 def test_example_systemd_units_parse_and_agree() -> None:

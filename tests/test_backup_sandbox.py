@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from glint_backup import cli
-from glint_backup import store as store_mod
 from glint_backup.lock import locked
+from glint_backup.storage import local as local_storage
 from glint_tui.core.clouds.openstack import CORE_UPDATES
 from glint_tui.core.errors import ImageNotFound
 from tests.backup_helpers import (
@@ -39,12 +39,6 @@ def _delete(session, image_id: str) -> None:
         session.delete_image(image_id)
     except ImageNotFound:
         pass
-
-
-@pytest.fixture
-def admin(sandbox):
-    with sandbox.admin_session("c1") as s:
-        yield s
 
 
 def test_first_full_run_all_pages_then_noop(sandbox, admin, tmp_path: Path) -> None:
@@ -304,7 +298,7 @@ def test_backup_stops_cleanly_on_fake_full_disk(
     before = snapshot_files(tmp_path / "store")
     img = upload_image(admin, unique("bk-full"), random_bytes(80_000))
     try:
-        monkeypatch.setattr(store_mod, "free_bytes", lambda _d: 1024)
+        monkeypatch.setattr(local_storage, "free_bytes", lambda _d: 1024)
         code = cli.main(["-c", str(conf), "--allow-root"])
         err = capsys.readouterr().err
         assert code == 7 and "full" in err
@@ -351,6 +345,9 @@ def test_password_from_keyring_and_systemd_credential(sandbox, tmp_path: Path) -
     doc = json.loads(conf.read_text())
     del doc["glint_backup_admin_pw_file"]
     conf.write_text(json.dumps(doc))
+    wrong = run_backup(conf, "set-password", env=env, input="not-the-password\n")
+    assert wrong.returncode == 6 and "authentication failed" in wrong.stderr  # tried first
+    assert run_backup(conf, env=env).returncode == 2  # ... and not stored
     stored = run_backup(conf, "set-password", env=env, input="admin-pass\n")
     assert stored.returncode == 0, stored.stderr
     assert "admin-pass" not in (home / "profiles" / "default" / "data" / "keyring.enc").read_text()

@@ -9,15 +9,12 @@ EC2/STS docs name: InvalidClientTokenId, SignatureDoesNotMatch, AccessDenied).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import run_glint
 
 MASTER = "ec2-test-master"
 
@@ -26,14 +23,7 @@ def glint(home: Path, *args: str, stdin: str = "", **env: str) -> subprocess.Com
     clean = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     clean.update(GLINT_HOME=str(home), GLINT_KEYRING_PASSWORD=MASTER, **env)
     clean.pop("GLINT_PROFILE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "glint_tui", *args],
-        input=stdin,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_glint(clean, *args, input=stdin)
 
 
 def error_lines(done: subprocess.CompletedProcess) -> list[str]:
@@ -100,42 +90,22 @@ def test_a_key_without_permission_is_named_as_such(tmp_path, moto_strict):
     assert len(error_lines(done)) == 1
 
 
-def test_a_region_that_does_not_answer_ends_within_its_timeout(tmp_path):
-    """An endpoint that accepts connections and never answers (a listener that reads
-    nothing back): the login says the region does not answer, within the timeouts."""
-    port = free_port()
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", port))
-    listener.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        settings = tmp_path / "profiles" / "default" / "config"
-        settings.mkdir(parents=True)
-        (settings / "settings.json").write_text(
-            '{"version": 1, "settings": {"timeouts": {"connect": 2, "auth": 2, "api": 2}}}'
-        )
-        add_repo(tmp_path, f"http://127.0.0.1:{port}", "--no-verify")
-        done = glint(tmp_path, "credentials", "add", "aws:123456789012", "--access-key-id",
-                     "AKIAIOSFODNN7EXAMPLE", "--secret-stdin", stdin="s3cret-value\n")  # fmt: skip
-        assert done.returncode == 1, done.stderr
-        assert "does not answer" in done.stderr or "no answer" in done.stderr
-        assert len(error_lines(done)) == 1
-    finally:
-        stop.set()
-        listener.close()
-        for s in held:
-            s.close()
+def test_a_region_that_does_not_answer_ends_within_its_timeout(tmp_path, silent_keystone):
+    """An endpoint that accepts connections and never answers (``SilentListener``, which
+    no real EC2 endpoint can be made to be): the login says the region does not answer,
+    within the timeouts."""
+    settings = tmp_path / "profiles" / "default" / "config"
+    settings.mkdir(parents=True)
+    (settings / "settings.json").write_text(
+        '{"version": 1, "settings": {"timeouts": {"connect": 2, "auth": 2, "api": 2}}}'
+    )
+    add_repo(tmp_path, f"http://127.0.0.1:{silent_keystone.port}", "--no-verify")
+    done = glint(tmp_path, "credentials", "add", "aws:123456789012", "--access-key-id",
+                 "AKIAIOSFODNN7EXAMPLE", "--secret-stdin", stdin="s3cret-value\n")  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "does not answer" in done.stderr or "no answer" in done.stderr
+    assert len(error_lines(done)) == 1
+    assert silent_keystone.accepted, "the login never reached the endpoint"
 
 
 def test_a_profile_credential_stores_no_secret_and_logs_in_through_it(tmp_path, moto_strict):

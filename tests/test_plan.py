@@ -287,3 +287,26 @@ def test_image_spec_readings_never_silently_choose():
     assert [r.name for r in lonely.find("x@cafe")] == ["x@cafe"]
     assert m.find("tools@") == [] and m.find("tools@zz") == []
     assert [r.name for r in m.find(f"tools@sha512:{H1[:4]}")] == ["tools"]
+
+
+def _half_made(id_: str, name: str, ref: ProjectRef, **properties) -> ImageRecord:
+    """A queued image: no data yet (no hash), as Glance lists an upload that has begun."""
+    return ImageRecord(id=id_, name=name, owner=PID[ref], status="queued", properties=properties)
+
+
+def test_another_glint_runs_copy_in_flight_is_not_a_name_conflict():
+    """Two runs copying one image to one place: the second sees the first's queued image
+    (it carries a transfer id). That is no different image with the same name: the plan
+    copies, and the engine's destination lock then finds the copy "already present"."""
+    m = matrix(
+        {A: [img("1", "ubuntu", A)], B: [_half_made("q", "ubuntu", B, glint_transfer_id="t")]}
+    )
+    plan = plan_for(m, {("ubuntu", B): True})
+    assert not plan.refusals, reasons(plan)
+    assert [t.ref for c in plan.copies for t in c.targets] == [B]
+
+
+def test_a_half_made_image_glint_did_not_start_is_still_a_name_conflict():
+    m = matrix({A: [img("1", "ubuntu", A)], B: [_half_made("q", "ubuntu", B)]})
+    plan = plan_for(m, {("ubuntu", B): True})
+    assert not plan.copies and "already has a different image named" in reasons(plan)

@@ -14,7 +14,7 @@ import pytest
 from glint_tui.core.config import ConfigStore
 from glint_tui.core.paths import paths_for
 from glint_tui.sandbox.cloud import Cloud
-from tests.helpers import free_port_base
+from tests.helpers import free_port_base, run_glint
 
 
 def _pids(cloud: Cloud) -> list[int]:
@@ -111,8 +111,7 @@ def test_cli_up_status_down_wipe_cycle(tmp_path: Path) -> None:
     base = free_port_base(1)
 
     def glint(*args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "glint_tui", *args]
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        return run_glint(env, *args, timeout=300)
 
     up = glint("sandbox", "up", "-n", "1", "--no-seed", "--port-base", str(base))
     try:

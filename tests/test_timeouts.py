@@ -10,69 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from glint_tui.core.timeouts import Timeouts
+from tests.helpers import run_glint as glint
 
 DEADLINE = 110.0  # below the inventory's own 120 s cut-off: the call timeout must end it
-
-
-class SilentListener:
-    """Accepts TCP connections on 127.0.0.1 and never sends a byte."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v3"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        for c in self.accepted:
-            c.close()
-
-
-@pytest.fixture
-def silent_keystone() -> Iterator[SilentListener]:
-    listener = SilentListener()
-    try:
-        yield listener
-    finally:
-        listener.close()
-
-
-def glint(env: dict[str, str], *args: str, input: str | None = None, timeout: float = 120):
-    return subprocess.run(
-        [sys.executable, "-m", "glint_tui", *args],
-        env=env,
-        input=input,
-        stdin=None if input is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 @pytest.mark.sandbox

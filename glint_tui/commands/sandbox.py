@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also run an EC2 emulator (moto) as repository 'ec2' (needs moto[server])",
     )
     add_shape_arguments(up)
+    up.add_argument("--with-swift", action="store_true",
+                    help="also run Swift (Swift + S3 APIs) on c1's Keystone: BASE+12")  # fmt: skip
     up.set_defaults(func=_up)
     actions.add_parser("down", help="stop the clouds (data kept)").set_defaults(func=_down)
     st = actions.add_parser("status", help="which clouds run where")
@@ -45,7 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     sandbox = Sandbox(port_base=args.port_base)
-    sandbox.up(args.clouds, seed=not args.no_seed, progress=_progress, shape=shape_from_args(args))
+    sandbox.up(
+        args.clouds,
+        seed=not args.no_seed,
+        progress=_progress,
+        shape=shape_from_args(args),
+        with_swift=args.with_swift,
+    )
     if args.with_ec2:
         sandbox.up_ec2(_progress)
     _progress("try it:  glint --sandbox      (or: glint --sandbox images)")
@@ -85,4 +93,7 @@ def _status(args: argparse.Namespace) -> int:
             if name.startswith("glance") and (name != "glance" or len(site["stores"]) > 1):
                 stores = ", ".join(site["stores"])
                 print(f"    {name} {site['region']} {site['url']} {state(site)}  stores {stores}")
+        if "swift" in r:
+            sw = r["swift"]
+            print(f"    swift {sw['url']} {'running' if sw['running'] else 'stopped'}")
     return exitcodes.OK

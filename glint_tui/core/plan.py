@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from glint_tui.core.actions import CopyAction, CopyTarget, DeleteAction, Plan, Refusal
 from glint_tui.core.desired import Desired
 from glint_tui.core.inventory import Matrix, Physical, Row, same_image
+from glint_tui.core.journal import TRANSFER_PROPERTY
 from glint_tui.core.ledger import CopyLedger
 from glint_tui.core.model import VISIBILITIES, ProjectRef
 
@@ -136,7 +137,10 @@ class _Planner:
         others = [
             r
             for r in self.matrix.rows
-            if r.name == row.name and r.key != row.key and r.cell(ref).present
+            if r.name == row.name
+            and r.key != row.key
+            and r.cell(ref).present
+            and not _glint_copy_in_flight(r, ref)
         ]
         if not others:
             return CopyTarget(ref, row.name)
@@ -279,3 +283,17 @@ def _undeletable(
             f"there): deleting it would remove it from {places} too"
         )
     return None
+
+
+def _glint_copy_in_flight(row: Row, ref: ProjectRef) -> bool:
+    """True when *row* at *ref* is only half-made images glint itself is creating (no data
+    yet, carrying a transfer id): another run's copy in progress, or a dead run's leftover
+    that reconcile removes. Not a different image with the same name: the engine's
+    per-destination lock and its look before creating decide what happens (the second run
+    waits, then finds the copy "already present")."""
+    if row.has_data:
+        return False
+    images = row.cell(ref).images
+    return bool(images) and all(
+        img.status != "active" and TRANSFER_PROPERTY in img.properties for img in images
+    )

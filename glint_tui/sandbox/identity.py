@@ -6,6 +6,9 @@ Keystone's admin API, which glint itself never needs.
 
 from __future__ import annotations
 
+import json
+import secrets
+
 import openstack
 
 from glint_tui.sandbox.cloud import (
@@ -18,9 +21,9 @@ from glint_tui.sandbox.cloud import (
 )
 
 
-def register(cloud: Cloud) -> None:
-    """Service user + catalog for Glance, projects alpha/beta, a member user per project."""
-    conn = openstack.connect(
+def admin_connection(cloud: Cloud) -> openstack.connection.Connection:
+    """The sandbox admin on *cloud* (Keystone's admin API, which glint itself never needs)."""
+    return openstack.connect(
         auth_url=cloud.keystone_url + "/v3",
         username="admin",
         password=ADMIN_PASSWORD,
@@ -31,6 +34,11 @@ def register(cloud: Cloud) -> None:
         load_yaml_config=False,
         load_envvars=False,
     )
+
+
+def register(cloud: Cloud) -> None:
+    """Service user + catalog for Glance, projects alpha/beta, a member user per project."""
+    conn = admin_connection(cloud)
     try:
         idc = conn.identity
 
@@ -70,5 +78,49 @@ def register(cloud: Cloud) -> None:
                 name=user, password=password, domain_id="default", default_project_id=p.id
             )
             idc.assign_project_role_to_user(p, u, roles["member"])
+    finally:
+        conn.close()
+
+
+def register_swift(cloud: Cloud, endpoint: str, user_name: str, password: str) -> None:
+    """Swift's service user (authtoken and s3token log in as it) and its catalog entry."""
+    conn = admin_connection(cloud)
+    try:
+        idc = conn.identity
+        service_project = idc.find_project("service", domain_id="default")
+        user = idc.find_user(user_name, domain_id="default") or idc.create_user(
+            name=user_name, password=password, domain_id="default"
+        )
+        roles = {r.name: r for r in idc.roles()}
+        for role in ("service", "admin"):  # admin: s3token reads EC2 secrets
+            idc.assign_project_role_to_user(service_project, user, roles[role])
+        service = idc.find_service("swift") or idc.create_service(
+            name="swift", type="object-store", description="sandbox Swift"
+        )
+        have = {e.interface for e in idc.endpoints(service_id=service.id)}
+        for interface in ("public", "internal", "admin"):
+            if interface not in have:
+                idc.create_endpoint(
+                    service_id=service.id, interface=interface, url=endpoint, region_id=REGION
+                )
+    finally:
+        conn.close()
+
+
+def ec2_credentials(cloud: Cloud, user: str = "admin", project: str = "admin") -> tuple[str, str]:
+    """Keystone EC2 credentials (access, secret) of *user* on *project*: S3 through s3api."""
+    conn = admin_connection(cloud)
+    try:
+        idc = conn.identity
+        u = idc.find_user(user, domain_id="default")
+        p = idc.find_project(project, domain_id="default")
+        for cred in idc.credentials(user_id=u.id, type="ec2"):
+            if cred.project_id == p.id:
+                blob = json.loads(cred.blob)
+                return blob["access"], blob["secret"]
+        access, secret = secrets.token_hex(16), secrets.token_hex(20)
+        blob = json.dumps({"access": access, "secret": secret})
+        idc.create_credential(type="ec2", user_id=u.id, project_id=p.id, blob=blob)
+        return access, secret
     finally:
         conn.close()

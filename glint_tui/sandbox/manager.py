@@ -59,6 +59,7 @@ class Sandbox:
         self.port_base = int(port_base or state.get("port_base") or env_base or DEFAULT_PORT_BASE)
         self.count = int(state.get("count", 0))
         self.shape = load_shape(self.root) or PLAIN
+        self.with_swift = bool(state.get("swift", False))
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -72,7 +73,10 @@ class Sandbox:
             return {}
 
     def _save_state(self) -> None:
-        atomic_write_json(self.state_file, {"port_base": self.port_base, "count": self.count})
+        atomic_write_json(
+            self.state_file,
+            {"port_base": self.port_base, "count": self.count, "swift": self.with_swift},
+        )
 
     @property
     def clouds(self) -> list[Cloud]:
@@ -88,12 +92,30 @@ class Sandbox:
         raise SandboxError(f"no sandbox cloud named {name!r}")
 
     # -- lifecycle ----------------------------------------------------------------------
+    def swift(self):  # -> sandbox.swift.Swift
+        """The Swift beside cloud c1 (``up --with-swift``); its venv is built on first use."""
+        from glint_tui.sandbox.swift import Swift, swift_venv_path
+
+        return Swift(self.cloud("c1"), swift_venv_path())
+
+    def start_swift(self, progress: Progress = _quiet):  # -> sandbox.swift.Swift
+        """Build Swift's venv if needed, register it in c1's Keystone, start it."""
+        from glint_tui.sandbox.swift import ensure_swift_venv
+
+        ensure_swift_venv(progress)
+        self.with_swift = True
+        self._save_state()
+        server = self.swift()
+        server.up(progress)
+        return server
+
     def up(
         self,
         count: int | None = None,
         seed: bool = True,
         progress: Progress = _quiet,
         shape: Shape | None = None,
+        with_swift: bool = False,
     ) -> None:
         """Start *count* clouds (default: as many as before, else 3); idempotent.
 
@@ -139,6 +161,8 @@ class Sandbox:
             for future in [pool.submit(bring_up, c) for c in clouds]:
                 future.result()
         self.register_repositories(clouds)
+        if with_swift or self.with_swift:
+            self.start_swift(progress)
         if seed:
             from glint_tui.sandbox.seed import seed_clouds
 
@@ -159,6 +183,8 @@ class Sandbox:
 
     def down(self, progress: Progress = _quiet) -> None:
         """Stop only the processes this sandbox started (by the PIDs in its pidfiles)."""
+        if self.with_swift and self.count:
+            self.swift().stop()
         with ThreadPoolExecutor(max(1, len(self.clouds))) as pool:
             list(pool.map(lambda c: c.stop(), self.clouds))
         self.moto.stop()
@@ -185,6 +211,8 @@ class Sandbox:
                 s = g.service
                 row[s] = {"url": g.url, "pid": c.pid(s), "running": c.alive(s),
                           "region": g.region, "stores": list(g.stores)}  # fmt: skip
+            if self.with_swift and c.name == "c1":
+                row["swift"] = self.swift().status()
             rows.append(row)
         return rows
 

@@ -28,15 +28,20 @@ class ServerVenvError(GlintError):
 
 def server_venv_path() -> Path:
     """Shared by every profile and by the test suite: building it costs about a minute."""
-    override = os.environ.get("GLINT_SERVER_VENV")
+    return venv_path("GLINT_SERVER_VENV", "server-venv")
+
+
+def venv_path(env_var: str, name: str) -> Path:
+    """``$env_var`` if set, else ``<user data dir>/glint/<name>``."""
+    override = os.environ.get(env_var)
     if override:
         return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir("glint")) / "server-venv"
+    return Path(platformdirs.user_data_dir("glint")) / name
 
 
-def is_ready(path: Path) -> bool:
+def is_ready(path: Path, pins: tuple[str, ...] = PINS) -> bool:
     marker = path / MARKER
-    return marker.exists() and marker.read_text().split() == list(PINS)
+    return marker.exists() and marker.read_text().split() == list(pins)
 
 
 def ensure_server_venv(progress: Callable[[str], None] = lambda s: None) -> Path:
@@ -48,13 +53,20 @@ def ensure_server_venv(progress: Callable[[str], None] = lambda s: None) -> Path
         raise ServerVenvError(
             "the sandbox needs a C compiler to build uWSGI (install gcc and the Python headers)"
         )
-    progress(f"creating the sandbox server environment in {path} (one time, about a minute)")
+    return build_venv(path, PINS, progress, "the sandbox server environment", "about a minute")
+
+
+def build_venv(
+    path: Path, pins: tuple[str, ...], progress: Callable[[str], None], what: str, how_long: str
+) -> Path:
+    """(Re)create the venv at *path* with *pins* installed; the marker records the pins."""
+    progress(f"creating {what} in {path} (one time, {how_long})")
     if path.exists():
         shutil.rmtree(path)
     venv.EnvBuilder(with_pip=True, clear=True).create(path)
     py = path / "bin" / "python"
     cmd = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-    cmd += list(PINS)
+    cmd += list(pins)
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
     )
@@ -66,7 +78,7 @@ def ensure_server_venv(progress: Callable[[str], None] = lambda s: None) -> Path
         if line.startswith(("Collecting", "Building", "Installing", "Successfully")):
             progress("  " + line[:110])
     if proc.wait() != 0:
-        raise ServerVenvError("installing the sandbox servers failed:\n" + "\n".join(tail))
-    (path / MARKER).write_text("\n".join(PINS) + "\n")
-    progress("sandbox server environment ready")
+        raise ServerVenvError(f"installing {what} failed:\n" + "\n".join(tail))
+    (path / MARKER).write_text("\n".join(pins) + "\n")
+    progress(f"{what} ready")
     return path

@@ -1,0 +1,1 @@
+"""Storage backends of glint-backup repositories: local directory, Swift, S3."""
