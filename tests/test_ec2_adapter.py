@@ -76,7 +76,9 @@ def test_a_sparse_image_uploads_only_its_non_zero_blocks(moto_ec2):
             assert hashlib.sha512(b"".join(stream)).hexdigest() == ami.os_hash_value
 
 
-def test_complete_snapshot_gets_the_linear_aggregate_of_the_block_checksums(moto_ec2):
+def test_complete_snapshot_is_sent_the_linear_aggregate_of_the_block_checksums_moto_checks_none(
+    moto_ec2,
+):
     """moto ignores the aggregate: this checks what glint sends is SHA-256 over the raw
     block digests in block order, as the EBS direct API defines LINEAR."""
     import base64

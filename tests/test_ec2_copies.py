@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -52,7 +51,9 @@ def amis_named(bed, name: str, region: str = "us-east-1") -> list[dict]:
     return bed.client("ec2", region).describe_images(Owners=["self"], Filters=tagged)["Images"]
 
 
-def test_openstack_to_ec2_copy_is_read_back_and_tagged_with_the_source_sha512(sandbox, ec2_column):
+def test_openstack_to_moto_ec2_copy_is_read_back_by_glint_and_tagged_with_the_source_sha512(
+    sandbox, ec2_column
+):
     data = bytearray(9 * BLOCK + 777)  # sparse: 10 blocks, 3 hold data
     for i in (0, 4, 9):
         data[i * BLOCK : i * BLOCK + 4096] = random_bytes(4096)
@@ -72,7 +73,7 @@ def test_openstack_to_ec2_copy_is_read_back_and_tagged_with_the_source_sha512(sa
     assert src.name in listed.stdout
 
 
-def test_ec2_to_openstack_copy_is_verified_by_glance_sha512(sandbox, ec2_column):
+def test_moto_ec2_to_openstack_copy_is_verified_by_glance_sha512(sandbox, ec2_column):
     data = random_bytes(3 * BLOCK + 5)
     src = put(sandbox, "c1:alpha", unique("roundtrip"), data)
     assert glint(sandbox, "copy", src.id, "--from", "c1:alpha", "--to", EAST).returncode == 0
@@ -84,7 +85,7 @@ def test_ec2_to_openstack_copy_is_verified_by_glance_sha512(sandbox, ec2_column)
     assert copy.os_hash_value == sha512(data)  # Glance hashed what EC2 gave glint
 
 
-def test_delete_from_ec2_deregisters_and_deletes_the_snapshot_while_a_copy_remains(
+def test_delete_from_moto_ec2_deregisters_and_deletes_the_snapshot_while_a_copy_remains(
     sandbox, ec2_column
 ):
     src = put(sandbox, "c1:alpha", unique("del-ec2"), random_bytes(BLOCK))
@@ -100,32 +101,61 @@ def test_delete_from_ec2_deregisters_and_deletes_the_snapshot_while_a_copy_remai
     assert last.returncode == 1 and "last copy" in last.stderr  # the EC2 copy is gone
 
 
-def test_a_killed_upload_to_ec2_leaves_a_snapshot_that_reconcile_deletes(sandbox, ec2_column):
-    src = put(sandbox, "c1:alpha", unique("killed"), random_bytes(48 << 20))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "glint_tui", "copy", src.id, "--from", "c1:alpha", "--to", EAST,
+def start_slow_copy(sandbox, image_id: str) -> subprocess.Popen:
+    """`glint copy` of *image_id* to EC2 at 4 MiB/s, as a user runs it, in the background."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "glint_tui", "copy", image_id, "--from", "c1:alpha", "--to", EAST,
          "--max-rate", "4M", "--no-cache"],
         env=sandbox.env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, start_new_session=True,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
-    ec2 = ec2_column.client("ec2")
 
-    def glints_snapshots() -> list[dict]:
-        return ec2.describe_snapshots(
-            OwnerIds=["self"],
-            Filters=[{"Name": "tag:glint_source_name", "Values": [src.name]}],
-        )["Snapshots"]
 
+def snapshots_of(bed, name: str) -> list[dict]:
+    """The account's snapshots glint tagged as made from an image called *name*."""
+    return bed.client("ec2").describe_snapshots(
+        OwnerIds=["self"], Filters=[{"Name": "tag:glint_source_name", "Values": [name]}]
+    )["Snapshots"]
+
+
+def stop(proc: subprocess.Popen, sig: int) -> None:
+    os.kill(proc.pid, sig)
     try:
-        wait_for(lambda: glints_snapshots() or None, timeout=60, what="the upload's snapshot")
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        proc.wait(60)
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(10)
-    assert glints_snapshots() and amis_named(ec2_column, src.name) == []
-    time.sleep(0.1)
+
+
+def test_a_killed_upload_to_moto_ec2_leaves_a_snapshot_that_reconcile_deletes(sandbox, ec2_column):
+    src = put(sandbox, "c1:alpha", unique("killed"), random_bytes(48 << 20))
+    proc = start_slow_copy(sandbox, src.id)
+    try:
+        wait_for(lambda: snapshots_of(ec2_column, src.name) or None, 60, "the upload's snapshot")
+    finally:
+        stop(proc, signal.SIGKILL)
+    assert snapshots_of(ec2_column, src.name) and amis_named(ec2_column, src.name) == []
     done = glint(sandbox, "reconcile")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert glints_snapshots() == []
+    assert snapshots_of(ec2_column, src.name) == []
+
+
+def test_an_interrupted_upload_to_moto_ec2_deletes_its_snapshot_before_glint_exits(
+    sandbox, ec2_column
+):
+    """SIGTERM (what Ctrl-C, ``kill`` or a container stop sends) cancels the copy: glint
+    itself deletes the half-written snapshot, registers no AMI, and leaves reconcile
+    nothing to do."""
+    src = put(sandbox, "c1:alpha", unique("interrupted"), random_bytes(48 << 20))
+    proc = start_slow_copy(sandbox, src.id)
+    try:
+        made = wait_for(lambda: snapshots_of(ec2_column, src.name) or None, 60, "a snapshot")
+    finally:
+        stop(proc, signal.SIGTERM)
+    assert proc.returncode == 130, proc.stderr.read()
+    assert snapshots_of(ec2_column, src.name) == []
+    assert amis_named(ec2_column, src.name) == []
+    done = glint(sandbox, "reconcile")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not any(snap["SnapshotId"] in done.stdout for snap in made)  # glint had done it
