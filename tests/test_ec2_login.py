@@ -133,6 +133,9 @@ def test_environment_credentials_follow_boto3_and_store_nothing(tmp_path, moto_s
     assert done.returncode == 0, done.stderr
     assert "aws:123456789012 added (login checked)" in done.stdout
     assert secret not in "".join(f.read_text() for f in tmp_path.rglob("*.json"))
+    listed = glint(tmp_path, "credentials", "list").stdout.splitlines()
+    row = next(line.split() for line in listed if line.startswith("aws:"))
+    assert row == ["aws:123456789012", "environment", "environment", "-", "-"]  # no domains
 
 
 def test_without_boto3_an_ec2_repository_says_how_to_install_it(tmp_path):

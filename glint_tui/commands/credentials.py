@@ -13,7 +13,7 @@ from typing import Any
 from glint_tui.commands import common
 from glint_tui.core import exitcodes
 from glint_tui.core.errors import CloudError, UsageError
-from glint_tui.core.model import SECRETLESS_AUTH_TYPES, Credential, ProjectRef
+from glint_tui.core.model import AUTH_TYPES_BY_CLOUD, SECRETLESS_AUTH_TYPES, Credential, ProjectRef
 
 
 def register(subparsers: Any) -> None:
@@ -195,12 +195,19 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "USER DOMAIN",
                 "PROJECT DOMAIN",
             ),
-            [(str(c.ref), c.username, c.auth_type, c.user_domain, c.project_domain) for c in creds],
+            [(str(c.ref), c.username, c.auth_type, *_domains(c)) for c in creds],
         )
     else:
         print("no credentials yet: glint credentials add REPOSITORY:PROJECT --username USER")
     print(f"secrets: {services.describe_secrets()}")
     return exitcodes.OK
+
+
+def _domains(cred: Credential) -> tuple[str, str]:
+    """Keystone domains of an OpenStack credential; an EC2 one has none (``-``)."""
+    if cred.auth_type in AUTH_TYPES_BY_CLOUD["ec2"]:
+        return ("-", "-")
+    return (cred.user_domain, cred.project_domain)
 
 
 def cmd_delete(args: argparse.Namespace) -> int:

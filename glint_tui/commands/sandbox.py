@@ -53,9 +53,8 @@ def _up(args: argparse.Namespace) -> int:
         progress=_progress,
         shape=shape_from_args(args),
         with_swift=args.with_swift,
+        with_ec2=args.with_ec2,
     )
-    if args.with_ec2:
-        sandbox.up_ec2(_progress)
     _progress("try it:  glint --sandbox      (or: glint --sandbox images)")
     return exitcodes.OK
 
@@ -74,8 +73,10 @@ def _status(args: argparse.Namespace) -> int:
     sandbox = Sandbox()
     rows = sandbox.status()
     moto = sandbox.moto
-    if moto.alive():  # --with-ec2
-        rows.append({"name": "ec2", "moto": {"url": moto.url, "pid": moto.pid(), "running": True}})
+    if sandbox.with_ec2 or moto.alive():  # --with-ec2
+        running = moto.alive()
+        pid = moto.pid() if running else None
+        rows.append({"name": "ec2", "moto": {"url": moto.url, "pid": pid, "running": running}})
     if args.json:
         print(json.dumps(rows, indent=2))
         return exitcodes.OK
@@ -83,11 +84,11 @@ def _status(args: argparse.Namespace) -> int:
         print("no sandbox clouds (start them with: glint sandbox up)")
         return exitcodes.OK
     for r in rows:
+        state = lambda s: f"running (pid {s['pid']})" if s["running"] else "stopped"  # noqa: E731
         if "moto" in r:
-            print(f"ec2  EC2 emulator (moto) {r['moto']['url']} running (pid {r['moto']['pid']})")
+            print(f"ec2  EC2 emulator (moto) {r['moto']['url']} {state(r['moto'])}")
             continue
         k, g = r["keystone"], r["glance"]
-        state = lambda s: f"running (pid {s['pid']})" if s["running"] else "stopped"  # noqa: E731
         print(f"{r['name']}  keystone {k['url']} {state(k)}  glance {g['url']} {state(g)}")
         for name, site in r.items():  # the Glances of further regions, and several stores
             if name.startswith("glance") and (name != "glance" or len(site["stores"]) > 1):

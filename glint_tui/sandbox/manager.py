@@ -60,6 +60,7 @@ class Sandbox:
         self.count = int(state.get("count", 0))
         self.shape = load_shape(self.root) or PLAIN
         self.with_swift = bool(state.get("swift", False))
+        self.with_ec2 = bool(state.get("ec2", False))  # up --with-ec2 once: moto on every up
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -75,7 +76,12 @@ class Sandbox:
     def _save_state(self) -> None:
         atomic_write_json(
             self.state_file,
-            {"port_base": self.port_base, "count": self.count, "swift": self.with_swift},
+            {
+                "port_base": self.port_base,
+                "count": self.count,
+                "swift": self.with_swift,
+                "ec2": self.with_ec2,
+            },
         )
 
     @property
@@ -116,10 +122,12 @@ class Sandbox:
         progress: Progress = _quiet,
         shape: Shape | None = None,
         with_swift: bool = False,
+        with_ec2: bool = False,
     ) -> None:
         """Start *count* clouds (default: as many as before, else 3); idempotent.
 
         *shape* (regions, stores of c1) is fixed when the sandbox is created; None keeps it.
+        *with_swift* and *with_ec2* are remembered: every later ``up`` starts them too.
         """
         count = count or self.count or 3
         if not 1 <= count <= MAX_CLOUDS:
@@ -163,6 +171,8 @@ class Sandbox:
         self.register_repositories(clouds)
         if with_swift or self.with_swift:
             self.start_swift(progress)
+        if with_ec2 or self.with_ec2:
+            self.up_ec2(progress)
         if seed:
             from glint_tui.sandbox.seed import seed_clouds
 
@@ -199,6 +209,7 @@ class Sandbox:
         if profile_root.name == SANDBOX_PROFILE:
             shutil.rmtree(profile_root, ignore_errors=True)
         self.count = 0
+        self.with_ec2 = False
         progress("sandbox wiped")
 
     def status(self) -> list[dict[str, Any]]:
@@ -218,7 +229,8 @@ class Sandbox:
 
     @property
     def running(self) -> bool:
-        return self.count > 0 and all(c.alive(s) for c in self.clouds for s in c.services)
+        clouds = self.count > 0 and all(c.alive(s) for c in self.clouds for s in c.services)
+        return clouds and (not self.with_ec2 or self.moto.alive())
 
     # -- glint's view of it --------------------------------------------------------------
     def member_credentials(self, cloud: Cloud) -> list[tuple[Credential, str]]:
@@ -269,7 +281,10 @@ class Sandbox:
 
     def up_ec2(self, progress: Progress = _quiet) -> None:
         """Start moto and register it as repository ``ec2`` (regions us-east-1 and
-        eu-west-1) with moto's dummy keys, in the sandbox profile."""
+        eu-west-1) with moto's dummy keys, in the sandbox profile; every later ``up``
+        starts it again (moto keeps its AMIs in memory: they are gone after ``down``)."""
+        self.with_ec2 = True
+        self._save_state()
         self.moto.start()
         self.register_ec2(self.moto.url)
         progress(f"ec2: EC2 emulator (moto) {self.moto.url}, regions {', '.join(EC2_REGIONS)}")
