@@ -8,8 +8,11 @@ no blocks in CopyImage. Tests say which of those they lean on in their names.
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -109,4 +112,61 @@ def before_call(client: Any, operation: str, handler: Callable[..., Any]) -> Non
     client.meta.events.register(f"before-call.{service}.{operation}", handler)
 
 
-__all__ = ["DEFAULT_ACCOUNT", "DUMMY_SECRET", "Ec2Bed", "count_calls", "before_call"]
+class NoStsCloud:
+    """An EC2-compatible cloud without STS, in front of moto (which always has STS): every
+    request is passed on to moto except STS's, answered 404 Not Found as by an endpoint
+    that has no such service. A stand-in for a fault moto cannot be made to produce."""
+
+    def __init__(self, upstream: str) -> None:
+        host, port = upstream.removeprefix("http://").rstrip("/").split(":")
+        self.sts_requests = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self._pass_on()
+
+            def do_GET(self) -> None:
+                self._pass_on()
+
+            def do_PUT(self) -> None:
+                self._pass_on()
+
+            def _pass_on(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if "/sts/aws4_request" in self.headers.get("Authorization", ""):
+                    outer.sts_requests += 1
+                    self._answer(404, [("Content-Type", "text/plain")], b"Not Found")
+                    return
+                conn = http.client.HTTPConnection(host, int(port), timeout=60)
+                try:
+                    conn.request(self.command, self.path, body, dict(self.headers.items()))
+                    got = conn.getresponse()
+                    self._answer(got.status, got.getheaders(), got.read())
+                finally:
+                    conn.close()
+
+            def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers:
+                    if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=5)
+
+
+__all__ = ["DEFAULT_ACCOUNT", "DUMMY_SECRET", "Ec2Bed", "NoStsCloud", "count_calls", "before_call"]

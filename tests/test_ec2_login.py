@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ec2_helpers import NoStsCloud
 from tests.helpers import run_glint
 
 MASTER = "ec2-test-master"
@@ -106,6 +107,29 @@ def test_a_region_that_does_not_answer_ends_within_its_timeout(tmp_path, silent_
     assert "does not answer" in done.stderr or "no answer" in done.stderr
     assert len(error_lines(done)) == 1
     assert silent_keystone.accepted, "the login never reached the endpoint"
+
+
+def test_without_sts_the_login_checks_describe_regions_and_asks_for_the_account(tmp_path, moto_ec2):
+    """An EC2-compatible cloud without STS (``NoStsCloud``: moto behind a proxy that
+    answers STS 404; moto itself always has STS): the account cannot be learnt, so a
+    credential without one is refused in one line naming the fix, one with it is checked
+    with DescribeRegions and DescribeImages and saved."""
+    cloud = NoStsCloud(moto_ec2.url)
+    try:
+        add_repo(tmp_path, cloud.url)
+        args = ("--access-key-id", "AKIAIOSFODNN7EXAMPLE", "--secret-stdin")
+        bare = glint(tmp_path, "credentials", "add", "aws", *args, stdin="s3cret-value\n")
+        assert bare.returncode == 1, bare.stderr
+        assert "has no STS" in bare.stderr and "aws:ACCOUNT" in bare.stderr
+        assert len(error_lines(bare)) == 1
+        assert cloud.sts_requests > 0
+        named = glint(tmp_path, "credentials", "add", "aws:123456789012", *args,
+                      stdin="s3cret-value\n")  # fmt: skip
+        assert named.returncode == 0, named.stderr
+        assert "aws:123456789012 added (login checked)" in named.stdout
+        assert glint(tmp_path, "images").returncode == 0
+    finally:
+        cloud.close()
 
 
 def test_a_profile_credential_stores_no_secret_and_logs_in_through_it(tmp_path, moto_strict):

@@ -26,7 +26,12 @@ from glint_tui.core.clouds.base import ImageSpec, Member, ProjectInfo, Reader
 from glint_tui.core.clouds.ec2 import records
 from glint_tui.core.clouds.ec2.clients import Clients
 from glint_tui.core.clouds.ec2.copies import copy_image
-from glint_tui.core.clouds.ec2.translate import NO_SUCH_SERVICE, code_of, translate
+from glint_tui.core.clouds.ec2.translate import (
+    NO_SUCH_SERVICE,
+    NOT_AN_AWS_ANSWER,
+    code_of,
+    translate,
+)
 from glint_tui.core.clouds.ec2.uploads import PENDING_PREFIX, Uploads
 from glint_tui.core.errors import GlintError
 from glint_tui.core.model import Credential, ImageRecord, ProjectRef, Repository
@@ -91,7 +96,8 @@ class Ec2Session:
         """An EC2-compatible cloud without STS (its endpoint answers EC2 only)."""
         if isinstance(error, errors.Unreachable):
             return bool(self.repository.endpoint_url)  # AWS always has STS
-        return any(code in str(error) for code in NO_SUCH_SERVICE) or (
+        said = str(error)
+        return any(code in said for code in (*NO_SUCH_SERVICE, NOT_AN_AWS_ANSWER)) or (
             getattr(error, "status", None) in (404, 501)
         )
 

@@ -11,6 +11,7 @@ puts it there, and nothing here formats it).
 from __future__ import annotations
 
 from botocore import exceptions as bc
+from botocore.parsers import ResponseParserError
 
 from glint_tui.core import errors
 from glint_tui.core.errors import CloudError, GlintError
@@ -69,6 +70,8 @@ RETRY = frozenset(
     }
 )
 NO_SUCH_SERVICE = frozenset({"InvalidAction", "UnknownOperationException", "NotImplemented"})
+NOT_AN_AWS_ANSWER = "answered with something that is not an AWS API response"
+"""What a cloud without the service often does: a plain 404 page botocore cannot parse."""
 
 
 def code_of(exc: BaseException) -> str:
@@ -106,6 +109,8 @@ def translate(exc: BaseException, where: str, what: str, endpoint: str) -> Glint
         )
     if isinstance(exc, (bc.ConnectionClosedError, bc.HTTPClientError)):
         return errors.ServerError(f"the connection to {endpoint} broke ({what})", where)
+    if isinstance(exc, ResponseParserError):
+        return errors.BadRequest(f"{what}: {endpoint} {NOT_AN_AWS_ANSWER}", where)
     if isinstance(exc, bc.ParamValidationError):
         return errors.BadRequest(f"{what}: {escape(str(exc))}", where)
     if isinstance(exc, bc.BotoCoreError):
