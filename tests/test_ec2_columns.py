@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from glint_tui.core.cloudid import CloudIdentity, group_clouds
+from glint_tui.core.clouds.ec2.session import Ec2Session
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import ConfigError
 from glint_tui.core.inventory import Listing, build_matrix
@@ -64,6 +65,31 @@ def test_two_regions_of_one_repository_are_two_clouds_and_one_account_region_is_
     ident = {r: CloudIdentity(k, frozenset({k})) for r, k in keys.items()}
     groups = group_clouds(ident.items())
     assert groups[east] != groups[west] and groups[east] == groups[twin]
+
+
+def test_a_qcow2_image_is_refused_for_an_ec2_column_in_the_plan_and_still_copied_elsewhere():
+    """The refusal comes from the column's ``disk_formats`` (``Ec2Session`` says raw),
+    so the plan shown before a run already says it; an OpenStack column takes any."""
+    (east, _) = EC2.columns(ACCOUNT)
+    alpha, beta = ProjectRef("c1", "alpha"), ProjectRef("c1", "beta")
+    sha = {"os_hash_algo": "sha512", "os_hash_value": "ab" * 64}
+    image = ImageRecord("i-1", "cirros", owner="p-alpha", disk_format="qcow2", **sha)
+    matrix = build_matrix(
+        [
+            Listing(alpha, "p-alpha", [image]),
+            Listing(beta, "p-beta", []),
+            Listing(east, ACCOUNT, [], disk_formats=Ec2Session.disk_formats),
+        ]
+    )
+    (row,) = matrix.rows
+    desired = Desired()
+    desired.want(row.key, east, True)
+    desired.want(row.key, beta, True)
+    plan = build_plan(matrix, desired)
+    (copy,) = plan.copies
+    assert [t.ref for t in copy.targets] == [beta]
+    (refusal,) = plan.refusals
+    assert refusal.ref == east and "raw images only, not qcow2" in refusal.reason
 
 
 def test_an_ami_without_glint_tags_is_never_a_copy_source_and_never_deleted():

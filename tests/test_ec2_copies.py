@@ -20,6 +20,7 @@ import pytest
 from glint_tui.core import journal as jn
 from glint_tui.core.clouds.ec2.blocks import BLOCK
 from glint_tui.core.services import Services
+from glint_tui.sandbox.samples import qcow2_image
 from tests.helpers import glint, put, random_bytes, sha512, unique, wait_for
 
 EAST = "ec2/us-east-1"
@@ -83,6 +84,20 @@ def test_moto_ec2_to_openstack_copy_is_verified_by_glance_sha512(sandbox, ec2_co
     with sandbox.session("c2:alpha") as s:
         (copy,) = [i for i in s.list_images(name=src.name)]
     assert copy.os_hash_value == sha512(data)  # Glance hashed what EC2 gave glint
+
+
+def test_a_qcow2_image_is_refused_for_ec2_in_the_plan_while_its_openstack_copy_goes_on(
+    sandbox, ec2_column
+):
+    data = qcow2_image(unique("qcow"), BLOCK)  # a real qcow2 header: Glance checks it
+    src = put(sandbox, "c1:alpha", unique("qcow"), data, disk_format="qcow2")
+    done = glint(sandbox, "copy", src.id, "--from", "c1:alpha", "--to", EAST, "--to", "c2:alpha")
+    assert done.returncode == 3, done.stdout + done.stderr  # partial: one done, one refused
+    assert "raw images only, not qcow2" in done.stdout + done.stderr
+    assert snapshots_of(ec2_column, src.name) == [] and amis_named(ec2_column, src.name) == []
+    with sandbox.session("c2:alpha") as s:
+        (copy,) = s.list_images(name=src.name)
+    assert copy.os_hash_value == src.os_hash_value
 
 
 def test_delete_from_moto_ec2_deregisters_and_deletes_the_snapshot_while_a_copy_remains(

@@ -178,6 +178,9 @@ class ColumnStatus:
     seconds: float = 0.0
     image_count: int = 0
     cloud: CloudIdentity | None = None
+    disk_formats: tuple[str, ...] | None = None
+    """The only disk formats the column's cloud takes (EC2: raw), None: any. A copy of
+    another format there is refused in the plan, before anything moves."""
 
     @property
     def ok(self) -> bool:
@@ -346,6 +349,7 @@ class _Listing:
     seconds: float = 0.0
     cloud: CloudIdentity | None = None
     fatal: SecretsError | None = None  # the keyring failed: no column can be listed
+    disk_formats: tuple[str, ...] | None = None  # the session's ``disk_formats``, if any
 
 
 Listing = _Listing
@@ -361,6 +365,7 @@ def _list_one(source: SessionSource, ref: ProjectRef) -> _Listing:
         out.images = list(session.list_images())
         out.project_id = session.project_id
         out.cloud = _identity(session)
+        out.disk_formats = getattr(session, "disk_formats", None)
     except SecretsError as e:  # locked keyring / wrong master password: exit 2, not a column
         out.error, out.fatal = str(e), e
     except GlintError as e:
@@ -465,4 +470,7 @@ def refresh(
 
 
 def _status_of(lst: _Listing) -> ColumnStatus:
-    return ColumnStatus(lst.ref, lst.project_id, lst.error, lst.seconds, len(lst.images), lst.cloud)
+    counted = len(lst.images)
+    return ColumnStatus(
+        lst.ref, lst.project_id, lst.error, lst.seconds, counted, lst.cloud, lst.disk_formats
+    )

@@ -32,7 +32,7 @@ from glint_tui.core.clouds.ec2.translate import (
     code_of,
     translate,
 )
-from glint_tui.core.clouds.ec2.uploads import PENDING_PREFIX, Uploads
+from glint_tui.core.clouds.ec2.uploads import FORMATS, PENDING_PREFIX, Uploads
 from glint_tui.core.errors import GlintError
 from glint_tui.core.model import Credential, ImageRecord, ProjectRef, Repository
 from glint_tui.core.timeouts import Timeouts
@@ -42,6 +42,7 @@ class Ec2Session:
     """A lazy session: nothing is sent before the first call (see the module docstring)."""
 
     page_size: int | None = None
+    disk_formats = FORMATS  # the matrix's plan refuses other formats here, before any copy
 
     def __init__(
         self, repository: Repository, credential: Credential, secret: str, *, timeouts: Timeouts
