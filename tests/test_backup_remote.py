@@ -25,6 +25,7 @@ from tests.backup_helpers import (
 )
 from tests.helpers import (
     download_sha512,
+    frozen,
     random_bytes,
     sha512,
     unique,
@@ -125,13 +126,16 @@ def test_sigkill_mid_upload_second_host_refused_and_rerun_cleans_up(
             return bool(uploads.get("Uploads"))
 
         wait_for(partial, timeout=120, what="a partial large upload", every=0.05)
-        # "another host": its own local lock directory; the remote lock refuses it
         env_b = dict(os.environ, GLINT_HOME=str(tmp_path / "host-b"))
-        second = run_backup(conf, env=env_b)
-        assert second.returncode == 4, second.stderr
-        assert "holds the lock" in second.stderr and "host" in second.stderr
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        # Glance hangs mid-stream, so the first run surely still holds the lock (on a loaded
+        # machine it could otherwise finish before the second one starts)
+        with frozen(sandbox.cloud("c1")):
+            # "another host": its own local lock directory; the remote lock refuses it
+            second = run_backup(conf, env=env_b)
+            assert second.returncode == 4, second.stderr
+            assert "holds the lock" in second.stderr and "host" in second.stderr
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
         assert store.snapshot_ids() == before  # no manifest names the half-made object
         assert not store.has(big.os_hash_value)
         done = run_backup(conf, "--json", env=env_b)  # same host, dead pid: lock taken over

@@ -26,7 +26,15 @@ from tests.backup_helpers import (
     snapshot_files,
     write_config,
 )
-from tests.helpers import download_sha512, random_bytes, sha512, unique, upload_image, wait_for
+from tests.helpers import (
+    download_sha512,
+    frozen,
+    random_bytes,
+    sha512,
+    unique,
+    upload_image,
+    wait_for,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -185,11 +193,14 @@ def test_sigkill_mid_download_and_concurrent_run(sandbox, admin, tmp_path: Path)
             return any(p.stat().st_size > 0 for p in (store / "tmp").glob("*.part"))
 
         wait_for(partial, timeout=60, what="a partial download in tmp/", every=0.005)
-        # a second run while the first holds the lock: distinct exit code
-        second = run_backup(conf)
-        assert second.returncode == 4 and "lock" in second.stderr
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        # Glance hangs mid-stream, so the first run surely still holds the lock (on a loaded
+        # machine it could otherwise finish before the second one starts)
+        with frozen(sandbox.cloud("c1")):
+            # a second run while the first holds the lock: distinct exit code
+            second = run_backup(conf)
+            assert second.returncode == 4 and "lock" in second.stderr
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
         proc.stdout.close()
         proc.stderr.close()
         assert snapshot_files(store) == before  # previous snapshot intact, none added

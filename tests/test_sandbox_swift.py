@@ -13,8 +13,7 @@ import psutil
 import pytest
 
 from glint_tui.sandbox.swift import SwiftError, check_xattrs
-from tests.conftest import _free_port_base
-from tests.helpers import run_glint
+from tests.helpers import free_port_base, run_glint
 
 
 def test_xattrs_are_checked_on_the_real_sandbox_file_system(tmp_path: Path) -> None:
@@ -44,7 +43,7 @@ def test_glint_sandbox_up_with_swift_as_a_user_runs_it(tmp_path: Path) -> None:
     Swift that answers (Swift and S3 APIs), and `glint sandbox down` stops every process."""
     env = dict(os.environ, GLINT_HOME=str(tmp_path / "home"))
     env.pop("GLINT_PROFILE", None)
-    base = _free_port_base(1)
+    base = free_port_base(1)
 
     def glint(*args: str) -> subprocess.CompletedProcess[str]:
         return run_glint(env, *args, timeout=600)

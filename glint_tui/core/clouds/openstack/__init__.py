@@ -29,7 +29,7 @@ from glint_tui.core.clouds.openstack.records import (
 )
 from glint_tui.core.clouds.openstack.session import OpenStackSession
 from glint_tui.core.clouds.openstack.streams import OpenStackDownload
-from glint_tui.core.clouds.openstack.translate import translate_error
+from glint_tui.core.clouds.openstack.translate import PROVIDER_ERRORS, translate_error
 from glint_tui.core.model import Credential, Repository
 from glint_tui.core.timeouts import Timeouts
 
@@ -37,6 +37,7 @@ __all__ = [
     "AUTH_TYPES",
     "BASE_ATTRIBUTES",
     "CORE_UPDATES",
+    "PROVIDER_ERRORS",
     "RESERVED_PREFIXES",
     "OpenStackDownload",
     "OpenStackSession",
