@@ -7,32 +7,21 @@ during a run they interrupt it like a one-shot run (temp files removed, exit 130
 
 from __future__ import annotations
 
-import re
 import signal
 import threading
 from collections.abc import Callable
 
 from glint_backup import logsetup
 from glint_backup.errors import BackupConfigError
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-MIN_INTERVAL = 60  # a backup every few seconds would hammer Glance and never finish
-MAX_INTERVAL = 31 * 86400
+from glint_tui.core import every
 
 
 def parse_interval(text: str) -> int:
     """``30m``, ``6h``, ``1d`` (or plain seconds), from 1 minute to 31 days -> seconds."""
-    match = re.fullmatch(r"\s*(\d{1,9})\s*([smhd]?)\s*", text or "")
-    if not match:
-        raise BackupConfigError(
-            f"--every: expected a number with a unit s, m, h or d (e.g. 30m, 6h, 1d), got {text!r}"
-        )
-    seconds = int(match.group(1)) * _UNITS[match.group(2) or "s"]
-    if not MIN_INTERVAL <= seconds <= MAX_INTERVAL:
-        raise BackupConfigError(
-            f"--every: {text.strip()!r} is out of range: between 1 minute (1m) and 31 days (31d)"
-        )
-    return seconds
+    try:
+        return every.parse_interval(text)
+    except ValueError as e:
+        raise BackupConfigError(f"--every: {e}") from None
 
 
 def loop(seconds: int, job: Callable[[], int], stop: threading.Event | None = None) -> int:
@@ -66,26 +55,8 @@ def loop(seconds: int, job: Callable[[], int], stop: threading.Event | None = No
 
 
 def _ticks(seconds: int, job: Callable[[], int], stop: threading.Event) -> int:
-    import schedule
-
     log = logsetup.get()
-    last = 0
-
-    def tick() -> None:
-        nonlocal last
-        try:
-            last = job()
-        except Exception as e:  # a failed run must not end the loop
-            log.error("run failed: %s", e)
-            last = 1
-
-    scheduler = schedule.Scheduler()
-    scheduler.every(seconds).seconds.do(tick)
     log.info("daemon: a run every %d s", seconds)
-    tick()
-    while not stop.is_set():
-        scheduler.run_pending()
-        idle = scheduler.idle_seconds
-        stop.wait(max(0.05, min(idle if idle is not None else 1.0, 60.0)))
+    last = every.run_every(seconds, job, stop, log.error)
     log.info("daemon stopped (the last run exited %d)", last)
     return 0

@@ -35,10 +35,12 @@ from glint_tui.core.safetext import escape_lines
 COMMAND_MODULES = (
     "glint_tui.commands.images",
     "glint_tui.commands.transfer",
+    "glint_tui.commands.catalog",
     "glint_tui.commands.reconcile",
     "glint_tui.commands.repository",
     "glint_tui.commands.credentials",
     "glint_tui.commands.sandbox",
+    "glint_tui.commands.serve",
 )
 
 
@@ -154,9 +156,11 @@ def _main(argv: list[str] | None) -> int:
 
 def _open_ui(args: argparse.Namespace) -> int:
     if args.sandbox:
+        from glint_tui.commands.sandbox import ProgressPrinter
         from glint_tui.sandbox.manager import ensure_sandbox_running
 
-        ensure_sandbox_running(progress=lambda s: print(s, file=sys.stderr))
+        out = ProgressPrinter()
+        ensure_sandbox_running(progress=out.line, meter=out.meter)
     from glint_tui.ui.app import run
 
     return run(read_only=args.read_only, handle_signals=True)

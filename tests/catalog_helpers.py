@@ -11,7 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import re
+import subprocess
 import textwrap
+import uuid
+from pathlib import Path
 
 from glint_tui.core.catalog.entries import Catalog, Checksum
 from glint_tui.core.catalog.loader import build_catalog
@@ -31,6 +36,7 @@ from glint_tui.core.catalog.yamlsafe import parse_yaml
 from glint_tui.core.cloudid import CloudIdentity
 from glint_tui.core.inventory import Listing, Matrix, build_matrix
 from glint_tui.core.model import ImageRecord, ProjectRef
+from tests.mirror import Mirror
 
 A = ProjectRef("c1", "alpha")
 B = ProjectRef("c1", "beta")
@@ -179,3 +185,75 @@ def plan(cat: Catalog, ups: dict[str, Resolution], m: Matrix, **kw: object) -> C
 
 def reasons(p: CatalogPlan, kind: str | None = None) -> str:
     return " | ".join(r.reason for r in p.refusals if kind is None or r.kind == kind)
+
+
+# --- a real upstream: generated qcow2 versions on a loopback mirror (tests/mirror.py) ---
+
+
+def qcow2_of(data: bytes, workdir: Path) -> bytes:
+    """A genuine qcow2 of the raw disk *data*, made by qemu-img (Glance checks formats)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    raw, qcow2 = workdir / f"{uuid.uuid4().hex}.raw", workdir / f"{uuid.uuid4().hex}.qcow2"
+    raw.write_bytes(data)
+    subprocess.run(
+        ["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(raw), str(qcow2)],
+        check=True,
+        capture_output=True,
+    )
+    out = qcow2.read_bytes()
+    raw.unlink()
+    qcow2.unlink()
+    return out
+
+
+class Upstream:
+    """One catalog entry's mirror: versions published as ``NAME-<version>.qcow2`` with a
+    ``SHA512SUMS`` beside them, and the catalog file that points there."""
+
+    def __init__(self, mirror: Mirror, workdir: Path, name: str, disk_size: int = 2 << 20):
+        self.mirror, self.workdir, self.name, self.disk_size = mirror, workdir, name, disk_size
+        self.disks: dict[str, bytes] = {}  # version -> the raw disk (what a VM sees)
+        self.files: dict[str, bytes] = {}  # version -> the qcow2 file upstream publishes
+
+    def path(self, version: str) -> str:
+        return f"{self.name}/{self.name}-{version}.qcow2"
+
+    def publish(self, version: str, *, checksum_of: bytes | None = None) -> bytes:
+        """A new version (random disk); SHA512SUMS lists it (with *checksum_of*'s sha512
+        instead of the file's own, to publish a lie)."""
+        disk = os.urandom(self.disk_size // 2) + bytes(self.disk_size // 2)
+        self.disks[version] = disk
+        self.files[version] = qcow2_of(disk, self.workdir)
+        self.mirror.files[self.path(version)] = self.files[version]
+        self._sums(version, checksum_of)
+        return self.files[version]
+
+    def _sums(self, changed: str | None = None, lie: bytes | None = None) -> None:
+        lines = []
+        for version, data in sorted(self.files.items()):
+            digest = hashlib.sha512(lie if lie is not None and version == changed else data)
+            lines.append(f"{digest.hexdigest()}  {self.name}-{version}.qcow2")
+        self.sums = "\n".join(lines) + "\n"
+        self.mirror.files[f"{self.name}/SHA512SUMS"] = self.sums.encode()
+
+    def sha512(self, version: str) -> str:
+        return hashlib.sha512(self.files[version]).hexdigest()
+
+    def catalog_file(self, **overrides: object) -> Path:
+        keys: dict[str, object] = {
+            "name": self.name,
+            "disk_format": "qcow2",
+            "source": {
+                "checksums_url": self.mirror.url(f"{self.name}/SHA512SUMS"),
+                "pattern": re.escape(self.name) + r"-(?P<version>\d{8})\.qcow2",
+            },
+            "keep": 2,
+            "to": ["c1:alpha"],
+            "visibility": "shared",
+            "properties": {"os_distro": "debian"},
+        }
+        keys.update(overrides)
+        keys = {k: v for k, v in keys.items() if v is not None}
+        path = self.workdir / f"{self.name}.yaml"
+        path.write_text("images:\n  - " + json.dumps(keys) + "\n")
+        return path

@@ -23,7 +23,9 @@ Faults (each affects ``times`` calls, then it is spent; ``times=None``: until re
 * ``cloud.rot(image_id)`` — one stored byte flips, the recorded hashes stay (disk rot);
 * ``cloud.lose(image_id)`` — the image is still listed but get/download say not found
   (gone between list and get);
-* ``cloud.down()`` / ``cloud.up()`` — every call is ``Unreachable`` meanwhile.
+* ``cloud.down()`` / ``cloud.up()`` — every call is ``Unreachable`` meanwhile;
+* ``cloud.servers`` — image ids servers run from (None: no compute service to ask);
+  ``cloud.deactivate_allowed = False`` — policy refuses (de)activation (403).
 
 What the fake does NOT prove: anything about Glance itself — its status machine beyond
 queued/saving/active, its HTTP errors and their wording (``translate_error``), its
@@ -73,6 +75,8 @@ class FakeCloud:
         self.is_down = False
         self.calls: list[tuple[str, str, str | None]] = []  # (op, project, image id)
         self.activated: list[ImageRecord] = []  # every image that ever became active
+        self.servers: set[str] | None = None  # image ids servers run from (None: no compute)
+        self.deactivate_allowed = True  # False: policy refuses (de)activation (403)
         self.lock = threading.RLock()
 
     # --- faults ---------------------------------------------------------------------------
@@ -414,6 +418,27 @@ class FakeSession:
             if stored.record.protected:
                 raise errors.PermissionDenied(f"{image_id} is protected", self.where, 403)
             del self.cloud.images[image_id]
+
+    def _set_active(self, image_id: str, frm: str, to: str) -> None:
+        self._call("update", image_id)
+        with self.cloud.lock:
+            stored = self._stored(image_id)
+            if not self.cloud.deactivate_allowed:
+                raise errors.PermissionDenied(f"not allowed to {to} {image_id}", self.where, 403)
+            if stored.record.status != frm:
+                raise errors.Conflict(f"image {image_id} is {stored.record.status}", self.where)
+            stored.record = replace(stored.record, status=to)
+
+    def deactivate_image(self, image_id: str) -> None:
+        self._set_active(image_id, "active", "deactivated")
+
+    def reactivate_image(self, image_id: str) -> None:
+        self._set_active(image_id, "deactivated", "active")
+
+    def image_in_use(self, image_id: str) -> bool | None:
+        self._call("get", image_id)
+        servers = self.cloud.servers
+        return None if servers is None else image_id in servers
 
     def list_members(self, image_id: str) -> list[Member]:
         stored = self._stored(image_id)

@@ -327,3 +327,16 @@ def test_a_region_pattern_matches_only_columns_of_that_region():
     assert parse_column("c1/RegionTwo:alpha").matches(two)
     assert not parse_column("c1/RegionOne:alpha").matches(two)
     assert parse_column("c1:alpha").matches(two)  # no region: every region of c1
+
+
+def test_the_example_catalog_in_config_is_valid():
+    example = Path(__file__).resolve().parent.parent / "config" / "glint-catalog.yaml"
+    catalog = load_catalog(example)
+    debian, alma = catalog.entries
+    assert (debian.name, debian.keep, debian.retire, debian.convert_to) == (
+        "debian-12",
+        2,
+        "hide",
+        {"c3": "raw"},
+    )
+    assert (alma.name, alma.keep, alma.retire) == ("almalinux-9", 1, "deactivate")

@@ -1,4 +1,4 @@
-"""``glint copy | delete | plan | apply``: the engine from a shell.
+"""``glint copy | upload | delete | plan | apply``: the engine from a shell.
 
 Copies never delete anything and run without asking; a plan that deletes (``delete``,
 ``--on-conflict replace``, ``apply --prune``) asks y/N on a terminal, or needs ``--yes``.
@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
-from typing import Any, TextIO
+from typing import TextIO
 
 from glint_tui.commands.common import column, confirm, services
 from glint_tui.commands.progress import ProgressPrinter
+from glint_tui.commands.running import run_cancellable
 from glint_tui.core import exitcodes
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError, UsageError, located
@@ -28,6 +28,7 @@ from glint_tui.core.model import VISIBILITIES, ImageRecord, ProjectRef
 from glint_tui.core.plan import ON_CONFLICT, Plan
 from glint_tui.core.safetext import escape
 from glint_tui.core.transfer import RunResult, TransferOptions
+from glint_tui.core.uploads import DISK_FORMATS, parse_property
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +45,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--visibility", choices=VISIBILITIES, default="private")
     _common_run_flags(p)
     p.set_defaults(func=cmd_copy)
+
+    p = sub.add_parser(
+        "upload",
+        help="upload a new image from a file to repository:projects (streamed once, verified)",
+        description="Upload FILE as a new image NAME to each --to place at once: the file "
+        "is hashed (sha512), streamed once to every destination and verified there like a "
+        "copy. A different image with that name at a destination is refused there (choose "
+        "another --name); one with the same bytes is left as it is.",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--name", required=True, help="the image's name")
+    p.add_argument("--to", action="append", required=True, metavar="REPO:PROJECT")
+    p.add_argument(
+        "--disk-format",
+        choices=DISK_FORMATS,
+        help="default: what the file's first bytes say (qcow2, vmdk, vhdx, vdi, iso), else raw",
+    )
+    p.add_argument(
+        "--property",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a property of the new image (repeat for more)",
+    )
+    p.add_argument("--visibility", choices=VISIBILITIES, default="private")
+    p.add_argument("--max-rate", type=_rate, metavar="RATE", help="read at most this fast (50M)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_upload, no_cache=True)
 
     p = sub.add_parser(
         "delete",
@@ -209,22 +239,8 @@ def _show_plan(plan: Plan, out: TextIO = sys.stderr) -> None:
         print(line, file=out)
 
 
-class Interrupted(GlintError):
-    """Ctrl-C and the engine did not finish cleaning up in time (or a second Ctrl-C)."""
-
-    exit_code = exitcodes.INTERRUPTED
-
-
-CLEANUP_WAIT = 120.0  # seconds the engine gets to abort transfers and delete half images
-
-
 def run_plan(plan: Plan, args: argparse.Namespace, command: str) -> RunResult:
-    """Run the engine in a worker so Ctrl-C cancels cleanly (in-flight images are removed).
-
-    The main thread waits on an Event, not ``Thread.join``: on Python < 3.13 a
-    KeyboardInterrupt that lands inside ``join`` can mark a live thread as finished, and
-    the next ``join`` returns at once - before the engine has cleaned up or returned.
-    """
+    """Run the engine in a worker so Ctrl-C cancels cleanly (in-flight images are removed)."""
     printer = ProgressPrinter(quiet=getattr(args, "quiet", False))
     options = TransferOptions(
         use_spool=not getattr(args, "no_cache", False),
@@ -232,41 +248,9 @@ def run_plan(plan: Plan, args: argparse.Namespace, command: str) -> RunResult:
         command=command,
     )
     use_cases = services()
-    cancel = threading.Event()
-    done = threading.Event()
-    box: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            box["result"] = use_cases.run_plan(plan, cancel, printer, options=options)
-        except BaseException as e:  # reported in the main thread
-            box["error"] = e
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name="glint-engine", daemon=True).start()
-    try:
-        try:
-            while not done.wait(0.2):
-                pass
-        except KeyboardInterrupt:
-            cancel.set()
-            printer.interrupted = True
-            printer.say("glint: interrupting: aborting transfers and cleaning up…")
-            try:
-                finished = done.wait(CLEANUP_WAIT)
-            except KeyboardInterrupt:
-                finished = False
-            if not finished:
-                raise Interrupted(
-                    "interrupted before the cleanup finished; "
-                    "run `glint reconcile` to delete half-copied images"
-                ) from None
-    finally:
-        printer.close()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    return run_cancellable(
+        lambda cancel: use_cases.run_plan(plan, cancel, printer, options=options), printer
+    )
 
 
 def _finish(result: RunResult, plan: Plan, args: argparse.Namespace) -> int:
@@ -326,6 +310,29 @@ def cmd_copy(args: argparse.Namespace) -> int:
         return exitcodes.OK
     question = "This replaces (deletes) images. Go ahead?" if plan.has_deletes else None
     return _review_and_run(plan, args, f"copy {args.image}", question)
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    use_cases = services()
+    dests = [column(use_cases, t) for t in args.to]
+    properties = dict(parse_property(p) for p in args.property)
+    printer = ProgressPrinter(quiet=args.quiet)
+    plan, already = use_cases.plan_upload(
+        args.file,
+        args.name,
+        dests,
+        disk_format=args.disk_format,
+        properties=properties,
+        visibility=args.visibility,
+        on_hash=None if args.quiet else lambda done, size: printer.hashing(args.file, done, size),
+    )
+    printer.close()
+    for ref, ids in already:
+        if not args.quiet:
+            _err(f"{ref} already has {args.name} with these bytes (image {ids})")
+    if plan.is_empty:
+        return _refused_only(plan, args)
+    return _review_and_run(plan, args, f"upload {args.file} --name {args.name}", None)
 
 
 def cmd_delete(args: argparse.Namespace) -> int:

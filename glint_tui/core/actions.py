@@ -40,12 +40,39 @@ class CopyTarget:
 
 
 @dataclass(frozen=True)
+class FileImage:
+    """What an image made from a local file carries besides its bytes: a file has no
+    Glance record to copy formats, limits, tags and properties from (the catalog's
+    fetched upstream file, ``glint upload FILE``)."""
+
+    container_format: str = "bare"
+    min_disk: int = 0
+    min_ram: int = 0
+    tags: tuple[str, ...] = ()
+    properties: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "tags": list(self.tags)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FileImage:
+        return cls(
+            d.get("container_format") or "bare",
+            int(d.get("min_disk") or 0),
+            int(d.get("min_ram") or 0),
+            tuple(d.get("tags") or ()),
+            dict(d.get("properties") or {}),
+        )
+
+
+@dataclass(frozen=True)
 class CopyAction:
     """Stream one image (content) from one source to one or more destinations.
 
     The source is an image in a cloud (``source`` and ``source_image_id``), or a file on
     this host (``source_file``, with ``source`` and ``source_image_id`` None): the
-    engine reads either through ``core.transfer.sources``.
+    engine reads either through ``core.transfer.sources``. A file's image gets what
+    ``file_image`` says (formats, limits, tags, properties), else nothing but its name.
     """
 
     id: str
@@ -58,6 +85,7 @@ class CopyAction:
     disk_format: str | None = None
     visibility: str = "private"
     source_file: str | None = None
+    file_image: FileImage | None = None
 
     kind = "copy"
 
@@ -97,6 +125,7 @@ class CopyAction:
             ],
             "disk_format": self.disk_format,
             "visibility": self.visibility,
+            "file_image": self.file_image.to_dict() if self.file_image else None,
         }
 
     @classmethod
@@ -121,6 +150,7 @@ class CopyAction:
             disk_format=d.get("disk_format"),
             visibility=d.get("visibility", "private"),
             source_file=d.get("source_file"),
+            file_image=FileImage.from_dict(d["file_image"]) if d.get("file_image") else None,
         )
 
 

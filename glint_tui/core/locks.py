@@ -66,3 +66,30 @@ def hold(
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+class Busy(Exception):
+    """Another process holds a one-at-a-time lock (``only_one``); its pid, when known."""
+
+    def __init__(self, pid: str) -> None:
+        super().__init__(pid)
+        self.pid = pid
+
+
+@contextlib.contextmanager
+def only_one(path: Path) -> Iterator[None]:
+    """Hold *path*'s lock for the block, or raise ``Busy`` at once (never wait): one
+    ``glint catalog apply`` at a time per profile. The holder's pid is written into the
+    file for the message; the kernel frees the lock when the holder dies (even SIGKILL)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy(os.pread(fd, 32, 0).decode(errors="replace").strip() or "?") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

@@ -160,12 +160,12 @@ def _retire(
     after = [i for s in image.sightings for i in work.arriving_ids(s.ref)]
     if first.physical in work.stepped_aside:
         after.append(work.stepped_aside[first.physical])
-    last_copy, unknown = False, []
+    last_copy, unknown, keeps = False, [], ()
     if action in REMOVING:
         checked = _removable(work, image, action, removed)
         if checked is None:
             return
-        last_copy, unknown, relied_on = checked
+        last_copy, unknown, relied_on, keeps = checked
         after += relied_on
         removed.append(first.physical)
     work.plan.retires.append(
@@ -184,6 +184,8 @@ def _retire(
             seen_from=tuple(r for r in image.seen_from if r != owner.ref),
             last_copy=last_copy,
             in_use_unknown=tuple(unknown),
+            content_key=first.image.content_key,
+            keeps=keeps,
         )
     )
 
@@ -194,9 +196,10 @@ def _past(action: str) -> str:
 
 def _removable(
     work: EntryWork, image: PhysicalImage, action: str, removed: list[Physical]
-) -> tuple[bool, list, list[str]] | None:
-    """(last copy?, columns that could not tell whether it is in use, upload ids relied on)
-    when the image may lose its bytes; None (refused) when not."""
+) -> tuple[bool, list, list[str], tuple] | None:
+    """(last copy?, columns that could not tell whether it is in use, upload ids relied on,
+    the other verified copies relied on) when the image may lose its bytes; None (refused)
+    when not."""
     first = image.first
     version, image_id = first.version, first.image.id
     others = [
@@ -238,4 +241,14 @@ def _removable(
             first.ref,
         )
     relied_on = [] if others else arriving
-    return not others and not arriving, unknown, relied_on
+    return not others and not arriving, unknown, relied_on, _copies(others)
+
+
+def _copies(images: list[PhysicalImage]) -> tuple[tuple[object, str, str], ...]:
+    """(column, id, content key) of one verified sighting of each image: what the
+    executor checks again just before it deactivates or deletes."""
+    out = []
+    for other in images:
+        seen = next(s for s in other.sightings if s.verified)
+        out.append((seen.ref, seen.image.id, seen.image.content_key or ""))
+    return tuple(out)

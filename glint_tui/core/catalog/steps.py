@@ -149,7 +149,10 @@ class Retire(_Step):
     ``retired_at`` is the ``glint_catalog_retired_at`` value to set (None: it has one, or
     the image is deleted). ``last_copy``: no other verified copy of this version stays
     anywhere glint can see (allowed only because no column keeps the version).
-    ``in_use_unknown`` lists the columns whose in-use check was not possible."""
+    ``in_use_unknown`` lists the columns whose in-use check was not possible.
+    ``content_key`` is the image's, as listed (re-checked before acting); ``keeps`` the
+    other verified copies of this version, ``(column, image id, content key)``, a
+    deactivate or delete relies on: one must still be there just before it acts."""
 
     id: str
     entry: str
@@ -165,6 +168,8 @@ class Retire(_Step):
     seen_from: tuple[ProjectRef, ...] = ()
     last_copy: bool = False
     in_use_unknown: tuple[ProjectRef, ...] = ()
+    content_key: str | None = None
+    keeps: tuple[tuple[ProjectRef, str, str], ...] = ()
 
     kind = "retire"
 
@@ -274,6 +279,46 @@ class CatalogPlan:
     def empty(self) -> bool:
         return not self.steps
 
+    is_empty = empty  # the name the review (``core.actions.Plan``'s) reads
+
+    @property
+    def removals(self) -> list[Retire]:
+        """Deactivations and deletions: the steps that take a copy away. Like ``glint
+        apply``'s deletions, they run only after the operator confirmed."""
+        return [r for r in self.retires if r.action in ("deactivate", "delete")]
+
+    @property
+    def has_deletes(self) -> bool:
+        return bool(self.removals)
+
+    @property
+    def delete_count(self) -> int:
+        return len(self.removals)
+
+    @property
+    def delete_bytes(self) -> int:
+        return sum(r.size for r in self.removals)
+
+    def summary(self) -> str:
+        """One line: how many of each step, and how many refusals."""
+        places = sum(len(u.targets) for u in self.uploads)
+        converted = sum(1 for u in self.uploads if u.convert_from)
+        acts = [r.action for r in self.retires]
+        parts = [
+            f"{len(self.uploads)} upload{'' if len(self.uploads) == 1 else 's'} to "
+            f"{places} place{'' if places == 1 else 's'} ({converted} converted)",
+            f"{len(self.shares)} shared",
+            f"{len(self.renames)} renamed",
+            f"{acts.count('hide')} hidden",
+            f"{acts.count('deactivate')} deactivated",
+            f"{acts.count('delete')} deleted",
+        ]
+        if self.restores or self.updates:
+            parts.append(f"{len(self.restores)} restored, {len(self.updates)} updated")
+        if self.refusals:
+            parts.append(f"{len(self.refusals)} refused")
+        return ", ".join(parts)
+
     def for_column(self, ref: ProjectRef) -> list[_Step]:
         """The steps that change what *ref* sees (an upload there, a share to it, …)."""
         out: list[_Step] = []
@@ -298,7 +343,7 @@ class CatalogPlan:
 
     def describe(self) -> list[str]:
         """One line per step, refusal and note, foreign text escaped (for a terminal)."""
-        lines = [escape(_line(s)) for s in self.steps]
+        lines = [escape(line_of(s)) for s in self.steps]
         for r in self.refusals:
             what = " ".join(str(x) for x in (r.kind, r.entry, r.version) if x)
             lines.append(escape(f"refused {what} at {r.ref or '-'}: {r.reason}"))
@@ -306,7 +351,8 @@ class CatalogPlan:
         return lines
 
 
-def _line(step: _Step) -> str:
+def line_of(step: _Step) -> str:
+    """What *step* does, in words (not escaped: the caller escapes where it shows it)."""
     if isinstance(step, Upload):
         places = ", ".join(str(t.ref) for t in step.targets)
         how = f" (converted from {step.convert_from})" if step.convert_from else ""

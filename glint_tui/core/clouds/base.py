@@ -218,6 +218,38 @@ class CloudSession(Protocol):
         """
         ...
 
+    def deactivate_image(self, image_id: str) -> None:
+        """Make an ``active`` image ``deactivated``: its bytes stay, but nobody may boot
+        or download it (the catalog's ``retire: deactivate``).
+
+        Raises:
+            PermissionDenied: the cloud's policy refuses it (often admin only).
+            Conflict: the image is not ``active`` (or ``deactivated`` already).
+        """
+        ...
+
+    def reactivate_image(self, image_id: str) -> None:
+        """Make a ``deactivated`` image ``active`` again (the reverse of
+        ``deactivate_image``).
+
+        Raises:
+            PermissionDenied: the cloud's policy refuses it.
+            Conflict: the image is not ``deactivated``.
+        """
+        ...
+
+    def image_in_use(self, image_id: str) -> bool | None:
+        """Whether a server runs from *image_id*, asked of the cloud's compute service.
+
+        Returns:
+            True: a server this login can see runs from it. False: none does, and no
+            server this login cannot see could (an admin asks every project; otherwise
+            only for an image no other project can boot: private). None: the cloud has
+            no compute service glint can ask, or the answer cannot be trusted (the call
+            failed, or the image is visible to projects this login cannot see).
+        """
+        ...
+
     def list_members(self, image_id: str) -> list[Member]:
         """The projects a ``shared`` image is shared with, and their answers."""
         ...

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from glint_tui.core.actions import CopyAction, Plan
-from glint_tui.core.events import CellChanged, Event, Notice, RunFinished, RunStarted
+from glint_tui.core.events import CellChanged, Event, Notice, RunStarted
 from glint_tui.core.journal import Journal
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.paths import Paths
@@ -108,16 +108,7 @@ class TransferEngine:
         finally:
             self._controls.unregister(controls)
             journal.close(succeeded=result.succeeded, failed=result.failed)
-        self.emit(
-            RunFinished(
-                result.run_id,
-                result.succeeded,
-                result.failed,
-                result.cancelled,
-                result.exit_code,
-                cancelled_count=result.cancelled_count,
-            )
-        )
+        self.emit(result.finished())
         return result
 
     def _spool(self) -> Spool | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from glint_tui.core.events import RunFinished
 from glint_tui.core.model import ProjectRef
 
 
@@ -67,6 +68,17 @@ class RunResult:
         if self.cancelled_count:
             return 3 if self.succeeded else 130
         return 0
+
+    def finished(self) -> RunFinished:
+        """The ``RunFinished`` event that reports this result (engine and catalog runs)."""
+        return RunFinished(
+            self.run_id,
+            self.succeeded,
+            self.failed,
+            self.cancelled,
+            self.exit_code,
+            cancelled_count=self.cancelled_count,
+        )
 
     def to_dict(self) -> dict:
         return {

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from glint_tui.core.actions import CopyAction
+from glint_tui.core.actions import CopyAction, FileImage
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.errors import Conflict, DataMismatch, ImageNotFound
 from glint_tui.core.model import ImageRecord, ProjectRef
@@ -118,9 +118,10 @@ class CloudImageSource:
 
 class LocalFileSource:
     """A file on this host: its bytes are read from disk, never spooled (a retry reads
-    the file again). The plan gives its content key (the caller hashed it to plan the
-    copy); the stream is hashed again as it goes, so a file that changed meanwhile never
-    becomes an active image."""
+    the file again); the image made from it carries *image* (formats, limits, tags,
+    properties). The plan gives its content key (the caller hashed it to plan the copy);
+    the stream is hashed again as it goes, so a file that changed meanwhile never becomes
+    an active image."""
 
     spool = False
     damage_hint = "changed while glint read it?"
@@ -132,14 +133,14 @@ class LocalFileSource:
         *,
         name: str,
         disk_format: str | None = None,
-        container_format: str = "bare",
+        image: FileImage | None = None,
     ) -> None:
         algo, _, value = content_key.partition(":")
         self.path = path
         self.content_key = content_key
         self.name = name
         self.disk_format = disk_format
-        self.container_format = container_format
+        self.image = image or FileImage()
         self._algo, self._value = algo, value
         self.where = f"file {path}"
         self.label = f"file {path}"
@@ -158,7 +159,11 @@ class LocalFileSource:
             status="active",
             size=size,
             disk_format=self.disk_format,
-            container_format=self.container_format,
+            container_format=self.image.container_format,
+            min_disk=self.image.min_disk,
+            min_ram=self.image.min_ram,
+            tags=self.image.tags,
+            properties=dict(self.image.properties),
             checksum=self._value if self._algo == "md5" else None,
             os_hash_algo=self._algo if self._algo != "md5" else None,
             os_hash_value=self._value if self._algo != "md5" else None,
@@ -185,6 +190,7 @@ def source_for(action: CopyAction, open_session: OpenSession) -> Source:
             action.content_key,
             name=action.name,
             disk_format=action.disk_format,
+            image=action.file_image,
         )
     assert action.source is not None and action.source_image_id is not None
     return CloudImageSource(open_session, action.source, action.source_image_id, action.content_key)

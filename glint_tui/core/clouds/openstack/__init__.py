@@ -9,6 +9,7 @@ The only package in glint that imports ``openstack``/``keystoneauth1``. Its modu
 * ``records`` — Glance's JSON as glint's ``ImageRecord`` (which attributes are user
   properties), and glint's creates and updates as Glance requests;
 * ``streams`` — the sized upload body and the verifying streamed download;
+* ``compute`` — whether a server runs from an image (Nova, when the catalog has it);
 * ``session`` — ``OpenStackSession``, the ``CloudSession`` implementation.
 """
 

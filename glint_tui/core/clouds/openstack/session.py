@@ -21,6 +21,7 @@ from openstack import exceptions as os_exc
 from glint_tui.core import errors
 from glint_tui.core.cloudid import CloudIdentity, identity_from_catalog
 from glint_tui.core.clouds.base import ImageSpec, Member, ProjectInfo, Reader
+from glint_tui.core.clouds.openstack import compute
 from glint_tui.core.clouds.openstack.auth import (
     TOKEN_PATH,
     build_connection,
@@ -393,6 +394,31 @@ class OpenStackSession:
         conn = self.conn
         with self._calls(f"delete image {image_id}"):
             conn.image.delete_image(image_id, ignore_missing=False)
+
+    def deactivate_image(self, image_id: str) -> None:
+        """``POST /v2/images/{id}/actions/deactivate`` (Glance's policy decides who may)."""
+        self._action(image_id, "deactivate")
+
+    def reactivate_image(self, image_id: str) -> None:
+        self._action(image_id, "reactivate")
+
+    def _action(self, image_id: str, action: str) -> None:
+        conn = self.conn
+        with self._calls(f"{action} image {image_id}"):
+            response = conn.image.post(f"/images/{image_id}/actions/{action}")
+            os_exc.raise_from_response(response)
+
+    def image_in_use(self, image_id: str) -> bool | None:
+        """Nova's server list filtered by image, when the catalog has a compute endpoint
+        (``compute.in_use``: None whenever the answer would not be the whole truth)."""
+        record = self.get_image(image_id)
+        try:
+            admin = self._is_admin()
+        except GlintError:
+            return None
+        return compute.in_use(
+            self._session, self.repository, image_id, admin=admin, visibility=record.visibility
+        )
 
     def list_members(self, image_id: str) -> list[Member]:
         """One GET, plain JSON (a backup lists the members of every shared image each run:
