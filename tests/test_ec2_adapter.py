@@ -289,3 +289,18 @@ def test_each_region_of_an_account_is_its_own_cloud(moto_ec2):
 
     with open_session(again, moto_ec2.credential(), "x") as twin:
         assert twin.cloud_identity().same_cloud(a)  # one account+region: one cloud
+
+
+def test_an_ami_an_instance_runs_from_is_in_use_and_glint_never_deactivates_one(moto_ec2):
+    """moto runs no instance: DescribeInstances answers from its records, which is what
+    glint reads; whether AWS filters by image-id the same way is not proven here."""
+    with moto_ec2.session() as s:
+        ami = upload(s, random_bytes(BLOCK))
+        assert s.image_in_use(ami.id) is False
+        ec2 = moto_ec2.client("ec2")
+        (instance,) = ec2.run_instances(ImageId=ami.id, MinCount=1, MaxCount=1)["Instances"]
+        assert s.image_in_use(ami.id) is True
+        ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+        assert s.image_in_use(ami.id) is False
+        with pytest.raises(BadRequest, match="does not disable EC2 AMIs"):
+            s.deactivate_image(ami.id)

@@ -260,6 +260,39 @@ class Ec2Session:
             raise errors.PermissionDenied(f"{image_id} has deregistration protection", self.where)
         self.uploads.deregister(image)
 
+    # -- retirement (the catalog's): EC2 has no deactivation glint uses -------------------
+    def deactivate_image(self, image_id: str) -> None:
+        """Refused: glint does not disable AMIs (retire them by deleting instead)."""
+        raise errors.BadRequest(
+            f"cannot deactivate {image_id}: glint does not disable EC2 AMIs (use retire: delete)",
+            self.where,
+        )
+
+    def reactivate_image(self, image_id: str) -> None:
+        """Refused, like ``deactivate_image``."""
+        raise errors.BadRequest(
+            f"cannot reactivate {image_id}: glint does not disable EC2 AMIs", self.where
+        )
+
+    def image_in_use(self, image_id: str) -> bool | None:
+        """An instance of this account and region runs from the AMI (DescribeInstances);
+        None where others may launch it too (public, launch permissions) or a call failed."""
+        try:
+            with self.calls(f"list instances of {image_id} (ec2:DescribeInstances)"):
+                pages = self.clients.ec2.get_paginator("describe_instances").paginate(
+                    Filters=[{"Name": "image-id", "Values": [image_id]}]
+                )
+                for page in pages:
+                    for group in page.get("Reservations") or []:
+                        for instance in group.get("Instances") or []:
+                            if (instance.get("State") or {}).get("Name") != "terminated":
+                                return True
+            if self.ami(image_id).get("Public") or self.list_members(image_id):
+                return None  # another account may run it: this login cannot see that
+        except GlintError:
+            return None
+        return False
+
     # -- members: launch permissions ---------------------------------------------------------
     def list_members(self, image_id: str) -> list[Member]:
         with self.calls(f"read the launch permissions of {image_id}"):
