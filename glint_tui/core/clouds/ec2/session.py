@@ -17,12 +17,19 @@ even in another process (``glint reconcile`` after a crash).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from glint_tui.core import errors
 from glint_tui.core.cloudid import CloudIdentity, normalize_url
-from glint_tui.core.clouds.base import ImageSpec, Member, ProjectInfo, Reader
+from glint_tui.core.clouds.base import (
+    ImageSpec,
+    ImportInfo,
+    ImportState,
+    Member,
+    ProjectInfo,
+    Reader,
+)
 from glint_tui.core.clouds.ec2 import records
 from glint_tui.core.clouds.ec2.clients import Clients
 from glint_tui.core.clouds.ec2.copies import copy_image
@@ -201,8 +208,26 @@ class Ec2Session:
     def create_image(self, spec: ImageSpec) -> ImageRecord:
         return self.uploads.create(spec)
 
-    def upload(self, image_id: str, reader: Reader, size: int) -> None:
+    def upload(self, image_id: str, reader: Reader, size: int, *, store: str | None = None) -> None:
+        if store is not None:
+            raise errors.BadRequest(f"EC2 has no image stores to choose from (asked for {store!r})")
         self.uploads.upload(image_id, reader, size)
+
+    def import_info(self) -> ImportInfo:
+        """EC2 has none of Glance's import methods: every copy to it streams (its own
+        server-side copy between regions is ``copy_image_from``)."""
+        ident = self.cloud_identity()
+        return ImportInfo(endpoint=ident.key, region=self.region, project_id=self.project_id)
+
+    def image_regions(self) -> dict[str, str]:
+        """None from a catalog: an EC2 repository names its regions (one column each)."""
+        return {}
+
+    def start_import(self, image_id: str, body: Mapping[str, Any]) -> None:
+        raise errors.BadRequest("EC2 takes no Glance image import (the copy streams instead)")
+
+    def import_state(self, image_id: str) -> ImportState:
+        raise errors.BadRequest("EC2 takes no Glance image import (the copy streams instead)")
 
     def stored_hashes(self, image: ImageRecord) -> dict[str, str]:
         """EC2 reports no hash of an AMI's bytes: read its root snapshot back and hash it
