@@ -52,8 +52,10 @@ class GlintApp(App[int]):
         now: Callable[[], float] = time.time,
         refresh_interval: float | None = 120.0,
         handle_signals: bool = False,
+        catalog: str | None = None,
     ) -> None:
         super().__init__()
+        self.catalog = catalog  # a catalog file shown over the matrix (--catalog)
         self.handle_signals = handle_signals  # SIGTERM -> terminate() (the real app only)
         self._terminating = False
         self._prompt_lock = threading.Lock()
@@ -80,6 +82,16 @@ class GlintApp(App[int]):
         ScrollBar.renderer = self._scrollbar_renderer
 
     def matrix_screen(self) -> MatrixScreen:
+        if self.catalog is not None:
+            from glint_tui.ui.screens.catalog_matrix import CatalogMatrixScreen
+
+            return CatalogMatrixScreen(
+                self.backend,  # type: ignore[arg-type]  # LiveBackend, or a test's
+                self.model,
+                self.catalog,
+                read_only=self.read_only,
+                refresh_interval=self.refresh_interval,
+            )
         return MatrixScreen(
             self.backend,
             self.model,
@@ -189,7 +201,9 @@ class GlintApp(App[int]):
             return answer[0] if answer else None
 
 
-def run(read_only: bool = False, handle_signals: bool = False) -> int:
-    """Open the UI on the current profile (``GLINT_PROFILE``/``GLINT_HOME``); exit code."""
-    result = GlintApp(read_only=read_only, handle_signals=handle_signals).run()
+def run(read_only: bool = False, handle_signals: bool = False, catalog: str | None = None) -> int:
+    """Open the UI on the current profile (``GLINT_PROFILE``/``GLINT_HOME``), with a
+    catalog file shown over the matrix when *catalog* names one; exit code."""
+    app = GlintApp(read_only=read_only, handle_signals=handle_signals, catalog=catalog)
+    result = app.run()
     return int(result or 0)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from glint_tui.core import exitcodes
+from glint_tui.core.catalog.steps import CatalogPlan
 from glint_tui.core.config import validate_credential, validate_repository
 from glint_tui.core.desired import Desired
 from glint_tui.core.events import Event, RunFinished
@@ -29,6 +30,7 @@ __all__ = [
     "AUTH_TYPES",
     "INTERFACES",
     "Backend",
+    "CatalogBackend",
     "LiveBackend",
     "StaticBackend",
     "validate_credential",
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 Prompt = Callable[[str], "str | None"]
+EventSink = Callable[[Event], None]
 
 
 class Backend(Protocol):
@@ -53,6 +56,20 @@ class Backend(Protocol):
 
     def cancel_action(self, action_id: str, ref: ProjectRef | None = None) -> bool:
         """Cancel one action of the running plan (or one destination); never blocks."""
+        ...
+
+
+class CatalogBackend(Backend, Protocol):
+    """What the matrix screen needs to show and run a catalog file (all calls may block)."""
+
+    def catalog_plan(self, path: str, matrix: Matrix | None = None) -> tuple[Matrix, CatalogPlan]:
+        """The catalog's plan against *matrix* (None: the columns listed afresh)."""
+        ...
+
+    def run_catalog(
+        self, path: str, plan: CatalogPlan, cancel: threading.Event, on_event: EventSink
+    ) -> int:
+        """Carry out a reviewed catalog plan under the profile's catalog lock; exit code."""
         ...
 
 
@@ -89,6 +106,25 @@ class LiveBackend:
 
     def cancel_action(self, action_id: str, ref: ProjectRef | None = None) -> bool:
         return self.services.cancel_action(action_id, ref)
+
+    # -- the image catalog ---------------------------------------------------------------
+    def catalog_plan(self, path: str, matrix: Matrix | None = None) -> tuple[Matrix, CatalogPlan]:
+        planned = self.services.catalog_plan(path, matrix=matrix)
+        return planned.matrix, planned.plan
+
+    def run_catalog(
+        self, path: str, plan: CatalogPlan, cancel: threading.Event, on_event: EventSink
+    ) -> int:
+        """As ``glint catalog apply`` after its review: one catalog run at a time per
+        profile (another one running, cron's too, is a GlintError at once)."""
+        from glint_tui.core.transfer import TransferOptions  # the engine: on demand
+
+        command = f"catalog apply {path} (ui)"
+        with self.services.catalog_lock():
+            result = self.services.run_catalog(
+                plan, cancel, on_event, options=TransferOptions(command=command), command=command
+            )
+        return result.exit_code
 
     # -- repositories and credentials ----------------------------------------------------
     def listing(self) -> tuple[list[Repository], list[Credential]]:

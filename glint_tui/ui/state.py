@@ -30,6 +30,7 @@ from glint_tui.core.events import (
 from glint_tui.core.inventory import VISIBILITY_FILTERS, Matrix, Row, RowKey
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.plan import CopyAction, DeleteAction, Plan
+from glint_tui.ui.catalog_view import CatalogOverlay
 
 CellKey = tuple[RowKey, ProjectRef]
 SORTS = ("name", "size", "age")
@@ -125,6 +126,7 @@ class MatrixModel:
         self.text = ""
         self.sort = "name"
         self.run: RunProgress | None = None
+        self.catalog: CatalogOverlay | None = None  # an open catalog's plan (catalog_view)
         self.matrix = matrix
         self.rows: list[Row] = []
         self._created: dict[RowKey, float | None] = {}
@@ -165,6 +167,9 @@ class MatrixModel:
         if self.text:
             needle = self.text.lower()
             rows = [r for r in rows if needle in r.name.lower() or needle in r.content_key]
+        if self.catalog is not None and self.visibility == "all":
+            rows += self.catalog.rows_for(self.project, self.text)  # versions not made yet
+            rows.sort(key=lambda r: (r.name.lower(), r.name, r.content_key))
         if self.sort == "size":
             rows.sort(key=lambda r: (-(r.size or 0), r.name.lower()))
         elif self.sort == "age":

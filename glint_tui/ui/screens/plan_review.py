@@ -85,15 +85,29 @@ class PlanReviewModal(ModalScreen[bool]):
         Binding("n,escape", "cancel", "Cancel", id="plan.cancel"),
     ]
 
+    HEADING = "Review the plan"
+
     def __init__(self, plan: Plan) -> None:
         super().__init__(classes="dialog-screen")
         self.plan = plan
 
+    def body(self) -> Text:
+        """The plan in words (``CatalogReviewModal`` says a catalog plan's)."""
+        return plan_text(self.plan)
+
+    def removal_question(self) -> str:
+        """What the typed confirmation asks before the plan removes anything."""
+        n = self.plan.delete_count
+        return (
+            f"This plan DELETES {n} image{'s' if n != 1 else ''} "
+            f"({_size(self.plan.delete_bytes)}). Deleted images cannot be recovered."
+        )
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="plan-dialog"):
-            yield Static("Review the plan", classes="dialog-title")
+            yield Static(self.HEADING, classes="dialog-title")
             with VerticalScroll(id="plan-body"):
-                yield Static(plan_text(self.plan), id="plan-text")
+                yield Static(self.body(), id="plan-text")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel (n)", id="cancel", variant="primary")
                 yield Button(
@@ -121,12 +135,8 @@ class PlanReviewModal(ModalScreen[bool]):
         if not self.plan.has_deletes:
             self.dismiss(True)
             return
-        n = self.plan.delete_count
-        question = (
-            f"This plan DELETES {n} image{'s' if n != 1 else ''} "
-            f"({_size(self.plan.delete_bytes)}). Deleted images cannot be recovered."
-        )
-        self.app.push_screen(TypedConfirmModal(question, str(n)), self._typed)
+        question = self.removal_question()
+        self.app.push_screen(TypedConfirmModal(question, str(self.plan.delete_count)), self._typed)
 
     def _typed(self, ok: bool | None) -> None:
         if ok:

@@ -25,6 +25,7 @@ from glint_tui.core.glyphs import SAME_CLOUD
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.safetext import escape
+from glint_tui.ui.catalog_view import word_style
 from glint_tui.ui.glyphs import conflict_mark, ellipsis, looks
 from glint_tui.ui.state import CellKey, MatrixModel
 
@@ -34,6 +35,7 @@ HEADER_ERROR = Style(color="red", bold=True)
 DIM = Style(dim=True)
 CONFLICT = Style(color="yellow", bold=True)
 CURSOR_ROW = Style(bold=True, underline=True)
+CATALOG = Style(color="cyan")
 
 
 def column_label(ref: ProjectRef) -> str:
@@ -275,9 +277,8 @@ class MatrixView(ScrollView, can_focus=True):
 
     def _header_label(self, base: Style) -> list[Segment]:
         model = self.model
-        text = _fit(
-            f" image  ({len(model.rows)} of {len(model.matrix.rows)})", self.label_width, self.cut
-        )
+        total = len(model.matrix.rows) + (len(model.catalog.new_rows) if model.catalog else 0)
+        text = _fit(f" image  ({len(model.rows)} of {total})", self.label_width, self.cut)
         return [Segment(text, self._style(base, HEADER))]
 
     def _header_cells(self, base: Style) -> list[Segment]:
@@ -301,6 +302,9 @@ class MatrixView(ScrollView, can_focus=True):
     def _row_label(self, index: int, base: Style) -> list[Segment]:
         row = self.model.rows[index]
         short = row.content_key.split(":", 1)[-1][:8] if row.has_data else "no data "
+        catalog = self.model.catalog.version_of(row.key) if self.model.catalog else None
+        if catalog is not None:  # a catalog image: its version instead of the hash
+            short = _fit(escape(catalog[1]), 8, self.cut)
         mark = f" {self.mark}" if row.conflict else ""
         name_w = self.label_width - 10 - cell_len(mark)
         name = " " + _fit(escape(row.name), name_w - 1, self.cut)  # the cloud chose it
@@ -308,7 +312,7 @@ class MatrixView(ScrollView, can_focus=True):
         return [
             Segment(name, self._style(base, CURSOR_ROW) if cursor else base),
             Segment(mark, self._style(base, CONFLICT)),
-            Segment(" " + short + " ", self._style(base, DIM)),
+            Segment(" " + short + " ", self._style(base, CATALOG if catalog else DIM)),
         ]
 
     def _row_cells(self, index: int, base: Style) -> list[Segment]:
@@ -324,16 +328,20 @@ class MatrixView(ScrollView, can_focus=True):
                 segs.append(Segment(" " * w, base))  # unknown: the column failed to list
                 continue
             state, live = model.state(row, ref)
-            look = self.looks[state]
+            look = self.looks[state].style
             text = self._cell_text(state, live.percent if live else None)
+            toggled = state in (CellState.WANTED, CellState.UNWANTED)
+            word = model.catalog.word(row.key, ref) if model.catalog and not live else None
+            if word is not None and not toggled:  # what the open catalog wants here
+                text, look = _fit(word, w - 1, self.cut).strip(), word_style(word)
             if self.anchor is not None and self._selected(index, c):
                 text = f"[{text}]"
             pad = w - len(text)
             left = pad // 2
             if index == self.cursor_row and c == self.cursor_col:
-                style = self._style(base, look.style, CURSOR)
+                style = self._style(base, look, CURSOR)
             else:
-                style = self._style(base, look.style)
+                style = self._style(base, look)
             segs.append(Segment(" " * left, base))
             segs.append(Segment(text, style))
             segs.append(Segment(" " * (pad - left), base))
