@@ -309,3 +309,24 @@ def test_glint_catalog_with_a_bad_file_exits_2_with_one_line_before_the_ui(tmp_p
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("glint: ") and "keep" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_help_lists_the_catalog_key_and_what_each_catalog_word_means(world):
+    world.publish(V1)
+    path = world.catalog(to=["c1:alpha"])
+    run_app(lambda: _help(world, path))
+
+
+async def _help(world: World, path: str) -> None:
+    from glint_tui.ui.screens.help import HelpScreen
+
+    app = _app(world, path)
+    async with app.run_test(size=(160, 60)) as pilot:
+        await _planned(pilot)
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), 10, "the help")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "matrix.catalog" in text and "Catalog" in text
+        assert "catalog: hidden (os_hidden), beyond keep" in text
+        assert "refused by a safety rule" in text

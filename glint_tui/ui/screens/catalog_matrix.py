@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,7 +22,7 @@ from glint_tui.core.catalog.steps import CatalogPlan
 from glint_tui.core.errors import GlintError
 from glint_tui.core.inventory import Matrix
 from glint_tui.ui.backend import CatalogBackend
-from glint_tui.ui.catalog_view import CatalogOverlay, start_catalog_run
+from glint_tui.ui.catalog_view import MEANINGS, CatalogOverlay, start_catalog_run, word_style
 from glint_tui.ui.screens.catalog_review import CatalogReviewModal
 from glint_tui.ui.screens.matrix import MatrixScreen
 from glint_tui.ui.screens.matrix_messages import MatrixLoaded, RunDone
@@ -70,6 +71,12 @@ class CatalogMatrixScreen(MatrixScreen):
             if isinstance(widget, GlintFooter):
                 yield CatalogBar(self.catalog_path, id="catalog-bar")
             yield widget
+
+    def legend_rows(self) -> list[tuple[Text, str]]:
+        """The help screen's legend: the words an open catalog puts in cells."""
+        rows = [(Text(w, style=word_style(w)), m) for w, m in MEANINGS.items()]
+        rows.append((Text("hide+", style=word_style("hide")), "catalog: that and more here"))
+        return rows + [(Text("20261101", style="cyan"), "catalog: the row's version")]
 
     @property
     def bar(self) -> CatalogBar:

@@ -5,6 +5,8 @@ binding ids (``matrix.toggle``…, for bug reports and the palette) only when ve
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -69,9 +71,11 @@ def bindings_table(screen: Screen, columns: int = 1, ids: bool = True) -> Table:
     return table
 
 
-def legend(columns: int = 1) -> Table:
-    """Every cell glyph with its meaning, in the glyph set of this terminal."""
+def legend(columns: int = 1, extra: Iterable[tuple[Text, str]] = ()) -> Table:
+    """Every cell glyph with its meaning, in the glyph set of this terminal (then the
+    screen's own marks: an open catalog's words)."""
     rows = [(Text(look.glyph, style=look.style), look.meaning) for look in looks().values()]
+    rows += list(extra)
     rows.append((Text(conflict_mark(), style="yellow bold"), CONFLICT.explain))
     rows.append((Text("[x]", style="bold"), "cell inside the range selection (v)"))
     table = Table.grid(padding=(0, 2))
@@ -121,7 +125,8 @@ class HelpScreen(ModalScreen[None]):
             self.query_one("#help-keys", Static).update(
                 bindings_table(self.under, columns, ids=layout[1])
             )
-            self.query_one("#help-legend", Static).update(legend(columns))
+            extra = getattr(self.under, "legend_rows", list)()
+            self.query_one("#help-legend", Static).update(legend(columns, extra))
 
     def action_close(self) -> None:
         self.dismiss(None)
