@@ -330,3 +330,37 @@ async def _help(world: World, path: str) -> None:
         assert "matrix.catalog" in text and "Catalog" in text
         assert "catalog: hidden (os_hidden), beyond keep" in text
         assert "refused by a safety rule" in text
+
+
+def test_a_catalog_run_shows_live_progress_in_the_new_versions_cells_and_the_panel(world):
+    world.publish(V1)
+    path = world.catalog(to=["c1:alpha", "c2:alpha"])
+    run_app(lambda: _live(world, path))
+
+
+async def _live(world: World, path: str) -> None:
+    app = _app(world, path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _planned(pilot)
+        screen = app.main
+        await pilot.press("C")
+        await wait_for_review(pilot)
+        world.mirror.stalls = [50_000]  # the download (the next response) pauses there
+        await pilot.press("y")
+        (new,) = [r for r in screen.model.rows if r.name == f"{world.name} ({V1})"]
+
+        def fetching():
+            return screen.model.running and any("fetching" in n for n in screen.model.run.notices)
+
+        await wait_until(pilot, fetching, 20, "the fetch under way")
+        for ref in (A, C2):  # the new version's cells follow the run, not the plan
+            assert screen.model.state(new, ref)[0] is CellState.QUEUED
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert f"copy {world.name}" in text and "fetching" in text
+        assert text.count("rename demo") == 2  # each step its line, named by its verb
+        world.mirror.unstall.set()
+        await wait_until(pilot, lambda: screen.model.run.finished, 60, "the run finished")
+        assert screen.model.run.exit_code == 0
+        await pilot.pause(0.3)
+        assert "done (exit 0)" in screen_text(app)

@@ -30,7 +30,6 @@ from glint_tui.core.catalog.steps import (
     Share,
     Update,
     Upload,
-    line_of,
 )
 from glint_tui.core.inventory import Matrix, Row, RowKey
 from glint_tui.core.model import ProjectRef
@@ -258,4 +257,4 @@ def start_catalog_run(model: MatrixModel, overlay: CatalogOverlay) -> None:
         progress = run.actions.get(step.id)
         if progress is not None and not isinstance(step, Upload):
             progress.kind = word_of(step).lower()
-            progress.name = line_of(step).split(" ", 1)[-1]
+            progress.name = f"{step.entry} {step.version}"  # type: ignore[attr-defined]

@@ -362,6 +362,8 @@ class MatrixModel:
             if prog is None or action is None:
                 return changed
             per = event.per_destination
+            if not prog.total and event.total:  # a size learnt while fetching (catalog)
+                prog.total = event.total * max(1, len(prog.destinations))
             prog.done = sum(per.values()) if per else event.bytes_read * len(prog.destinations)
             prog.rate = event.rate * max(1, len(prog.destinations))
             prog.eta = event.eta
