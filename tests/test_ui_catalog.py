@@ -9,6 +9,8 @@ Pilot run stays fast. What these do not prove: Glance's own answers (the sandbox
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -80,6 +82,14 @@ class World:
         props[SOURCE_CHECKSUM] = f"sha512:{digest}"
         self.bed.put(str(ref), name, self.files[version], **props)
 
+    def newer(self, **keys: object) -> str:
+        """V1 made earlier at c1:alpha (under the plain name), V2 just published: the
+        catalog file with *keys*."""
+        self.publish(V1)
+        self.made(A, V1, self.name)
+        self.publish(V2)
+        return self.catalog(**keys)
+
     def catalog(self, **keys: object) -> str:
         entry = {
             "name": self.name,
@@ -107,9 +117,28 @@ def _app(world: World, path: str, **kw) -> GlintApp:
     return GlintApp(FakeCloudBackend(world.bed), refresh_interval=None, catalog=path, **kw)
 
 
+@contextlib.asynccontextmanager
+async def _opened(world: World, path: str, size=(160, 40), **kw):
+    """The app on the fake clouds with *path* open, its first catalog plan made:
+    (pilot, app, the matrix screen)."""
+    app = _app(world, path, **kw)
+    async with app.run_test(size=size) as pilot:
+        await _planned(pilot)
+        yield pilot, app, app.main
+
+
 def _row(screen, name: str):
     rows = [r for r in screen.model.rows if r.name == name]
     return rows[0] if rows else None
+
+
+async def _review(pilot) -> CatalogReviewModal:
+    """The catalog planned, then C as the operator presses it: the catalog plan in review."""
+    await _planned(pilot)
+    await pilot.press("C")
+    review = await wait_for_review(pilot)
+    assert isinstance(review, CatalogReviewModal)
+    return review
 
 
 async def _planned(pilot) -> None:
@@ -123,18 +152,12 @@ async def _planned(pilot) -> None:
 
 
 def test_matrix_marks_catalog_versions_and_what_the_catalog_wants_in_each_cell(world):
-    world.publish(V1)
-    world.made(A, V1, world.name)  # the newest so far, under the plain name
-    world.publish(V2)
-    path = world.catalog(to=["c1:alpha", "c2:alpha"], retire="hide")
+    path = world.newer(to=["c1:alpha", "c2:alpha"], retire="hide")
     run_app(lambda: _sees(world, path))
 
 
 async def _sees(world: World, path: str) -> None:
-    app = _app(world, path)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await _planned(pilot)
-        screen = app.main
+    async with _opened(world, path) as (pilot, app, screen):
         overlay = screen.model.catalog
         old = _row(screen, world.name)
         new = _row(screen, f"{world.name} ({V2})")
@@ -157,21 +180,13 @@ async def _sees(world: World, path: str) -> None:
 
 
 def test_review_shows_the_catalog_plan_and_confirming_runs_exactly_it(world):
-    world.publish(V1)
-    world.made(A, V1, world.name)
-    world.publish(V2)
-    path = world.catalog(to=["c1:alpha", "c2:alpha"], retire="hide")
+    path = world.newer(to=["c1:alpha", "c2:alpha"], retire="hide")
     run_app(lambda: _runs(world, path))
 
 
 async def _runs(world: World, path: str) -> None:
-    app = _app(world, path)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await _planned(pilot)
-        screen = app.main
-        await pilot.press("C")
-        review = await wait_for_review(pilot)
-        assert isinstance(review, CatalogReviewModal)
+    async with _opened(world, path) as (pilot, app, screen):
+        review = await _review(pilot)
         text = str(review.query_one("#plan-text").render())
         assert f"upload    {world.name} {V2} as '{world.name} ({V2})'" in text
         assert f"hide      {world.name} {V1}" in text and "c2:alpha" in text
@@ -204,22 +219,15 @@ async def _runs(world: World, path: str) -> None:
 
 
 def test_a_plan_that_deletes_needs_the_count_typed_and_cancelling_deletes_nothing(world):
-    world.publish(V1)
-    world.made(A, V1, world.name)
-    world.publish(V2)
-    path = world.catalog(to=["c1:alpha"], retire="delete")
+    path = world.newer(to=["c1:alpha"], retire="delete")
     run_app(lambda: _cancels(world, path))
 
 
 async def _cancels(world: World, path: str) -> None:
-    app = _app(world, path)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await _planned(pilot)
-        screen = app.main
+    async with _opened(world, path) as (pilot, app, screen):
         old = _row(screen, world.name)
         assert screen.model.catalog.word(old.key, A) == "DELETE+"
-        await pilot.press("C")
-        review = await wait_for_review(pilot)
+        review = await _review(pilot)
         assert "DELETE    " in str(review.query_one("#plan-text").render())
         await pilot.press("y")
         await wait_until(
@@ -239,19 +247,14 @@ def test_a_refused_retirement_shows_refused_in_its_cell_with_the_reason(world):
     world.publish(V1)
     world.made(A, V1, world.name)
     (image,) = world.bed.at("c1:alpha", world.name)
-    world.bed.cloud("c1").images[image.id].record = image.__class__(
-        **{**image.__dict__, "protected": True}
-    )
+    world.bed.cloud("c1").images[image.id].record = dataclasses.replace(image, protected=True)
     world.publish(V2)
     path = world.catalog(to=["c1:alpha"], retire="delete")
     run_app(lambda: _refused(world, path))
 
 
 async def _refused(world: World, path: str) -> None:
-    app = _app(world, path)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await _planned(pilot)
-        screen = app.main
+    async with _opened(world, path) as (pilot, app, screen):
         old = _row(screen, world.name)
         overlay = screen.model.catalog
         assert overlay.word(old.key, A).startswith("refused")
@@ -268,10 +271,7 @@ def test_read_only_shows_the_catalog_but_c_does_nothing(world):
 
 
 async def _read_only(world: World, path: str) -> None:
-    app = _app(world, path, read_only=True)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await _planned(pilot)
-        screen = app.main
+    async with _opened(world, path, read_only=True) as (pilot, app, screen):
         (new,) = [r for r in screen.model.rows if r.name == f"{world.name} ({V1})"]
         assert screen.model.catalog.word(new.key, A) == "upload+"
         await pilot.press("C")
@@ -287,10 +287,7 @@ def test_a_catalog_file_broken_while_open_says_why_and_reviews_nothing(world):
 
 
 async def _broken(world: World, path: str) -> None:
-    app = _app(world, path)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await _planned(pilot)
-        screen = app.main
+    async with _opened(world, path) as (pilot, app, screen):
         Path(path).write_text("images:\n  - name: x\n    keep: two\n")
         await pilot.press("C")
         await wait_until(pilot, lambda: screen.model.catalog is None, 10, "the plan dropped")
@@ -320,9 +317,7 @@ def test_help_lists_the_catalog_key_and_what_each_catalog_word_means(world):
 async def _help(world: World, path: str) -> None:
     from glint_tui.ui.screens.help import HelpScreen
 
-    app = _app(world, path)
-    async with app.run_test(size=(160, 60)) as pilot:
-        await _planned(pilot)
+    async with _opened(world, path, (160, 60)) as (pilot, app, _):
         await pilot.press("question_mark")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen), 10, "the help")
         await pilot.pause()
@@ -339,12 +334,8 @@ def test_a_catalog_run_shows_live_progress_in_the_new_versions_cells_and_the_pan
 
 
 async def _live(world: World, path: str) -> None:
-    app = _app(world, path)
-    async with app.run_test(size=(160, 50)) as pilot:
-        await _planned(pilot)
-        screen = app.main
-        await pilot.press("C")
-        await wait_for_review(pilot)
+    async with _opened(world, path, (160, 50)) as (pilot, app, screen):
+        await _review(pilot)
         world.mirror.stalls = [50_000]  # the download (the next response) pauses there
         await pilot.press("y")
         (new,) = [r for r in screen.model.rows if r.name == f"{world.name} ({V1})"]

@@ -21,16 +21,7 @@ from rich.style import Style
 from glint_tui.core.actions import CopyAction, CopyTarget, DeleteAction, Plan
 from glint_tui.core.catalog import review
 from glint_tui.core.catalog.naming import ENTRY, VERSION
-from glint_tui.core.catalog.steps import (
-    CatalogPlan,
-    CatalogRefusal,
-    Rename,
-    Restore,
-    Retire,
-    Share,
-    Update,
-    Upload,
-)
+from glint_tui.core.catalog.steps import CatalogPlan, CatalogRefusal, Retire, Share, Upload
 from glint_tui.core.inventory import Matrix, Row, RowKey
 from glint_tui.core.model import ProjectRef
 from glint_tui.core.safetext import escape
@@ -80,20 +71,12 @@ class Want:
 
 
 def word_of(step: object) -> str:
-    """The cell word of one plan step."""
+    """The cell word of one plan step (share, rename, restore, update: its kind)."""
     if isinstance(step, Upload):
         return "convert" if step.convert_from else "upload"
     if isinstance(step, Retire):
         return {"delete": "DELETE", "deactivate": "deact"}.get(step.action, step.action)
-    if isinstance(step, Share):
-        return "share"
-    if isinstance(step, Rename):
-        return "rename"
-    if isinstance(step, Restore):
-        return "restore"
-    if isinstance(step, Update):
-        return "update"
-    return "step"
+    return str(getattr(step, "kind", "step"))
 
 
 def _rank(want: Want) -> int:
