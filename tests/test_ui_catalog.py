@@ -82,6 +82,11 @@ class World:
         props[SOURCE_CHECKSUM] = f"sha512:{digest}"
         self.bed.put(str(ref), name, self.files[version], **props)
 
+    def first(self, *to: str) -> str:
+        """V1 published, nothing made yet: the catalog file keeping it in *to*."""
+        self.publish(V1)
+        return self.catalog(to=list(to))
+
     def newer(self, **keys: object) -> str:
         """V1 made earlier at c1:alpha (under the plain name), V2 just published: the
         catalog file with *keys*."""
@@ -265,8 +270,7 @@ async def _refused(world: World, path: str) -> None:
 
 
 def test_read_only_shows_the_catalog_but_c_does_nothing(world):
-    world.publish(V1)
-    path = world.catalog(to=["c1:alpha"])
+    path = world.first("c1:alpha")
     run_app(lambda: _read_only(world, path))
 
 
@@ -281,8 +285,7 @@ async def _read_only(world: World, path: str) -> None:
 
 
 def test_a_catalog_file_broken_while_open_says_why_and_reviews_nothing(world):
-    world.publish(V1)
-    path = world.catalog(to=["c1:alpha"])
+    path = world.first("c1:alpha")
     run_app(lambda: _broken(world, path))
 
 
@@ -309,8 +312,7 @@ def test_glint_catalog_with_a_bad_file_exits_2_with_one_line_before_the_ui(tmp_p
 
 
 def test_help_lists_the_catalog_key_and_what_each_catalog_word_means(world):
-    world.publish(V1)
-    path = world.catalog(to=["c1:alpha"])
+    path = world.first("c1:alpha")
     run_app(lambda: _help(world, path))
 
 
@@ -328,8 +330,7 @@ async def _help(world: World, path: str) -> None:
 
 
 def test_a_catalog_run_shows_live_progress_in_the_new_versions_cells_and_the_panel(world):
-    world.publish(V1)
-    path = world.catalog(to=["c1:alpha", "c2:alpha"])
+    path = world.first("c1:alpha", "c2:alpha")
     run_app(lambda: _live(world, path))
 
 
@@ -355,3 +356,28 @@ async def _live(world: World, path: str) -> None:
         assert screen.model.run.exit_code == 0
         await pilot.pause(0.3)
         assert "done (exit 0)" in screen_text(app)
+
+
+def test_another_catalog_run_of_the_profile_holding_the_lock_makes_the_ui_run_do_nothing(world):
+    path = world.first("c1:alpha")
+    run_app(lambda: _locked(world, path))
+
+
+async def _locked(world: World, path: str) -> None:
+    from glint_tui.core.locks import only_one
+
+    async with _opened(world, path) as (pilot, app, screen):
+        await _review(pilot)
+        with only_one(world.bed.paths.state_dir / "catalog.lock"):  # cron's run, say
+            await pilot.press("y")
+            await wait_until(
+                pilot, lambda: screen.model.run and screen.model.run.finished, 20, "run refused"
+            )
+            said = [(n.title, n.message) for n in app._notifications]
+            assert any(
+                t == "Catalog run failed" and "another catalog run of this glint profile" in m
+                for t, m in said
+            ), said
+        assert screen.model.run.exit_code != 0
+    assert world.bed.at("c1:alpha", f"{world.name} ({V1})") == []
+    assert world.bed.at("c1:alpha", world.name) == []

@@ -21,6 +21,7 @@ from textual.message import Message
 from glint_tui.core.catalog.steps import CatalogPlan
 from glint_tui.core.errors import GlintError
 from glint_tui.core.inventory import Matrix
+from glint_tui.core.plan import Plan
 from glint_tui.ui.backend import CatalogBackend
 from glint_tui.ui.catalog_view import MEANINGS, CatalogOverlay, start_catalog_run, word_style
 from glint_tui.ui.screens.catalog_review import CatalogReviewModal
@@ -146,9 +147,14 @@ class CatalogMatrixScreen(MatrixScreen):
         self.bar.show(event.row, event.ref)
 
     # --- the run -------------------------------------------------------------------------
+    def start_run(self, plan: Plan) -> None:
+        self.run_failed_title = MatrixScreen.run_failed_title  # a toggled plan's run
+        super().start_run(plan)
+
     def start_catalog(self, plan: CatalogPlan) -> None:
         overlay = self.model.catalog
         assert overlay is not None and overlay.plan is plan
+        self.run_failed_title = "Catalog run failed"
         start_catalog_run(self.model, overlay)
         self._catalog_run_worker(plan, self.show_run())
 

@@ -68,6 +68,8 @@ class MatrixScreen(Screen):
         Binding("e", "repositories", "Repos", show=False, id="matrix.repositories"),
     ]
 
+    run_failed_title = "Transfer engine failed"  # a run that raised: the toast's title
+
     def __init__(
         self,
         backend: Backend,
@@ -430,7 +432,7 @@ class MatrixScreen(Screen):
         self.query_one(TransfersPanel).update_all()
         failed = self.model.failed_actions
         if message.error:
-            self.tell(message.error, title="Transfer engine failed", severity="error")
+            self.tell(message.error, title=self.run_failed_title, severity="error")
         elif message.cancelled:
             self.notify("Run cancelled.", severity="warning")
         elif failed:
