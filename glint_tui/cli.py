@@ -40,6 +40,7 @@ COMMAND_MODULES = (
     "glint_tui.commands.repository",
     "glint_tui.commands.credentials",
     "glint_tui.commands.sandbox",
+    "glint_tui.commands.serve",
 )
 
 
@@ -160,9 +161,11 @@ def _main(argv: list[str] | None) -> int:
 
 def _open_ui(args: argparse.Namespace) -> int:
     if args.sandbox:
+        from glint_tui.commands.sandbox import ProgressPrinter
         from glint_tui.sandbox.manager import ensure_sandbox_running
 
-        ensure_sandbox_running(progress=lambda s: print(s, file=sys.stderr))
+        out = ProgressPrinter()
+        ensure_sandbox_running(progress=out.line, meter=out.meter)
     if args.catalog is not None:  # a bad file: its one-line errors, exit 2, before the UI
         from glint_tui.core.catalog.loader import load_catalog
 

@@ -117,7 +117,7 @@ class Tmux:
         return int(self._run("display", "-p", "-t", "e2e", "#{pane_pid}").stdout)
 
 
-def start_glint(sandbox, *args: str) -> Tmux:
+def start_glint(sandbox, *args: str, size: tuple[int, int] = (120, 36)) -> Tmux:
     """The installed `glint` UI on the sandbox in a tmux pane; its exit code is printed as
     ``GLINT-EXIT=<code>`` (``sleep`` keeps the pane readable if glint dies)."""
     assert GLINT.exists(), "install the project: .venv/bin/pip install -e ."
@@ -128,7 +128,8 @@ def start_glint(sandbox, *args: str) -> Tmux:
         for k, v in env.items()
         if k.startswith(("GLINT_", "PATH", "HOME", "TERM", "LANG", "LC_"))
     )
-    return Tmux(f"env {exports} {GLINT} {shlex.join(args)}; echo GLINT-EXIT=$?; sleep 30")
+    command = f"env {exports} {GLINT} {shlex.join(args)}; echo GLINT-EXIT=$?; sleep 30"
+    return Tmux(command, *size)
 
 
 def review_copy_to_c2_alpha(tmux: Tmux, name: str) -> str:

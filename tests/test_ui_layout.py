@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets._footer import FooterKey
 
-from glint_tui.core.model import CellState
+from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.backend import StaticBackend
 from glint_tui.ui.sample_data import FIXED_NOW, sample_matrix
@@ -61,7 +61,7 @@ async def _cursor(pilot, row: int, col: int) -> None:
     assert (view.cursor_row, view.cursor_col) == (row, col)
 
 
-@pytest.mark.parametrize("size", [(80, 24), (100, 30)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", [(80, 24), (160, 60)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_help_scrolls_to_the_cell_legend(size):
     async def body():
         app = _app()
@@ -72,7 +72,7 @@ def test_help_scrolls_to_the_cell_legend(size):
             await pilot.pause()
             scroller = app.screen.query_one("#help-body")
             assert app.focused is scroller
-            if size[1] >= 30:  # keys and legend fit whole, in two columns
+            if size[1] >= 60:  # every key's sentence and the legend fit whole
                 assert scroller.max_scroll_y == 0
                 text = screen_text(app)
                 assert "space" in text and "delete planned" in text and "Quit" in text
@@ -102,21 +102,49 @@ def test_hidden_columns_are_announced_and_headers_stay_whole():
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await _loaded(pilot)
             view = screen.view
-            assert "cols 1–5 of 6 →" in _status(screen)
+            assert "cols 1–4 of 6 →" in _status(screen)
             assert "c3 (beta)" not in view.render_line(0).text
             await pilot.press(*["l"] * 5)
-            assert "← cols 2–6 of 6" in _status(screen)
+            assert "← cols 3–6 of 6" in _status(screen)
             header = view.render_line(0).text
-            assert header[view.label_width :].startswith("c1 (beta)")  # not "(beta)" or "1 (b…"
+            assert header[view.label_width :].startswith("c2 (alpha)")  # not "(alpha)"
             assert "!c3 (beta)" in header  # the failed column, now on screen
             await pilot.press("h", "h", "h", "h")
-            assert screen.view.cursor_col == 1 and "cols 2–6 of 6" in _status(screen)
+            assert screen.view.cursor_col == 1 and "cols 2–5 of 6" in _status(screen)
             await pilot.press("h")
-            assert "cols 1–5 of 6 →" in _status(screen)
+            assert "cols 1–4 of 6 →" in _status(screen)
             await pilot.resize_terminal(160, 30)
             await wait_until(pilot, lambda: "cols" not in _status(screen), 5, "no indicator")
 
     run_app(body)
+
+
+def test_image_column_sizes_to_the_names_and_widens_and_narrows_with_keys():
+    """The names of the sample fit whole; < and > move the column's edge by 4 cells, so
+    one more cloud column fits; a long name keeps its end (the date of cloud images)."""
+    from glint_tui.ui.widgets.matrix_view import _fit_middle
+
+    async def body():
+        app = _app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await _loaded(pilot)
+            view = screen.view
+            longest = max(len(r.name) for r in screen.model.rows)
+            line = view.render_line(1).text
+            assert screen.model.rows[0].name in line[: view.label_width]
+            natural = view.label_width
+            assert natural >= longest + 14, "whole names, a size and a short hash"
+            await pilot.press("less_than_sign", "less_than_sign")
+            assert view.label_width == natural - 8
+            assert "cols 1–5 of 6 →" in _status(screen)
+            await pilot.press(*["greater_than_sign"] * 30)  # never past the screen
+            assert view.label_width <= 80 - view.col_width
+            await pilot.press("less_than_sign")
+            assert view.label_width < 80 - view.col_width, "presses past the limit do not count"
+
+    run_app(body)
+    cut = _fit_middle("ubuntu-24.04-server-cloudimg-amd64-20261201", 22)
+    assert cut.startswith("ubuntu") and cut.endswith("20261201") and len(cut) == 22
 
 
 @pytest.mark.parametrize("width", [60, 80, 100])
@@ -255,3 +283,45 @@ def test_linux_console_gets_ascii_only(monkeypatch):
         assert "<- cols" in texts[0] and "~" in texts[0]  # arrow, and a name cut with ~
 
     run_app(body)
+
+
+def test_an_owner_is_shown_by_its_project_name_where_glint_lists_that_project(tmp_path):
+    """A public image of c1's alpha seen from c1 (beta): the details say "owner alpha",
+    not alpha's project id; an owner glint lists nowhere keeps its id."""
+    from glint_tui.ui.widgets.details import owner_name
+    from tests.fakebed import FakeBed
+
+    bed = FakeBed(tmp_path)
+    image = bed.put("c1:alpha", "public-tools", b"p" * 1000, visibility="public")
+    matrix = bed.matrix()
+    beta = ProjectRef("c1", "beta")
+    [row] = [r for r in matrix.rows if r.name == "public-tools"]
+    seen = row.cell(beta).image
+    assert seen is not None and seen.owner == image.owner != "alpha"
+    assert owner_name(matrix, beta, seen.owner) == "alpha"
+    assert owner_name(matrix, beta, "0123abcd") == "0123abcd"
+
+
+def test_the_typed_deletion_count_is_the_only_dialog_on_screen():
+    """Stacked dialogs drew two borders over each other: the review steps aside while
+    the typed confirmation asks, and comes back when it is cancelled."""
+    from glint_tui.ui.screens.confirm import TypedConfirmModal
+    from tests.ui_helpers import wait_for_review
+
+    async def body():
+        app = _app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _loaded(pilot)
+            await pilot.press("l", "space", "a")  # alma-20.00 is owned at c1 (beta): delete
+            review = await wait_for_review(pilot)
+            assert review.plan.deletes
+            await pilot.press("y")
+            await wait_until(pilot, lambda: isinstance(app.screen, TypedConfirmModal), 5, "ask")
+            assert not review.query_one("#plan-dialog").display
+            top = screen_text(app).count("▀" * 60)
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.screen is review, 5, "back to the review")
+            assert review.query_one("#plan-dialog").display
+            return top
+
+    assert run_app(body) == 1, "one dialog border at the top, not two"

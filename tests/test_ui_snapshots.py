@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from glint_tui.core.events import CellChanged, CopyProgress
+from glint_tui.core.events import ActionFinished, CellChanged, CopyProgress
 from glint_tui.core.model import CellState
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.backend import StaticBackend
@@ -28,6 +28,19 @@ async def _loaded(pilot) -> None:
     app = pilot.app
     await wait_until(pilot, lambda: app.main and app.main.model.rows, 10, "sample inventory")
     await pilot.pause()
+
+
+async def _run_started(pilot):
+    """Three cells marked in the sample and their plan started in the UI model (the
+    engine's events are then made up by each test)."""
+    await _loaded(pilot)
+    screen = pilot.app.main
+    model = screen.model
+    await pilot.press("l", "l", "l", "space", "j", "space", "j", "space")
+    plan = screen.backend.make_plan(model.matrix, model.desired)
+    model.start_run(plan)
+    screen.query_one("#transfers").start(model.run)
+    return screen, model, plan
 
 
 @pytest.fixture(autouse=True)
@@ -109,13 +122,7 @@ def test_plan_review(snap_compare, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_transfers_running(snap_compare, size):
     async def before(pilot):
-        await _loaded(pilot)
-        screen = pilot.app.main
-        model = screen.model
-        await pilot.press("l", "l", "l", "space", "j", "space", "j", "space")
-        plan = screen.backend.make_plan(model.matrix, model.desired)
-        model.start_run(plan)
-        screen.query_one("#transfers").start(model.run)
+        screen, model, plan = await _run_started(pilot)
         for i, copy in enumerate(plan.copies):
             for t in copy.targets:
                 state = CellState.TRANSFERRING if i < 2 else CellState.QUEUED
@@ -209,5 +216,53 @@ def test_failed_cell_details(snap_compare):
         screen.view.refresh()
         screen.query_one("#details").show(screen.view.row, screen.view.ref)
         await pilot.pause(0.2)
+
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)
+
+
+def test_upload_form_80x24(snap_compare):
+    from tests.ui_helpers import type_text
+
+    async def before(pilot):
+        await _loaded(pilot)
+        await pilot.press("u")
+        await pilot.pause(0.2)
+        await type_text(pilot, "disk-20261201.qcow2")  # the name follows the file's
+        await pilot.pause(0.2)
+
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)
+
+
+def test_transfers_ended_failed_and_cancelled_80x24(snap_compare):
+    """The overall line says how the run ended, with counts; the bar is not full."""
+
+    async def before(pilot):
+        screen, model, plan = await _run_started(pilot)
+        first, second = plan.copies[:2]
+        for t in first.targets:
+            model.apply(CellChanged(first.id, t.ref, CellState.PRESENT, at=FIXED_NOW))
+        model.apply(CellChanged(second.id, second.targets[0].ref, CellState.ERROR,
+                                "server error 503 (fake)", at=FIXED_NOW))  # fmt: skip
+        model.apply(ActionFinished(first.id, "copy", first.name, True, at=FIXED_NOW))
+        model.apply(ActionFinished(second.id, "copy", second.name, False, "503", at=FIXED_NOW))
+        model.finish_run(1, False)
+        screen.view.refresh()
+        screen.query_one("#transfers").update_all()
+        await pilot.pause(0.3)
+
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)
+
+
+def test_plan_review_with_a_name_conflict_80x24(snap_compare):
+    async def before(pilot):
+        await _loaded(pilot)
+        # ubuntu-20.00 (2.3G) into c2 (alpha), where the other ubuntu-20.00 is
+        await pilot.press(*["j"] * 11, "l", "l", "space")
+        model = pilot.app.main.model
+        await wait_until(pilot, lambda: model.refused, 5, "the early refusal")
+        pilot.app.clear_notifications()  # its toast: the snapshot is of the review
+        await wait_until(pilot, lambda: not pilot.app.query("Toast"), 5, "no toast")
+        await pilot.press("a")
+        await pilot.pause(0.5)
 
     assert snap_compare(_app(), terminal_size=(80, 24), run_before=before)

@@ -77,3 +77,52 @@ def screen_text(app: Any) -> str:
     svg = app.export_screenshot()
     lines = re.findall(r"<text[^>]*>(.*?)</text>", svg)
     return html.unescape("".join(lines)).replace("\xa0", " ")
+
+
+class FakeBedBackend:
+    """The UI's backend over the fast lane's FAKE clouds (``tests/fakebed.py``): the real
+    inventory, planner and engine, with clouds in memory whose faults (a stall until
+    released, a drop at byte N) a real Glance cannot produce on cue. What that does not
+    prove is in ``tests/fakecloud.py``'s docstring; the sandbox tests prove the rest."""
+
+    def __init__(self, bed: Any, **engine_options: Any) -> None:
+        self.bed, self.options = bed, engine_options
+        self.engine: Any = None
+        self.theme: str | None = None
+
+    def has_repositories(self) -> bool:
+        return True
+
+    def load_matrix(self, on_column: Any = None) -> Any:
+        return self.bed.matrix()
+
+    def make_plan(self, matrix: Any, desired: Any, choices: Any = None) -> Any:
+        from glint_tui.core.plan import build_plan
+
+        return build_plan(matrix, desired, choices=choices)
+
+    def precheck(self, matrix: Any, desired: Any) -> Any:
+        from glint_tui.ui.backend import narrowed
+
+        return self.make_plan(narrowed(matrix, desired), desired).refusals
+
+    def run_plan(self, plan: Any, cancel: Any, on_event: Any) -> int:
+        from glint_tui.core.transfer import TransferEngine, TransferOptions
+        from tests.fakebed import FAST
+
+        options = TransferOptions(**{**FAST, **self.options})
+        self.engine = TransferEngine(
+            self.bed.source, self.bed.paths, on_event=on_event, options=options
+        )
+        return self.engine.run(plan, cancel).exit_code
+
+    def cancel_action(self, action_id: str, ref: Any = None) -> bool:
+        return self.engine is not None and self.engine.cancel_action(action_id, ref)
+
+    def remember_theme(self, name: str) -> None:
+        self.theme = name
+
+    def plan_upload(self, path: str, name: str, targets: Any, disk_format: Any) -> Any:
+        from glint_tui.ui.backend import upload_plan_over
+
+        return upload_plan_over(self.bed.matrix(), path, name, targets, disk_format)

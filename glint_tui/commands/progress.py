@@ -88,6 +88,20 @@ class ProgressPrinter:
         elif isinstance(ev, Notice) and not self.quiet:
             self._write_line(ev.message)
 
+    def hashing(self, path: str, done: int, size: int) -> None:
+        """``glint upload`` reads the file once to hash it before anything is created."""
+        fraction = done / size if size else 1.0
+        pct = int(fraction * 100)
+        with self.lock:
+            if self.tty:
+                line = f"hashing {path} {_bar(fraction)} {pct:3d}%"
+                self.out.write("\r\x1b[2K" + escape(line)[:200])
+                self.out.flush()
+                self.live = True
+            elif pct // 25 != self.last_pct.get("hash", -1) // 25:
+                self.last_pct["hash"] = pct
+                self._write_line(f"hashing {path}: {pct}%")
+
     def close(self) -> None:
         with self.lock:
             if self.live:

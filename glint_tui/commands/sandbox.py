@@ -4,11 +4,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+from typing import TextIO
 
 from glint_tui.core import exitcodes
 from glint_tui.sandbox.manager import Sandbox
+from glint_tui.sandbox.pipinstall import Meter, Step
 from glint_tui.sandbox.shapes import add_shape_arguments, shape_from_args
+
+
+class ProgressPrinter:
+    """The sandbox's progress on stderr: lines, and on a terminal the install meter as one
+    line redrawn in place (elsewhere, a line per quarter: ``meter`` is then None)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self._open = False  # a meter line is on screen, without its newline
+
+    def line(self, text: str) -> None:
+        if self._open:
+            self.stream.write("\r\x1b[K")
+            self._open = False
+        print(text, file=self.stream, flush=True)
+
+    def _meter(self, step: Step) -> None:
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        self.stream.write("\r\x1b[K  " + step.line()[: max(10, width - 2)])
+        self.stream.flush()
+        self._open = True
+
+    @property
+    def meter(self) -> Meter | None:
+        return self._meter if self.stream.isatty() else None
 
 
 def _progress(line: str) -> None:
@@ -42,11 +70,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     sandbox = Sandbox(port_base=args.port_base)
+    out = ProgressPrinter()
     sandbox.up(
         args.clouds,
         seed=not args.no_seed,
-        progress=_progress,
+        progress=out.line,
         shape=shape_from_args(args),
+        meter=out.meter,
         with_swift=args.with_swift,
     )
     _progress("try it:  glint --sandbox      (or: glint --sandbox images)")

@@ -1,4 +1,4 @@
-"""``glint copy | delete | plan | apply``: the engine from a shell.
+"""``glint copy | upload | delete | plan | apply``: the engine from a shell.
 
 Copies never delete anything and run without asking; a plan that deletes (``delete``,
 ``--on-conflict replace``, ``apply --prune``) asks y/N on a terminal, or needs ``--yes``.
@@ -28,6 +28,7 @@ from glint_tui.core.model import VISIBILITIES, ImageRecord, ProjectRef
 from glint_tui.core.plan import ON_CONFLICT, Plan
 from glint_tui.core.safetext import escape
 from glint_tui.core.transfer import RunResult, TransferOptions
+from glint_tui.core.uploads import DISK_FORMATS, parse_property
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,6 +45,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--visibility", choices=VISIBILITIES, default="private")
     _common_run_flags(p)
     p.set_defaults(func=cmd_copy)
+
+    p = sub.add_parser(
+        "upload",
+        help="upload a new image from a file to repository:projects (streamed once, verified)",
+        description="Upload FILE as a new image NAME to each --to place at once: the file "
+        "is hashed (sha512), streamed once to every destination and verified there like a "
+        "copy. A different image with that name at a destination is refused there (choose "
+        "another --name); one with the same bytes is left as it is.",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--name", required=True, help="the image's name")
+    p.add_argument("--to", action="append", required=True, metavar="REPO:PROJECT")
+    p.add_argument(
+        "--disk-format",
+        choices=DISK_FORMATS,
+        help="default: what the file's first bytes say (qcow2, vmdk, vhdx, vdi, iso), else raw",
+    )
+    p.add_argument(
+        "--property",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a property of the new image (repeat for more)",
+    )
+    p.add_argument("--visibility", choices=VISIBILITIES, default="private")
+    p.add_argument("--max-rate", type=_rate, metavar="RATE", help="read at most this fast (50M)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_upload, no_cache=True)
 
     p = sub.add_parser(
         "delete",
@@ -280,6 +310,28 @@ def cmd_copy(args: argparse.Namespace) -> int:
         return exitcodes.OK
     question = "This replaces (deletes) images. Go ahead?" if plan.has_deletes else None
     return _review_and_run(plan, args, f"copy {args.image}", question)
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    dests = [parse_ref(t) for t in args.to]
+    properties = dict(parse_property(p) for p in args.property)
+    printer = ProgressPrinter(quiet=args.quiet)
+    plan, already = services().plan_upload(
+        args.file,
+        args.name,
+        dests,
+        disk_format=args.disk_format,
+        properties=properties,
+        visibility=args.visibility,
+        on_hash=None if args.quiet else lambda done, size: printer.hashing(args.file, done, size),
+    )
+    printer.close()
+    for ref, ids in already:
+        if not args.quiet:
+            _err(f"{ref} already has {args.name} with these bytes (image {ids})")
+    if plan.is_empty:
+        return _refused_only(plan, args)
+    return _review_and_run(plan, args, f"upload {args.file} --name {args.name}", None)
 
 
 def cmd_delete(args: argparse.Namespace) -> int:

@@ -83,6 +83,7 @@ def _read_versioned(path: Path, key: str, kind: type) -> Any:
 
 
 HOME_REPOSITORY = "home_repository"  # settings key: preferred source for copies
+THEME = "theme"  # settings key: the terminal UI's Textual theme, as the operator last chose
 
 
 @dataclass

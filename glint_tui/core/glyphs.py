@@ -61,6 +61,12 @@ SAME_CLOUD = Glyph(
 """Marks a column whose repository is the same physical cloud as another repository's
 (one image seen through both is one copy, and deleting it removes it from both)."""
 
+REFUSED = Glyph(
+    "⊘", "/", "will be refused", "a marked copy or delete the plan will refuse (details: why)"
+)
+"""Replaces the copy/delete planned glyph of a toggle the plan refuses (the last verified
+copy, a protected image, one the project does not own …), before the review says so."""
+
 ELLIPSIS = Glyph("…", "~", "truncated", "text cut to fit")
 """Ends a name cut to fit its column."""
 
@@ -73,7 +79,9 @@ FAILED = Glyph("✗", "FAILED", "failed", "before a progress line: that place or
 SEPARATOR = Glyph("·", "|", "separator", "between the items of a status line or hint")
 """Separates items in the UI's status lines, hints and details."""
 
-MARKS: tuple[Glyph, ...] = (CONFLICT, COLUMN_FAILED, SAME_CLOUD, ELLIPSIS, DONE, FAILED, SEPARATOR)
+MARKS: tuple[Glyph, ...] = (
+    CONFLICT, COLUMN_FAILED, SAME_CLOUD, REFUSED, ELLIPSIS, DONE, FAILED, SEPARATOR,
+)  # fmt: skip
 """Every glyph that is not a cell state (the tests check both sets for ``?`` and ASCII)."""
 
 

@@ -41,6 +41,11 @@ class Paths:
         return self.config_dir / "settings.json"
 
     @property
+    def keymap_file(self) -> Path:
+        """The operator's keys for the terminal UI (``ui/keymap.py``)."""
+        return self.config_dir / "keymap.json"
+
+    @property
     def journal_dir(self) -> Path:
         return self.state_dir / "journal"
 

@@ -20,16 +20,19 @@ Anything refused is a ``Refusal`` with a human reason, shown with the plan.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from glint_tui.core.actions import CopyAction, CopyTarget, DeleteAction, Plan, Refusal
 from glint_tui.core.desired import Desired
-from glint_tui.core.inventory import Matrix, Physical, Row, same_image
+from glint_tui.core.inventory import Matrix, Physical, Row, RowKey, same_image
 from glint_tui.core.journal import TRANSFER_PROPERTY
 from glint_tui.core.ledger import CopyLedger
 from glint_tui.core.model import VISIBILITIES, ProjectRef
 
 ON_CONFLICT = ("refuse", "rename", "keep-both", "replace")
+CONFLICT_HINT = "choose --on-conflict rename, keep-both or replace"  # ends a conflict's refusal
+Choices = Mapping[tuple[RowKey, ProjectRef], str]  # per copy target: an ON_CONFLICT value
 
 
 def _new_id() -> str:
@@ -47,18 +50,21 @@ def build_plan(
     on_conflict: str = "refuse",
     visibility: str = "private",
     source: ProjectRef | None = None,
+    choices: Choices | None = None,
 ) -> Plan:
     """Turn ``desired`` into a Plan against ``matrix``, applying every safety rule.
 
     ``home_repository`` is preferred as the copy source (else any column holding an
     active image with a hash); ``source`` forces one column (CLI ``--from``).
-    ``on_conflict`` handles a different same-named image at a destination.
+    ``on_conflict`` handles a different same-named image at a destination; ``choices``
+    overrides it per (row, destination) (the UI's review asks per copy).
     """
     if on_conflict not in ON_CONFLICT:
         raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}")
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
     planner = _Planner(matrix, desired, home_repository, on_conflict, visibility, source)
+    planner.choices = dict(choices or {})
     rows = [r for r in matrix.rows if r.key in desired.cells]
     for row in rows:  # copies first: a delete may rely on a copy of the same plan
         planner.copy(row, [ref for ref, want in desired.cells[row.key].items() if want])
@@ -84,6 +90,7 @@ class _Planner:
     # copies that will add a holder if they succeed: content key -> copy action ids
     incoming: dict[str, list[str]] = field(default_factory=dict)
     deleted: list[Physical] = field(default_factory=list)  # one image seen twice goes once
+    choices: dict[tuple[RowKey, ProjectRef], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.ledger = CopyLedger(self.matrix)
@@ -144,11 +151,12 @@ class _Planner:
         ]
         if not others:
             return CopyTarget(ref, row.name)
-        if self.on_conflict == "keep-both":
+        how = self.choices.get((row.key, ref), self.on_conflict)
+        if how == "keep-both":
             return CopyTarget(ref, row.name)
-        if self.on_conflict == "rename":
+        if how == "rename":
             return CopyTarget(ref, f"{row.name}-{row.content_key.split(':', 1)[1][:8]}")
-        if self.on_conflict == "replace":
+        if how == "replace":
             return self._replacing(row, ref, others)
         other_ids = ", ".join(i for r in others for i in r.cell(ref).ids)
         self.refuse(
@@ -156,7 +164,7 @@ class _Planner:
             row,
             ref,
             f"{ref} already has a different image named {row.name!r} ({other_ids}); "
-            "choose --on-conflict rename, keep-both or replace",
+            + CONFLICT_HINT,
         )
         return None
 

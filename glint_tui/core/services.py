@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from glint_tui.core import uploads
 from glint_tui.core.cloudid import same_cloud_warning, same_keystone
 from glint_tui.core.clouds import open_session
 from glint_tui.core.cloudsyaml import (
@@ -44,7 +45,7 @@ from glint_tui.core.locks import Busy, only_one
 from glint_tui.core.model import Credential, ProjectRef, Repository
 from glint_tui.core.notices import Notice, Warn, log_warning
 from glint_tui.core.paths import Paths, paths_for
-from glint_tui.core.plan import Plan, build_plan
+from glint_tui.core.plan import Choices, Plan, build_plan
 from glint_tui.core.reconcile import ReconcileReport, reconcile
 from glint_tui.core.secrets import Prompt, SecretStore
 from glint_tui.core.sessions import SessionProvider, open_serialized, probe_keystone
@@ -304,8 +305,10 @@ class Services:
         on_conflict: str = "refuse",
         visibility: str = "private",
         source: ProjectRef | None = None,
+        choices: Choices | None = None,
     ) -> Plan:
-        """The plan for *desired* over *matrix*, copies preferring the home repository."""
+        """The plan for *desired* over *matrix*, copies preferring the home repository
+        (*choices*: a same-name conflict's answer per copy target, from the UI's review)."""
         return build_plan(
             matrix,
             desired,
@@ -313,6 +316,7 @@ class Services:
             on_conflict=on_conflict,
             visibility=visibility,
             source=source,
+            choices=choices,
         )
 
     def plan_from_file(
@@ -323,6 +327,33 @@ class Services:
         matrix = self.load_matrix(need_columns=True)
         desired = desired_from_mapping(mapping, matrix, prune=prune)
         return self.make_plan(matrix, desired, **plan_options), matrix
+
+    def plan_upload(
+        self,
+        path: str | Path,
+        name: str,
+        targets: list[ProjectRef],
+        *,
+        disk_format: str | None = None,
+        properties: dict[str, str] | None = None,
+        visibility: str = "private",
+        on_hash: uploads.Progress | None = None,
+    ) -> tuple[Plan, list[tuple[ProjectRef, str]]]:
+        """The plan that uploads a local file to *targets* (``core.uploads``): the file is
+        hashed here first (*on_hash* hears how far), then only the targets' columns are
+        listed, so a same-name image there is refused, not overwritten. Also returns the
+        targets that hold the file under that name already (and the image ids)."""
+        path = Path(path).expanduser()
+        configured = self.columns()
+        for ref in targets:
+            if ref not in configured:
+                raise UsageError(f"{ref} is not a configured REPO:PROJECT")
+        if not targets:
+            raise UsageError("name at least one destination (--to REPO:PROJECT)")
+        return uploads.plan_file(
+            lambda: self.load_matrix(targets),
+            path, name, targets, disk_format, properties, visibility, on_hash,
+        )  # fmt: skip
 
     def run_plan(
         self,

@@ -125,6 +125,7 @@ CREDENTIAL_CHECKS: dict[str, Callable[[Any], Any]] = {
 }
 SETTING_CHECKS: dict[str, Callable[[Any], Any]] = {
     "home_repository": check_repository_name,
+    "theme": lambda v: check_text(v, empty=False, limit=64),  # the UI says if it is unknown
 }
 
 

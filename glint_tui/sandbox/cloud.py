@@ -73,6 +73,16 @@ class Cloud:
     def log(self, service: str) -> Path:
         return self.dir / "log" / f"uwsgi-{service}.log"
 
+    def ini(self, service: str) -> Path:
+        return self.etc(service) / "uwsgi.ini"
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """Where the service finds its configuration. In the process environment, not
+        the ini's ``env =``: pyuwsgi's Python has read os.environ before uWSGI sets it."""
+        if service == "keystone":
+            return {"OS_KEYSTONE_CONFIG_DIR": str(self.etc(service))}
+        return {"OS_GLANCE_CONFIG_DIR": str(self.etc(service))}
+
     # -- configuration ------------------------------------------------------------------
     def write_configs(self) -> None:
         d = self.data
@@ -120,23 +130,16 @@ class Cloud:
         glance_extra = (
             "socket-timeout = 600\nchunked-input-limit = 67108864\nchunked-input-timeout = 300"
         )
-        keystone_env = f"OS_KEYSTONE_CONFIG_DIR={self.etc('keystone')}"
-        servers = [
-            ("keystone", self.keystone_port, "keystone.wsgi.api:application", keystone_env, "")
-        ]
+        servers = [("keystone", self.keystone_port, "keystone.wsgi.api:application", "")]
         for g in self.glances:
-            env = f"OS_GLANCE_CONFIG_DIR={self.etc(g.service)}"
-            servers.append((g.service, g.port, "glance.wsgi.api:application", env, glance_extra))
-        for service, port, module, env, extra in servers:
+            servers.append((g.service, g.port, "glance.wsgi.api:application", glance_extra))
+        for service, port, module, extra in servers:
             _write(
-                self.etc(service) / "uwsgi.ini",
+                self.ini(service),
                 f"""
                 [uwsgi]
-                procname-prefix = {self.procname_prefix(service)}
                 http-socket = {HOST}:{port}
                 module = {module}
-                home = {self.venv}
-                env = {env}
                 master = true
                 processes = 1
                 threads = 4
@@ -241,21 +244,27 @@ class Cloud:
         try:
             exe = Path(f"/proc/{pid}/exe").resolve()
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            maps = Path(f"/proc/{pid}/maps").read_text()
         except OSError:
             return False
-        # uWSGI renames itself (procname-prefix), so check the binary and the prefix.
-        ours = (self.venv / "bin" / "uwsgi").resolve()
-        return exe == ours and cmdline.startswith(self.procname_prefix(service).encode())
+        # pyuwsgi: the venv's Python running the venv's uwsgi script on this service's
+        # ini, with the venv's own uWSGI extension loaded (a reused PID is none of these)
+        python = (self.venv / "bin" / "python").resolve()
+        uwsgi = [str(p.resolve()) for p in self.venv.glob("lib/python*/site-packages/pyuwsgi*.so")]
+        args = cmdline.split(b"\0")[1:4]
+        ours = exe == python and any(u in maps for u in uwsgi)
+        return ours and args == [str(a).encode() for a in self.command(service)]
 
-    def procname_prefix(self, service: str) -> str:
-        return f"glint-sandbox-{self.name}-{service}-"
+    def command(self, service: str) -> list[str | Path]:
+        """What starts the service (after the interpreter: the ``uwsgi`` entry point)."""
+        return [self.venv / "bin" / "uwsgi", "--ini", self.ini(service)]
 
     def start(self, service: str) -> None:
         if self.alive(service):
             return
-        uwsgi = self.venv / "bin" / "uwsgi"
         subprocess.Popen(
-            [str(uwsgi), "--ini", str(self.etc(service) / "uwsgi.ini")],
+            [str(a) for a in self.command(service)],
+            env={**os.environ, **self.service_env(service)},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -29,6 +29,7 @@ from glint_tui.sandbox.cloud import (
     Cloud,
     migrated_template,
 )
+from glint_tui.sandbox.pipinstall import Meter
 from glint_tui.sandbox.servervenv import ensure_server_venv, server_venv_path
 from glint_tui.sandbox.shapes import PLAIN, Shape, describe_glances, load_shape, settle_shape
 
@@ -112,11 +113,13 @@ class Sandbox:
         seed: bool = True,
         progress: Progress = _quiet,
         shape: Shape | None = None,
+        meter: Meter | None = None,
         with_swift: bool = False,
     ) -> None:
         """Start *count* clouds (default: as many as before, else 3); idempotent.
 
         *shape* (regions, stores of c1) is fixed when the sandbox is created; None keeps it.
+        *meter* shows the first run's install of the servers (else: a few progress lines).
         """
         count = count or self.count or 3
         if not 1 <= count <= MAX_CLOUDS:
@@ -124,7 +127,7 @@ class Sandbox:
         started = time.monotonic()
         exists = self.count > 0 and Cloud(self.root, 1, self.port_base, Path()).initialised
         self.shape = settle_shape(self.root, shape, exists)
-        venv = ensure_server_venv(progress)
+        venv = ensure_server_venv(progress, meter)
         self.count = max(count, self.count)
         clouds = self.clouds[:count]
         self._check_ports(clouds)
@@ -258,9 +261,11 @@ class Sandbox:
         return [cred.ref for c in (clouds or self.clouds) for cred, _ in self.member_credentials(c)]
 
 
-def ensure_sandbox_running(progress: Progress = _quiet, count: int = 3) -> Sandbox:
+def ensure_sandbox_running(
+    progress: Progress = _quiet, count: int = 3, meter: Meter | None = None
+) -> Sandbox:
     """What ``glint --sandbox`` does first: bring the clouds up unless they already run."""
     sandbox = Sandbox()
     if not sandbox.running:
-        sandbox.up(count, progress=progress)
+        sandbox.up(count, progress=progress, meter=meter)
     return sandbox

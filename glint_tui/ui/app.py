@@ -15,16 +15,19 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.scrollbar import ScrollBar
+from textual.theme import Theme
 
 from glint_tui.core import exitcodes
 from glint_tui.core.inventory import build_matrix
-from glint_tui.core.paths import Paths
+from glint_tui.core.paths import Paths, paths_for
 from glint_tui.core.safetext import escape
-from glint_tui.ui.backend import Backend, LiveBackend
+from glint_tui.ui.backend import Backend, LiveBackend, saved_theme
 from glint_tui.ui.glyphs import AsciiScrollBarRender, dot, use_ascii
+from glint_tui.ui.keymap import load_keymap
 from glint_tui.ui.screens.help import HelpScreen
 from glint_tui.ui.screens.master_password import MasterPasswordModal
 from glint_tui.ui.screens.matrix import MatrixScreen
+from glint_tui.ui.screens.quitting import interrupt, quit_after_cleanup, request_quit
 from glint_tui.ui.state import MatrixModel
 
 ASCII_KEYS = {"↑": "up", "↓": "down", "←": "left", "→": "right"}
@@ -41,6 +44,10 @@ class GlintApp(App[int]):
         Binding("q", "quit_app", "Quit", id="app.quit"),
         # Textual's own ctrl+q would quit without asking while transfers run
         Binding("ctrl+q", "quit_app", "Quit", show=False, priority=True, id="app.quit_now"),
+        Binding("T", "change_theme", "Theme", show=False, id="app.theme"),
+        # what terminal users expect of ctrl+c (ui/screens/quitting.py), on every screen:
+        # not Textual's copy-text or its "press ctrl+q" hint
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, id="app.interrupt"),
     ]
 
     def __init__(
@@ -52,9 +59,13 @@ class GlintApp(App[int]):
         now: Callable[[], float] = time.time,
         refresh_interval: float | None = 120.0,
         handle_signals: bool = False,
+        keymap: dict[str, str] | None = None,
+        theme: str | None = None,
         catalog: str | None = None,
     ) -> None:
         super().__init__()
+        self._operator_keymap = keymap or {}  # ui/keymap.py checked it (keymap.json)
+        self._saved_theme = theme
         self.catalog = catalog  # a catalog file shown over the matrix (--catalog)
         self.handle_signals = handle_signals  # SIGTERM -> terminate() (the real app only)
         self._terminating = False
@@ -69,6 +80,13 @@ class GlintApp(App[int]):
         self._scrollbar_renderer = ScrollBar.renderer
 
     def on_mount(self) -> None:
+        if self._operator_keymap:
+            self.set_keymap(self._operator_keymap)
+        if self._saved_theme in self.available_themes:
+            self.theme = self._saved_theme
+        elif self._saved_theme:
+            self.notify(f"Theme {escape(self._saved_theme)!r} is unknown here: T picks one.")
+        self.theme_changed_signal.subscribe(self, self._remember_theme)
         if self.handle_signals:
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, self.terminate)
         if self.ascii:
@@ -80,6 +98,12 @@ class GlintApp(App[int]):
 
     def on_unmount(self) -> None:
         ScrollBar.renderer = self._scrollbar_renderer
+
+    def _remember_theme(self, theme: Theme) -> None:
+        """The operator picked a theme (T, or the palette): the next start uses it."""
+        if theme.name != self._saved_theme:
+            self._saved_theme = theme.name
+            self.run_worker(lambda: self.backend.remember_theme(theme.name), thread=True)
 
     def matrix_screen(self) -> MatrixScreen:
         if self.catalog is not None:
@@ -140,15 +164,20 @@ class GlintApp(App[int]):
             self.exit(exitcodes.INTERRUPTED)
             return
         self._terminating = True
-        main.quit_after_run = True
-        main.action_cancel_run()
+        quit_after_cleanup(main)
 
     def action_quit_app(self) -> None:
         main = self.main
         if main is None:
             self.exit(0)
         else:
-            main.request_quit()
+            request_quit(main)
+
+    def action_interrupt(self) -> None:
+        if self.main is None:
+            self.exit(exitcodes.INTERRUPTED)
+        else:
+            interrupt(self.main)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every enabled key of the current screen is also a palette command."""
@@ -203,7 +232,18 @@ class GlintApp(App[int]):
 
 def run(read_only: bool = False, handle_signals: bool = False, catalog: str | None = None) -> int:
     """Open the UI on the current profile (``GLINT_PROFILE``/``GLINT_HOME``), with a
-    catalog file shown over the matrix when *catalog* names one; exit code."""
-    app = GlintApp(read_only=read_only, handle_signals=handle_signals, catalog=catalog)
-    result = app.run()
-    return int(result or 0)
+    catalog file shown over the matrix when *catalog* names one; exit code.
+
+    The operator's keymap and theme are read first: a bad keymap file is a ConfigError
+    (one line, exit 2) before the screen changes."""
+    paths = paths_for()
+    keymap = load_keymap(paths.keymap_file)
+    app = GlintApp(
+        paths=paths,
+        read_only=read_only,
+        handle_signals=handle_signals,
+        keymap=keymap,
+        theme=saved_theme(paths),
+        catalog=catalog,
+    )
+    return int(app.run() or 0)

@@ -47,17 +47,17 @@ def word_style(word: str) -> Style:
     return Style.parse(_STYLES.get(word.rstrip("+"), "#55ffff"))
 
 
-MEANINGS = {
-    "upload": "catalog: a new version is uploaded here",
-    "convert": "catalog: uploaded here converted to the format this cloud wants",
-    "share": "catalog: shared with (or from) this project",
-    "rename": "catalog: renamed (steps aside, or takes the plain name)",
-    "hide": "catalog: hidden (os_hidden), beyond keep",
+MEANINGS = {  # the help's legend: short enough for its two columns
+    "upload": "catalog: a new version uploaded here",
+    "convert": "catalog: uploaded here, converted",
+    "share": "catalog: shared with this project",
+    "rename": "catalog: renamed (plain or versioned)",
+    "hide": "catalog: hidden, beyond keep",
     "deact": "catalog: deactivated, beyond keep",
-    "DELETE": "catalog: deleted, beyond keep (or delete_after_days)",
-    "restore": "catalog: kept again: shown, reactivated",
-    "update": "catalog: metadata set to what the catalog says",
-    "refused": "catalog: asked for, refused by a safety rule (the bar says why)",
+    "DELETE": "catalog: deleted, beyond keep",
+    "restore": "catalog: kept again (shown, active)",
+    "update": "catalog: metadata updated",
+    "refused": "catalog: refused (the bar says why)",
 }
 
 

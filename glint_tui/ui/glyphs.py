@@ -18,7 +18,7 @@ from textual.renderables.bar import Bar as BarRenderable
 from textual.scrollbar import ScrollBarRender
 from textual.widgets import ProgressBar
 
-from glint_tui.core.glyphs import CONFLICT, ELLIPSIS, GLYPHS, SEPARATOR, use_ascii
+from glint_tui.core.glyphs import CONFLICT, ELLIPSIS, GLYPHS, REFUSED, SEPARATOR, use_ascii
 from glint_tui.core.model import CellState
 
 __all__ = ["Look", "looks", "conflict_mark", "ellipsis", "dot", "use_ascii", "progress_bar"]
@@ -31,32 +31,56 @@ class Look:
     meaning: str
 
 
-# Colours are exact entries of the 16-colour palette (as hex, so Textual's theme does not
-# remap them): each state keeps its own colour even on the Linux console.
-_COLOURS: dict[CellState, tuple[str, bool]] = {
-    CellState.ABSENT: ("#555555", False),
+# Two palettes, chosen by the theme's background: on a dark one the cells use bright
+# entries of the 16-colour palette (as hex, so Textual's theme does not remap them), on a
+# light one darker colours (which a 16-colour terminal shows as the matching dark entries).
+# Each state's colour stands out from every stock Textual theme's background (contrast
+# >= 3, the absent dot >= 2.5) and never falls on the background's own colour in 16
+# colours; tests/test_ui_themes.py checks that under every theme.
+_DARK: dict[CellState, tuple[str, bool]] = {
+    CellState.ABSENT: ("#aaaaaa", False),
     CellState.PRESENT: ("#00aa00", True),
-    CellState.LOCKED: ("#5555ff", False),
+    CellState.LOCKED: ("#8080ff", False),
     CellState.INCOMPLETE: ("#ffff55", False),
     CellState.WANTED: ("#55ff55", True),
     CellState.UNWANTED: ("#ff5555", True),
-    CellState.QUEUED: ("#aa5500", False),
+    CellState.QUEUED: ("#ffffff", False),
     CellState.TRANSFERRING: ("#55ffff", True),
     CellState.VERIFYING: ("#00aaaa", True),
     CellState.DELETING: ("#ff55ff", True),
     CellState.ERROR: ("#ffffff on #aa0000", True),
 }
+_LIGHT: dict[CellState, tuple[str, bool]] = {
+    CellState.ABSENT: ("#8a8a8a", False),
+    CellState.PRESENT: ("#007a00", True),
+    CellState.LOCKED: ("#0000aa", False),
+    CellState.INCOMPLETE: ("#8a5a00", False),
+    CellState.WANTED: ("#006e6e", True),
+    CellState.UNWANTED: ("#c00000", True),
+    CellState.QUEUED: ("#303030", False),
+    CellState.TRANSFERRING: ("#0050c0", True),
+    CellState.VERIFYING: ("#006060", True),
+    CellState.DELETING: ("#a000a0", True),
+    CellState.ERROR: ("#ffffff on #aa0000", True),
+}
 
 
-def looks(ascii_only: bool | None = None) -> dict[CellState, Look]:
-    """The glyph/colour of every state for this terminal."""
+def looks(ascii_only: bool | None = None, dark: bool = True) -> dict[CellState, Look]:
+    """The glyph/colour of every state for this terminal and a dark (or light) theme."""
     ascii_only = use_ascii() if ascii_only is None else ascii_only
+    palette = _DARK if dark else _LIGHT
     out = {}
     for state, g in GLYPHS.items():
-        colour, bold = _COLOURS[state]
+        colour, bold = palette[state]
         style = Style.parse(f"{colour}{' bold' if bold else ''}")
         out[state] = Look(g.text(ascii_only), style, g.explain)
     return out
+
+
+def refused_look(ascii_only: bool | None = None, dark: bool = True) -> Look:
+    """A mark the plan will refuse (``core.glyphs.REFUSED``), in a colour of its own."""
+    style = Style.parse("#ffaf00 bold" if dark else "#a04000 bold")
+    return Look(REFUSED.text(ascii_only), style, REFUSED.explain)
 
 
 def conflict_mark(ascii_only: bool | None = None) -> str:

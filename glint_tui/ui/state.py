@@ -61,6 +61,9 @@ class ActionProgress:
     rate: float = 0.0
     eta: float | None = None
     destinations: dict[ProjectRef, CellState] = field(default_factory=dict)
+    sent: dict[ProjectRef, int] = field(default_factory=dict)  # bytes per destination
+    cancelling: set[ProjectRef] = field(default_factory=set)  # x pressed, not yet over
+    cancelled: set[ProjectRef] = field(default_factory=set)
     finished: bool = False
     ok: bool | None = None
     message: str = ""
@@ -77,6 +80,22 @@ class RunProgress:
     cancelled: bool = False
     exit_code: int | None = None
     notices: list[str] = field(default_factory=list)
+    notice: str = ""  # the last notice while it is still true (bytes moving again end it)
+
+    def outcome(self) -> dict[str, int]:
+        """Destinations by how they ended (or stand): done, failed, cancelled, left."""
+        counts = {"done": 0, "failed": 0, "cancelled": 0, "left": 0}
+        for a in self.actions.values():
+            for ref, state in a.destinations.items():
+                if ref in a.cancelled:
+                    counts["cancelled"] += 1
+                elif state in (CellState.PRESENT, CellState.ABSENT):
+                    counts["done"] += 1
+                elif state is CellState.ERROR:
+                    counts["failed"] += 1
+                else:
+                    counts["left"] += 1
+        return counts
 
     @property
     def done_bytes(self) -> int:
@@ -127,6 +146,7 @@ class MatrixModel:
         self.sort = "name"
         self.run: RunProgress | None = None
         self.catalog: CatalogOverlay | None = None  # an open catalog's plan (catalog_view)
+        self.refused: dict[CellKey, str] = {}  # marks the plan would refuse, and why
         self.matrix = matrix
         self.rows: list[Row] = []
         self._created: dict[RowKey, float | None] = {}
@@ -227,6 +247,18 @@ class MatrixModel:
                 count += live is None or live.state is not done
         return count
 
+    def refusal(self, row: Row, ref: ProjectRef) -> str | None:
+        """Why the plan would refuse this cell's mark (None: no mark, or not refused)."""
+        if self.desired.wanted(row.key, ref) is None:
+            return None
+        return self.refused.get((row.key, ref))
+
+    def set_refusals(self, refused: dict[CellKey, str]) -> set[CellKey]:
+        """The plan's latest word on the marks; returns the cells whose look changed."""
+        changed = set(refused.items()) ^ set(self.refused.items())
+        self.refused = refused
+        return {key for key, _ in changed}
+
     # --- intents -------------------------------------------------------------------------
     def presence(self, row: Row, ref: ProjectRef) -> bool:
         """Whether the operator wants the image here (their toggle, else the truth)."""
@@ -305,6 +337,12 @@ class MatrixModel:
         return None
 
     # --- engine events -------------------------------------------------------------------
+    def cancelling(self, action_id: str, ref: ProjectRef) -> None:
+        """``x`` was pressed on this destination: the panel says so before the engine does."""
+        prog = self.run.actions.get(action_id) if self.run else None
+        if prog is not None and ref in prog.destinations and ref not in prog.cancelled:
+            prog.cancelling.add(ref)
+
     def start_run(self, plan: Plan) -> None:
         run = RunProgress(plan, total_bytes=plan.copy_bytes)
         for c in plan.copies:
@@ -346,6 +384,8 @@ class MatrixModel:
                 prog = run.actions.get(event.action_id)
                 if prog is not None:
                     prog.destinations[event.ref] = CellState.WANTED
+                    prog.cancelling.discard(event.ref)
+                    prog.cancelled.add(event.ref)
                 return {key}
             old = self.live.get(key)
             pct = old.percent if old and event.state is CellState.TRANSFERRING else None
@@ -364,7 +404,12 @@ class MatrixModel:
             per = event.per_destination
             if not prog.total and event.total:  # a size learnt while fetching (catalog)
                 prog.total = event.total * max(1, len(prog.destinations))
+            before = prog.done
             prog.done = sum(per.values()) if per else event.bytes_read * len(prog.destinations)
+            for ref in prog.destinations:
+                prog.sent[ref] = per.get(str(ref), event.bytes_read)
+            if prog.done > before:
+                run.notice = ""  # "retrying in 8 s" is over once bytes move again
             prog.rate = event.rate * max(1, len(prog.destinations))
             prog.eta = event.eta
             total = event.total or getattr(action, "size", 0)
@@ -385,8 +430,13 @@ class MatrixModel:
                 prog.rate = 0.0
         elif isinstance(event, Notice):
             run.notices.append(event.message)
+            run.notice = event.message
         elif isinstance(event, RunFinished):
             run.finished, run.cancelled, run.exit_code = True, event.cancelled, event.exit_code
+            run.notice = ""
+            for prog in run.actions.values():
+                prog.cancelled |= prog.cancelling if event.cancelled else set()
+                prog.cancelling.clear()
             for key, live in list(self.live.items()):
                 if live.state in RUNNING_STATES:
                     del self.live[key]  # never started, or cancelled: the refresh tells

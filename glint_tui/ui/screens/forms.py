@@ -30,6 +30,7 @@ from glint_tui.ui.backend import (
     validate_repository,
 )
 from glint_tui.ui.safe import plain
+from glint_tui.ui.widgets.ticks import TickBox
 
 NO_VERIFY = "no-verify"  # id of the "save without checking" checkbox of both forms
 ResultType = TypeVar("ResultType")
@@ -129,10 +130,10 @@ class RepositoryForm(_Form["tuple[Repository, str] | None"]):
                     "CA bundle", Input(r.ca_bundle or "", id="ca_bundle", placeholder="optional")
                 )
                 yield _row(
-                    "TLS", Checkbox("skip verification (insecure)", r.insecure, id="insecure")
+                    "TLS", TickBox("skip verification (insecure)", r.insecure, id="insecure")
                 )
                 yield _row(
-                    "Check", Checkbox("save without checking that Keystone answers", id=NO_VERIFY)
+                    "Check", TickBox("save without checking that Keystone answers", id=NO_VERIFY)
                 )
             yield from self._footer("Save")
 
@@ -220,7 +221,7 @@ class CredentialForm(_Form[bool]):
                 )
                 yield _row("User domain", Input(c.user_domain, id="user_domain"))
                 yield _row("Project domain", Input(c.project_domain, id="project_domain"))
-                yield _row("Check", Checkbox("save without checking the login first", id=NO_VERIFY))
+                yield _row("Check", TickBox("save without checking the login first", id=NO_VERIFY))
             yield from self._footer("Save and test")
 
     def on_mount(self) -> None:

@@ -1,12 +1,15 @@
-"""Help: every key of the screen below and the cell legend, in a scrolling body that has
-focus (so Down/PageDown/End scroll it). Two columns when the terminal is wide enough;
-binding ids (``matrix.toggle``…, for bug reports and the palette) only when very wide.
+"""Help: every key of the screen below, each with a sentence, in groups, and the cell
+legend, in a scrolling body that has focus (so Down/PageDown/End scroll it). Two columns
+when the terminal is wide enough; binding ids (``matrix.toggle``…, what keymap.json
+names) in a dim last column only when very wide.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.cells import cell_len
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,33 +21,37 @@ from textual.widgets import Static
 
 from glint_tui.core.glyphs import CONFLICT
 from glint_tui.ui.glyphs import conflict_mark, dot, looks
+from glint_tui.ui.keyhelp import GROUP_ORDER, explain, order
 
-TWO_COLUMNS_FROM = 60  # body cells: below this, one column
-IDS_FROM = 100  # body cells: from here, a dim column of binding ids
+TWO_COLUMNS_FROM = 60  # body cells: below this, the legend is one column
+IDS_FROM = 100  # body cells: from here, a dim column of binding ids (keys stay one column:
+# each has a sentence)
 CHROME_ROWS = 5  # dialog border (2), title and its gap (2), hint (1)
 
 
-def key_rows(screen: Screen) -> list[tuple[str, str, str]]:
-    """(keys, description, binding id) of every Glint key enabled on *screen*: the
-    screen's own first, then the focused widget's (moving around), then the app's.
-    Textual's generic keys (Tab focus, ctrl+c copy …) have no id and are left out."""
+def key_rows(screen: Screen) -> list[tuple[str, str, str, str]]:
+    """(group, keys, sentence, binding id) of every Glint key enabled on *screen*, by
+    group: the screen's own keys, the focused widget's (moving around), the app's.
+    Textual's generic keys (Tab focus, ctrl+c copy …) have no id and are left out. Keys
+    are the operator's (keymap.json), as the footer shows them."""
     groups: dict[str, tuple[list[str], Binding, int]] = {}
     for active in screen.active_bindings.values():
         b = active.binding
         if not active.enabled or b.system or not b.id:
             continue
-        order = 0 if active.node is screen else 2 if active.node is screen.app else 1
-        keys, first, _ = groups.setdefault(b.action, ([], b, order))
+        level = 0 if active.node is screen else 2 if active.node is screen.app else 1
+        keys, first, _ = groups.setdefault(b.action, ([], b, level))
         if b.show and not first.show:  # name the group after its footer key (q, not ^q)
             keys.insert(0, screen.app.get_key_display(b))
-            groups[b.action] = (keys, b, order)
+            groups[b.action] = (keys, b, level)
         else:
             keys.append(screen.app.get_key_display(b))
-    ordered = sorted(groups.values(), key=lambda group: group[2])
-    return [
-        (", ".join(dict.fromkeys(keys)), b.description or b.action, b.id or "")
-        for keys, b, _ in ordered
-    ]
+    rows = []
+    for keys, b, level in groups.values():
+        group, sentence = explain(b.id or "", b.description or b.action)
+        rows.append((group, level, ", ".join(dict.fromkeys(keys)), sentence, b.id or ""))
+    rows.sort(key=lambda r: (GROUP_ORDER.index(r[0]), r[1], order(r[4])))
+    return [(group, keys, sentence, ident) for group, _, keys, sentence, ident in rows]
 
 
 def _halves(rows: list, columns: int) -> list[tuple]:
@@ -55,26 +62,32 @@ def _halves(rows: list, columns: int) -> list[tuple]:
     return [(rows[i], rows[i + half]) if i + half < len(rows) else (rows[i],) for i in range(half)]
 
 
-def bindings_table(screen: Screen, columns: int = 1, ids: bool = True) -> Table:
-    """Keys active on *screen* (and its focused widget), optionally with binding ids."""
-    table = Table.grid(padding=(0, 2))
-    for _ in range(columns):
-        table.add_column(style="bold", no_wrap=True)
+def bindings_table(screen: Screen, ids: bool = True) -> Group:
+    """Keys active on *screen* (and its focused widget), each with its sentence, under
+    group headings; optionally with binding ids (for keymap.json), dim, last."""
+    rows = key_rows(screen)
+    key_width = max((cell_len(keys) for _, keys, _, _ in rows), default=1)
+    parts: list[Text | Table] = []
+    for group in dict.fromkeys(group for group, _, _, _ in rows):
+        table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True, min_width=key_width, style="bold")
         table.add_column()
         if ids:
-            table.add_column(style="dim", no_wrap=True)
-    for line in _halves(key_rows(screen), columns):
-        cells: list[str] = []
-        for keys, description, ident in line:
-            cells += [keys, description, ident] if ids else [keys, description]
-        table.add_row(*cells)
-    return table
+            table.add_column(no_wrap=True, style="dim")
+        for row_group, keys, sentence, ident in rows:
+            if row_group == group:
+                table.add_row(keys, sentence, *([ident] if ids else []))
+        heading = Text(group, style="bold underline")
+        parts += [Text(""), heading, table] if parts else [heading, table]
+    return Group(*parts)
 
 
-def legend(columns: int = 1, extra: Iterable[tuple[Text, str]] = ()) -> Table:
-    """Every cell glyph with its meaning, in the glyph set of this terminal (then the
-    screen's own marks: an open catalog's words)."""
-    rows = [(Text(look.glyph, style=look.style), look.meaning) for look in looks().values()]
+def legend(columns: int = 1, dark: bool = True, extra: Iterable[tuple[Text, str]] = ()) -> Table:
+    """Every cell glyph with its meaning, in the glyph set of this terminal and the
+    colours of the theme's kind (dark or light); then the screen's own marks (an open
+    catalog's words)."""
+    shown = looks(dark=dark).values()
+    rows = [(Text(look.glyph, style=look.style), look.meaning) for look in shown]
     rows += list(extra)
     rows.append((Text(conflict_mark(), style="yellow bold"), CONFLICT.explain))
     rows.append((Text("[x]", style="bold"), "cell inside the range selection (v)"))
@@ -99,7 +112,10 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="help-dialog"):
-            yield Static("Glint keys  (ctrl+p: command palette)", classes="dialog-title")
+            yield Static(
+                "Glint keys  (ctrl+p: command palette; your own keys: keymap.json)",
+                classes="dialog-title",
+            )
             with VerticalScroll(id="help-body"):
                 yield Static(id="help-keys")
                 yield Static("\nCells", classes="dialog-title")
@@ -122,11 +138,10 @@ class HelpScreen(ModalScreen[None]):
         layout = (columns, width >= IDS_FROM)
         if layout != self._layout:
             self._layout = layout
-            self.query_one("#help-keys", Static).update(
-                bindings_table(self.under, columns, ids=layout[1])
-            )
+            self.query_one("#help-keys", Static).update(bindings_table(self.under, ids=layout[1]))
+            dark = self.app.current_theme.dark
             extra = getattr(self.under, "legend_rows", list)()
-            self.query_one("#help-legend", Static).update(legend(columns, extra))
+            self.query_one("#help-legend", Static).update(legend(columns, dark, extra))
 
     def action_close(self) -> None:
         self.dismiss(None)

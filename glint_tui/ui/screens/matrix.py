@@ -17,6 +17,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
+from glint_tui.core import exitcodes
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError
 from glint_tui.core.events import Event
@@ -26,7 +27,7 @@ from glint_tui.core.plan import Plan
 from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend
 from glint_tui.ui.glyphs import arrows, dot, ellipsis
-from glint_tui.ui.screens.confirm import ConfirmModal
+from glint_tui.ui.precheck import Prechecker
 from glint_tui.ui.screens.matrix_messages import (
     EngineEvent,
     LoadFailed,
@@ -36,7 +37,8 @@ from glint_tui.ui.screens.matrix_messages import (
     RunDone,
 )
 from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
-from glint_tui.ui.screens.plan_review import PlanReviewModal
+from glint_tui.ui.screens.plan_review import PlanReviewModal, Replan
+from glint_tui.ui.screens.upload import ask_upload
 from glint_tui.ui.state import SORTS, CellKey, MatrixModel
 from glint_tui.ui.widgets.details import DetailsPane
 from glint_tui.ui.widgets.footer import GlintFooter
@@ -44,7 +46,7 @@ from glint_tui.ui.widgets.matrix_view import MatrixView, column_label
 from glint_tui.ui.widgets.transfers import TransfersPanel
 
 MUTATING = frozenset(
-    {"toggle", "range", "apply", "cancel_transfer", "cancel_run", "retry", "clear_cell"}
+    {"toggle", "range", "apply", "cancel_transfer", "cancel_run", "retry", "clear_cell", "upload"}
 )
 
 
@@ -55,6 +57,7 @@ class MatrixScreen(Screen):
         Binding("space", "toggle", "Toggle", id="matrix.toggle"),
         Binding("v", "range", "Range", id="matrix.range"),
         Binding("a", "apply", "Apply", id="matrix.apply"),
+        Binding("u", "upload", "Upload", show=False, id="matrix.upload"),
         Binding("slash", "text_filter", "Filter", id="matrix.filter"),
         Binding("f", "visibility", "Visibility", id="matrix.visibility"),
         Binding("p", "project", "Project", id="matrix.project"),
@@ -62,6 +65,7 @@ class MatrixScreen(Screen):
         Binding("r", "refresh", "Refresh", id="matrix.refresh"),
         Binding("x", "cancel_transfer", "Cancel transfer", id="matrix.cancel"),
         Binding("X", "cancel_run", "Cancel run", show=False, id="matrix.cancel_run"),
+        Binding("t", "transfers", "Transfers", show=False, id="matrix.transfers"),
         Binding("R", "retry", "Retry", show=False, id="matrix.retry"),
         Binding("c", "clear_cell", "Clear", show=False, id="matrix.clear"),
         Binding("escape", "unselect", "Unselect", show=False, id="matrix.unselect"),
@@ -92,6 +96,7 @@ class MatrixScreen(Screen):
         self._dirty_cells: set[CellKey] = set()
         self._status_text = Content()
         self._status_right = ""
+        self.precheck = Prechecker(self, backend, model, self._refusals_known)
 
     # --- layout --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -136,7 +141,7 @@ class MatrixScreen(Screen):
             return False
         if action in ("cancel_run", "cancel_transfer"):
             return self.model.running
-        if action in ("toggle", "range", "apply") and self.model.running:
+        if action in ("toggle", "range", "apply", "upload") and self.model.running:
             return None
         return True
 
@@ -162,7 +167,8 @@ class MatrixScreen(Screen):
             parts.insert(0, Content.assemble((str(m.pending), "b"), " pending"))
         failed = [r for r, s in m.matrix.status.items() if not s.ok]
         if failed:
-            parts.insert(0, Content.styled(f"{len(failed)} column failed", "red"))
+            many = f"{len(failed)} column{'s' if len(failed) != 1 else ''} failed"
+            parts.insert(0, Content.styled(many, "red"))
         if self.query(MatrixView) and self.view.anchor is not None:
             parts.insert(0, Content.styled(" RANGE: move, space toggles, Esc ends ", "reverse"))
         if self.read_only:
@@ -243,6 +249,8 @@ class MatrixScreen(Screen):
         gc.freeze()
         self._restore_cursor(row.key if row else None, ref)
         self._after_view_change()
+        if self.model.pending:
+            self.precheck.request()
 
     def _restore_cursor(self, key, ref) -> None:  # type: ignore[no-untyped-def]
         view = self.view
@@ -308,6 +316,7 @@ class MatrixScreen(Screen):
             view.anchor = None
             view.refresh()
             self.update_status()
+            self.precheck.request()
         else:
             state, _ = self.model.state(row, ref)
             if state is CellState.ERROR:
@@ -322,8 +331,17 @@ class MatrixScreen(Screen):
                 )
                 return
             view.refresh_cursor_line()
+            self.precheck.request((row.key, ref))
         self.query_one(DetailsPane).show(view.row, view.ref)
         self.update_status()
+
+    def _refusals_known(self, changed: set[CellKey], why: str | None) -> None:
+        """The plan's answer on the marks (``ui.precheck``): redraw, and say it at once
+        when the cell just marked will be refused."""
+        self.view.refresh_cells(changed)
+        self.query_one(DetailsPane).show(self.view.row, self.view.ref)
+        if why:
+            self.tell(why, title="The plan will refuse this", severity="warning", timeout=6)
 
     def action_range(self) -> None:
         view = self.view
@@ -344,6 +362,7 @@ class MatrixScreen(Screen):
         self.model.clear(row, ref)
         self.view.refresh_cursor_line()
         self._after_view_change()
+        self.precheck.request()
 
     # --- plan and run --------------------------------------------------------------------
     def action_apply(self) -> None:
@@ -369,18 +388,25 @@ class MatrixScreen(Screen):
     @work(thread=True, exclusive=True, group="plan")
     def _plan_worker(self, desired: Desired) -> None:
         try:
-            self.post_message(PlanReady(self.backend.make_plan(self.model.matrix, desired)))
+            plan = self.backend.make_plan(self.model.matrix, desired)
+            self.post_message(PlanReady(plan, desired))
         except GlintError as e:
             self.post_message(LoadFailed(str(e)))
 
     def on_plan_ready(self, message: PlanReady) -> None:
-        plan = message.plan
+        desired, matrix = message.desired, self.model.matrix
+        replan = desired and (lambda how: self.backend.make_plan(matrix, desired, how))
+        self.review(message.plan, replan or None)
 
-        def decided(ok: bool | None) -> None:
-            if ok:
-                self.start_run(plan)
+    def review(self, plan: Plan, replan: Replan | None = None) -> None:
+        """The plan review (conflicts answered there, with *replan*); the run starts only
+        when the operator confirms the plan the review ends with."""
+        modal = PlanReviewModal(plan, replan)
+        self.app.push_screen(modal, lambda ok: self.start_run(modal.plan) if ok else None)
 
-        self.app.push_screen(PlanReviewModal(plan), decided)
+    def action_upload(self) -> None:
+        """u: a new image from a file (``ui.screens.upload``), then the usual review."""
+        ask_upload(self, self.backend, self.model.columns, self.view.ref, self.review)
 
     def start_run(self, plan: Plan) -> None:
         self.model.start_run(plan)
@@ -437,16 +463,19 @@ class MatrixScreen(Screen):
             self.notify("Run cancelled.", severity="warning")
         elif failed:
             self.notify(
-                f"{failed} action(s) failed: the red ! cells say why (R retry, c clear).",
+                f"{failed} action{'s' if failed != 1 else ''} failed: the red ! cells say why"
+                " (R retry, c clear).",
                 severity="error",
                 timeout=8,
             )
         else:
             self.notify("Run finished: every cell verified.")
+            # a run that went well needs no more room: the panel folds away (t shows it)
+            self.set_timer(3, lambda: self.action_transfers(shown=False))
         self.cancel_event = None
         self.refresh_bindings()
-        if self.quit_after_run:
-            self.app.exit(message.exit_code)
+        if self.quit_after_run:  # q, ctrl+c or SIGTERM during the run: interrupted
+            self.app.exit(exitcodes.INTERRUPTED if message.cancelled else message.exit_code)
             return
         self.view.refresh()
         self.load()
@@ -460,53 +489,24 @@ class MatrixScreen(Screen):
         if action_id is None:
             self.notify("No transfer in this cell (X cancels the whole run).", timeout=4)
         elif self.backend.cancel_action(action_id, ref):
+            self.model.cancelling(action_id, ref)  # the panel says it now, not when it is over
+            self._panel_dirty = True
             self.tell(f"Cancelling the copy of {row.name} to {ref}…", timeout=4)
         else:
             self.notify("That copy has already finished.", timeout=3)
+
+    def action_transfers(self, shown: bool | None = None) -> None:
+        """t: hide or show the transfers panel (there is one once a plan has run)."""
+        panel = self.query_one(TransfersPanel)
+        if self.model.run is None:
+            self.notify("No run yet: the transfers panel opens when a plan runs.", timeout=3)
+        elif not (shown is False and self.model.running):  # a new run keeps it open
+            panel.display = not panel.display if shown is None else shown
 
     def action_cancel_run(self) -> None:
         if self.cancel_event is not None and not self.cancel_event.is_set():
             self.cancel_event.set()
             self.notify("Cancelling: half-made images are being cleaned up…", timeout=4)
-
-    def request_quit(self) -> None:
-        """q: quit now, or ask first when toggles would be lost or a run is going (then
-        cancel it and clean up before exiting)."""
-        if not self.model.running:
-            pending = self.model.unapplied
-            if not pending:
-                self.app.exit(0)
-                return
-
-            def leave(yes: bool | None) -> None:
-                if yes:
-                    self.app.exit(0)
-
-            changes = "change" if pending == 1 else "changes"
-            self.app.push_screen(
-                ConfirmModal(
-                    f"{pending} pending {changes} will be lost. Quit?",
-                    yes="Quit",
-                    no="Stay",
-                ),
-                leave,
-            )
-            return
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self.quit_after_run = True
-                self.action_cancel_run()
-
-        self.app.push_screen(
-            ConfirmModal(
-                "Transfers are running. Quit anyway? They will be cancelled and "
-                "half-made images removed first.",
-                yes="Cancel and quit",
-                no="Keep running",
-            ),
-            answer,
-        )
 
     def action_repositories(self) -> None:
         self.app.show_repositories()  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from glint_tui.core.desired import Desired
 from glint_tui.core.events import Event
 from glint_tui.core.inventory import Matrix
 from glint_tui.core.plan import Plan
@@ -27,9 +28,9 @@ class NoRepositories(Message):
 
 
 class PlanReady(Message):
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, desired: Desired | None = None) -> None:
         super().__init__()
-        self.plan = plan
+        self.plan, self.desired = plan, desired  # desired: to plan again with choices
 
 
 class EngineEvent(Message):

@@ -78,6 +78,7 @@ class RepositoriesScreen(Screen[None]):
         self.repos: list[Repository] = []
         self.creds: list[Credential] = []
         self.rows: list[tuple[Repository, Credential | None]] = []
+        self.follow: str | None = None  # a repository to put the cursor on (added, renamed)
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -108,8 +109,11 @@ class RepositoriesScreen(Screen[None]):
             self.post_message(Reported(str(e), error=True))
 
     def on_listed(self, message: Listed) -> None:
+        """Re-list, keeping the cursor on the same row (the nearest one when it is gone):
+        a second ``d`` must never land on another row than the operator looked at."""
         self.repos, self.creds = message.repos, message.creds
         table = self.query_one(DataTable)
+        was, index = self._identity(self.current), table.cursor_row
         table.clear()
         self.rows = []
         for repo in self.repos:
@@ -123,6 +127,26 @@ class RepositoriesScreen(Screen[None]):
                     plain(repo.auth_url + ("  (insecure)" if repo.insecure else "")),
                     plain(repo.description),
                 )
+        table.move_cursor(row=self._row_like(was, index), animate=False)
+        self.follow = None
+
+    @staticmethod
+    def _identity(row: tuple[Repository, Credential | None] | None) -> tuple[str, str] | None:
+        if row is None:
+            return None
+        repo, cred = row
+        return repo.name, cred.project if cred else ""
+
+    def _row_like(self, was: tuple[str, str] | None, index: int) -> int:
+        """The row to show: the same row, else the repository just added or renamed,
+        else the row now at the old position — the nearest (or the last)."""
+        ids = [self._identity(r) for r in self.rows]
+        if was in ids and (self.follow is None or self.follow == was[0]):  # type: ignore[index]
+            return ids.index(was)
+        names = [i[0] for i in ids if i]
+        if self.follow in names:
+            return names.index(self.follow)  # type: ignore[arg-type]
+        return max(0, min(index, len(self.rows) - 1))
 
     def on_reported(self, message: Reported) -> None:
         self.query_one("#repo-result", Static).update(
@@ -146,6 +170,7 @@ class RepositoriesScreen(Screen[None]):
         def saved(result: tuple[Repository, str] | None) -> None:
             if result is not None:
                 repo, message = result
+                self.follow = repo.name
                 self.post_message(Reported(message))
                 self._ask_credential(repo.name)
 
@@ -163,6 +188,7 @@ class RepositoriesScreen(Screen[None]):
 
         def saved(result: tuple[Repository, str] | None) -> None:
             if result is not None:
+                self.follow = result[0].name  # a rename keeps the cursor on it
                 self.post_message(Reported(result[1]))
 
         self.app.push_screen(RepositoryForm(self.backend, cur[0]), saved)

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from glint_tui.core.glyphs import label
-from glint_tui.core.inventory import Row
+from glint_tui.core.inventory import Matrix, Row
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.safetext import escape
 from glint_tui.ui.glyphs import dot, ellipsis
@@ -80,13 +80,30 @@ class DetailsPane(Static):
             t.append(label(state) if listed or live is not None else "unknown")
             if cell.present and cell.image is not None:
                 img = cell.image
-                owner = "owned" if cell.owned else f"owner {img.owner or '?'}"
+                who = owner_name(model.matrix, ref, img.owner)
+                owner = "owned" if cell.owned else f"owner {who}"
                 extra = f"{sep}protected" if cell.protected else ""
                 text = f"{sep}{img.visibility}{sep}{owner}{sep}{img.status}{extra}{sep}id {img.id}"
                 t.append(escape(text))
+            refusal = model.refusal(row, ref)
+            if refusal is not None:
+                t.append(f"\nwill be refused: {escape(refusal)}", style="bold yellow")
             if not listed:
                 t.append(f"\ncannot list this column: {escape(status.error)}", style="red")
             if live is not None and live.state is CellState.ERROR:
                 t.append(f"\nerror: {escape(live.message or 'failed')}", style="bold red")
                 t.append(f"  (R retry{sep}c clear)", style="dim")
         return t
+
+
+def owner_name(matrix: Matrix, ref: ProjectRef, owner: str | None) -> str:
+    """An owner id as a project name where glint knows it (a column of the same cloud
+    lists that project), else the id as Glance gave it."""
+    cloud = matrix.cloud_of(ref)
+    for other, status in matrix.status.items():
+        same = other.repository == ref.repository or (
+            cloud is not None and matrix.cloud_of(other) == cloud
+        )
+        if owner and same and status.project_id == owner:
+            return other.project
+    return owner or "?"

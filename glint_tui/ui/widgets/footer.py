@@ -15,6 +15,8 @@ from textual.events import Resize
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from glint_tui.ui.keyhelp import order
+
 # Most important first; keys not listed here are trimmed before any listed one.
 PRIORITY = (
     "app.help",
@@ -57,6 +59,7 @@ class GlintFooter(Footer):
             if binding.show and binding.action not in seen:
                 seen.add(binding.action)
                 entries.append((binding, enabled, tooltip))
+        entries.sort(key=lambda e: order(e[0].id or ""))
         budget = width - (PALETTE_WIDTH if self._palette() else 0)
 
         def used(items: list[tuple[Binding, bool, str]]) -> int:

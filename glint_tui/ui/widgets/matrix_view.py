@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -20,13 +20,14 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.theme import Theme
 
 from glint_tui.core.glyphs import SAME_CLOUD
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.safetext import escape
 from glint_tui.ui.catalog_view import word_style
-from glint_tui.ui.glyphs import conflict_mark, ellipsis, looks
+from glint_tui.ui.glyphs import conflict_mark, ellipsis, looks, refused_look
 from glint_tui.ui.state import CellKey, MatrixModel
 
 CURSOR = Style(reverse=True, bold=True)
@@ -36,11 +37,40 @@ DIM = Style(dim=True)
 CONFLICT = Style(color="yellow", bold=True)
 CURSOR_ROW = Style(bold=True, underline=True)
 CATALOG = Style(color="cyan")
+MARKED = frozenset({CellState.WANTED, CellState.UNWANTED})
+SUFFIX = 14  # after the name: " " size(5) " " hash(6) " "
+STEP = 4  # cells per widen/narrow key press
 
 
 def column_label(ref: ProjectRef) -> str:
     """``repo (project)``, escaped: safe in a Segment or Text (not inside markup)."""
     return escape(f"{ref.repository} ({ref.project})")
+
+
+def _fit_middle(text: str, width: int, mark: str = "…") -> str:
+    """Cut *text* to *width* cells in its middle, then pad: the start and the end of an
+    image name both tell images apart (``ubuntu-24.04-server-cloudimg-…-20261201``)."""
+    if cell_len(text) <= width:
+        return text + " " * (width - cell_len(text))
+    if width < 8:
+        return _fit(text, width, mark)
+    head = set_cell_size(text, (width - 1) * 2 // 5).rstrip()
+    tail = text[len(text) - (width - 1 - cell_len(head)) :]
+    while cell_len(tail) > width - 1 - cell_len(head):
+        tail = tail[1:]
+    return _fit(head + mark + tail, width, mark)
+
+
+def short_size(size: int | None) -> str:
+    """A size in at most 5 cells (``512M``, ``2.0G``, ``17K``): what sorting by size sorts."""
+    if size is None:
+        return "?"
+    value, unit = float(size), "B"
+    for unit in ("B", "K", "M", "G", "T", "P"):
+        if value < 1000 or unit == "P":
+            break
+        value /= 1024
+    return f"{value:.1f}{unit}" if value < 9.95 and unit != "B" else f"{value:.0f}{unit}"
 
 
 def _fit(text: str, width: int, mark: str = "…") -> str:
@@ -62,6 +92,8 @@ class MatrixView(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False, id="matrix.page_down"),
         Binding("home,g", "jump(0)", "First row", show=False, id="matrix.first"),
         Binding("end,G", "jump(-1)", "Last row", show=False, id="matrix.last"),
+        Binding("greater_than_sign", "widen(1)", "Wider", show=False, id="matrix.wider"),
+        Binding("less_than_sign", "widen(-1)", "Narrower", show=False, id="matrix.narrower"),
     ]
 
     class CursorMoved(Message):
@@ -80,13 +112,27 @@ class MatrixView(ScrollView, can_focus=True):
         self.cursor_col = 0
         self.anchor: tuple[int, int] | None = None
         self.looks = looks()
+        self.refused = refused_look()
         self.mark = conflict_mark()
         self.cut = ellipsis()
         self.col_width = 8
         self.label_width = 24
+        self.widened = 0  # the operator's widen/narrow presses (< >), kept across refreshes
+        self._longest = 0  # the longest image name, in cells
         self._index: dict[tuple[str, str], int] = {}
         self._styles: dict[tuple[Style, tuple[Style, ...]], Style] = {}
         self.reload()
+
+    def on_mount(self) -> None:
+        self._theme_changed(self.app.current_theme)
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        """Cell colours for a dark or a light background (``ui.glyphs.looks``)."""
+        self.looks = looks(dark=theme.dark)
+        self.refused = refused_look(dark=theme.dark)
+        self._styles.clear()
+        self.refresh()
 
     # --- geometry ------------------------------------------------------------------------
     def reload(self) -> None:
@@ -95,6 +141,7 @@ class MatrixView(ScrollView, can_focus=True):
         self._index = {r.key: i for i, r in enumerate(model.rows)}
         labels = [column_label(c) for c in model.columns]
         self.col_width = max(6, min(14, max((cell_len(t) for t in labels), default=6) + 1))
+        self._longest = max((cell_len(r.name) for r in model.rows), default=0)
         self.cursor_row = max(0, min(self.cursor_row, len(model.rows) - 1))
         self.cursor_col = max(0, min(self.cursor_col, len(model.columns) - 1))
         self._resize()
@@ -102,7 +149,11 @@ class MatrixView(ScrollView, can_focus=True):
 
     def _resize(self) -> None:
         width = self.size.width or 80
-        self.label_width = max(18, min(40, width // 3))
+        rows = self.model.matrix.rows
+        header = len(f" image  ({len(rows)} of {len(rows)})")  # the header whole, if it can
+        natural = max(18, min(max(self._longest + 3, header) + SUFFIX, max(18, width // 2)))
+        wanted = natural + STEP * self.widened
+        self.label_width = max(SUFFIX + 6, min(wanted, max(SUFFIX + 6, width - self.col_width)))
         # one spare column of width, so the last columns can be scrolled to on a boundary
         full = self.label_width + self.col_width * len(self.model.columns)
         region = self.scrollable_content_region.width or width
@@ -111,6 +162,17 @@ class MatrixView(ScrollView, can_focus=True):
             full + spare,
             len(self.model.rows) + 1,
         )
+
+    def action_widen(self, steps: int) -> None:
+        """< and >: the image column narrower or wider, within the screen."""
+        before = self.label_width
+        self.widened += steps
+        self._resize()
+        if self.label_width == before:  # at a limit: the presses beyond it do not count
+            self.widened -= steps
+        self.scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Scrolled())
 
     def on_resize(self) -> None:
         self._resize()
@@ -277,9 +339,13 @@ class MatrixView(ScrollView, can_focus=True):
 
     def _header_label(self, base: Style) -> list[Segment]:
         model = self.model
+        room = self.label_width - SUFFIX
         total = len(model.matrix.rows) + (len(model.catalog.new_rows) if model.catalog else 0)
-        text = _fit(f" image  ({len(model.rows)} of {total})", self.label_width, self.cut)
-        return [Segment(text, self._style(base, HEADER))]
+        text = f" image  ({len(model.rows)} of {total})"
+        if cell_len(text) > room:
+            text = f" image {len(model.rows)}/{total}"
+        text = _fit(text, room, self.cut)
+        return [Segment(text + f" {'size':>5} sha512 ", self._style(base, HEADER))]
 
     def _header_cells(self, base: Style) -> list[Segment]:
         model = self.model
@@ -301,18 +367,29 @@ class MatrixView(ScrollView, can_focus=True):
 
     def _row_label(self, index: int, base: Style) -> list[Segment]:
         row = self.model.rows[index]
-        short = row.content_key.split(":", 1)[-1][:8] if row.has_data else "no data "
+        short = row.content_key.split(":", 1)[-1][:6] if row.has_data else "-     "
         catalog = self.model.catalog.version_of(row.key) if self.model.catalog else None
-        if catalog is not None:  # a catalog image: its version instead of the hash
-            short = _fit(escape(catalog[1]), 8, self.cut)
         mark = f" {self.mark}" if row.conflict else ""
-        name_w = self.label_width - 10 - cell_len(mark)
-        name = " " + _fit(escape(row.name), name_w - 1, self.cut)  # the cloud chose it
+        name_w = self.label_width - SUFFIX - cell_len(mark)
+        name = " " + _fit_middle(escape(row.name), name_w - 1, self.cut)  # the cloud chose it
         cursor = index == self.cursor_row
         return [
             Segment(name, self._style(base, CURSOR_ROW) if cursor else base),
             Segment(mark, self._style(base, CONFLICT)),
-            Segment(" " + short + " ", self._style(base, CATALOG if catalog else DIM)),
+            *self._suffix(row, short, catalog, base),
+        ]
+
+    def _suffix(
+        self, row: Row, short: str, catalog: tuple[str, str] | None, base: Style
+    ) -> list[Segment]:
+        """Size and hash; for a row of an open catalog, its version in their place."""
+        if catalog is not None:
+            return [
+                Segment(f" {_fit(escape(catalog[1]), 12, self.cut)} ", self._style(base, CATALOG))
+            ]
+        return [
+            Segment(f" {short_size(row.size):>5}", base),
+            Segment(" " + short + " ", self._style(base, DIM)),
         ]
 
     def _row_cells(self, index: int, base: Style) -> list[Segment]:
@@ -328,20 +405,24 @@ class MatrixView(ScrollView, can_focus=True):
                 segs.append(Segment(" " * w, base))  # unknown: the column failed to list
                 continue
             state, live = model.state(row, ref)
-            look = self.looks[state].style
+            look = self.looks[state]
             text = self._cell_text(state, live.percent if live else None)
-            toggled = state in (CellState.WANTED, CellState.UNWANTED)
+            toggled = state in MARKED
+            if toggled and model.refusal(row, ref) is not None:
+                look = self.refused
+                text = look.glyph
+            style = look.style
             word = model.catalog.word(row.key, ref) if model.catalog and not live else None
             if word is not None and not toggled:  # what the open catalog wants here
-                text, look = _fit(word, w - 1, self.cut).strip(), word_style(word)
+                text, style = _fit(word, w - 1, self.cut).strip(), word_style(word)
             if self.anchor is not None and self._selected(index, c):
                 text = f"[{text}]"
             pad = w - len(text)
             left = pad // 2
             if index == self.cursor_row and c == self.cursor_col:
-                style = self._style(base, look, CURSOR)
+                style = self._style(base, style, CURSOR)
             else:
-                style = self._style(base, look)
+                style = self._style(base, style)
             segs.append(Segment(" " * left, base))
             segs.append(Segment(text, style))
             segs.append(Segment(" " * (pad - left), base))

@@ -5,38 +5,79 @@ Names, errors and notices come from clouds: shown with ``ui.safe.plain``.
 
 from __future__ import annotations
 
-import humanize
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar, Static
 
 from glint_tui.core.glyphs import label
 from glint_tui.core.model import CellState
-from glint_tui.ui.glyphs import progress_bar, use_ascii
+from glint_tui.ui.glyphs import dot, ellipsis, progress_bar, use_ascii
 from glint_tui.ui.safe import plain
 from glint_tui.ui.state import ActionProgress, RunProgress
+from glint_tui.ui.widgets.matrix_view import short_size
 
 
 def _bytes(n: float) -> str:
-    return humanize.naturalsize(n, binary=True)
+    """Compact (``541M``, ``2.1G``): a line of the panel holds bytes, rate, ETA and the
+    destinations' states at 80 columns."""
+    return short_size(int(n))
 
 
 def _eta(seconds: float | None) -> str:
-    return humanize.naturaldelta(seconds) if seconds else ("--" if use_ascii() else "—")
+    """``42s``, ``3m10s``, ``1h05m``; a dash when unknown."""
+    if not seconds:
+        return "--" if use_ascii() else "—"
+    s = int(seconds + 0.5)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+WORDS = {CellState.TRANSFERRING: "sending", CellState.ERROR: "failed"}  # short, for 80 columns
 
 
 def destinations_text(action: ActionProgress) -> str:
+    """Each destination of a fan-out: its state, and its bytes while they move."""
     parts = []
     for ref, state in action.destinations.items():
-        word = "done" if state in (CellState.PRESENT, CellState.ABSENT) else label(state)
+        if ref in action.cancelled:
+            word = "cancelled"
+        elif ref in action.cancelling:
+            word = f"cancelling{ellipsis()}"
+        elif state in (CellState.PRESENT, CellState.ABSENT):
+            word = "done"
+        else:
+            word = WORDS.get(state) or label(state)
+            sent = action.sent.get(ref, 0)
+            fan_out = len(action.destinations) > 1  # one destination: the numbers say it
+            if state is CellState.TRANSFERRING and sent and fan_out:
+                word += f" {_bytes(sent)}"
         parts.append(f"{ref}: {word}")
     return ", ".join(parts)
 
 
+def ending_text(run: RunProgress) -> str:
+    """How the run ended, counted in destinations (fits 80 columns): "done: 3 verified",
+    "1 FAILED · 2 done", "1 CANCELLED · 1 done · 1 not run"."""
+    n = run.outcome()
+    if not (run.cancelled or n["failed"] or n["cancelled"] or n["left"]):
+        return f"done: {n['done']} verified"
+    words = {"failed": "FAILED", "cancelled": "cancelled", "done": "done", "left": "not run"}
+    if not n["failed"]:
+        words["cancelled"] = "CANCELLED"
+    parts = [f"{n[k]} {w}" for k, w in words.items() if n[k]]
+    if run.cancelled and not n["failed"] and not n["cancelled"]:
+        parts.insert(0, "CANCELLED")
+    return dot().join(parts)
+
+
 def overall_progress(run: RunProgress) -> dict[str, float]:
     """The overall bar: bytes when the run copies anything, else finished actions (a
-    delete-only run has no bytes); always full once the run is over."""
-    if run.finished:
+    delete-only run has no bytes); full at the end only when everything is done."""
+    n = run.outcome()
+    if run.finished and not (n["failed"] or n["cancelled"] or n["left"]):
         return {"total": 1, "progress": 1}
     if run.total_bytes:
         return {"total": run.total_bytes, "progress": run.done_bytes}
@@ -58,7 +99,8 @@ class ActionLine(Horizontal):
         yield progress_bar(total=self.action.total or None, show_eta=False, show_percentage=True)
         yield Label("", classes="action-info")
 
-    def update_from(self, action: ActionProgress) -> None:
+    def update_from(self, action: ActionProgress, over: bool = False) -> None:
+        """Redraw from *action*; *over*: the run has ended (an unfinished action never ran)."""
         self.action = action
         bar = self.query_one(ProgressBar)
         info = self.query_one(".action-info", Label)
@@ -66,13 +108,15 @@ class ActionLine(Horizontal):
             done = action.total if action.finished and action.ok else action.done
             bar.update(total=action.total or None, progress=done)
             numbers = f"{_bytes(done)}/{_bytes(action.total)}"
-            if not action.finished:
-                numbers += f" {_bytes(action.rate)}/s eta {_eta(action.eta)}"
+            if not action.finished and action.done > 0:  # a rate of nothing says nothing
+                numbers += f" {_bytes(action.rate)}/s {_eta(action.eta)}"
         else:
             bar.update(total=1, progress=1 if action.finished else 0)
             numbers = ""
-        if action.finished:
+        if action.finished and (action.ok or not action.cancelled):
             status = "ok" if action.ok else f"FAILED: {action.message}"
+        elif over and not action.finished and not action.cancelled:
+            status = "not run"
         else:
             status = destinations_text(action)
         text = f"{numbers}  {status}".strip()
@@ -116,22 +160,24 @@ class TransfersPanel(VerticalScroll):
         overall = self.query_one("#overall", ProgressBar)
         overall.update(**overall_progress(run))
         if run.finished:
-            word = "cancelled" if run.cancelled else ("done" if run.exit_code == 0 else "finished")
-            info = f"{word} (exit {run.exit_code})"
+            info = ending_text(run)
+        elif run.total_bytes and run.done_bytes == 0:
+            info = f"0/{_bytes(run.total_bytes)} starting{ellipsis()}"
         elif run.total_bytes:
             info = (
                 f"{_bytes(run.done_bytes)}/{_bytes(run.total_bytes)} "
-                f"{_bytes(run.rate)}/s eta {_eta(run.eta)}  (x cancels)"
+                f"{_bytes(run.rate)}/s eta {_eta(run.eta)}"
             )
         else:
             finished = sum(1 for a in run.actions.values() if a.finished)
-            info = f"{finished}/{len(run.actions)} actions  (x cancels)"
+            info = f"{finished}/{len(run.actions)} actions"
         self.query_one("#overall-info", Label).update(info, layout=False)
-        notice = run.notices[-1] if run.notices else ""
+        self.set_class(run.finished and not info.startswith("done"), "ended-badly")
+        notice = run.notice
         if notice != self._notice:
             self._notice = notice
             self.query_one("#run-notice", Static).update(plain(notice))
         for action_id, line in self._lines.items():
             action = run.actions.get(action_id)
             if action is not None and line.is_mounted:
-                line.update_from(action)
+                line.update_from(action, run.finished)
