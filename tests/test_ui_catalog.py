@@ -383,3 +383,18 @@ async def _locked(world: World, path: str) -> None:
         assert screen.model.run.exit_code != 0
     assert world.bed.at("c1:alpha", f"{world.name} ({V1})") == []
     assert world.bed.at("c1:alpha", world.name) == []
+
+
+def test_a_long_catalog_review_at_80x24_scrolls_its_body_and_keeps_its_buttons_in_sight(world):
+    path = world.newer(to=["c1:alpha", "c2:alpha"], retire="hide")
+    run_app(lambda: _small(world, path))
+
+
+async def _small(world: World, path: str) -> None:
+    async with _opened(world, path, (80, 24)) as (pilot, app, screen):
+        review = await _review(pilot)
+        await pilot.pause(0.2)
+        for button in ("#cancel", "#confirm"):
+            region = review.query_one(button).region
+            assert region.height and region.bottom <= 24, (button, region)
+        assert "Cancel (n)" in screen_text(app) and "Confirm (y)" in screen_text(app)

@@ -41,6 +41,11 @@ class CatalogReviewModal(PlanReviewModal):
         super().__init__(plan)  # type: ignore[arg-type]  # the review reads the same fields
         self.catalog_path = path
 
+    def on_mount(self) -> None:
+        """A catalog plan runs long: its body scrolls within the screen, so the buttons
+        stay in sight at 80x24 (PlanReviewModal's own on_mount still focuses Cancel)."""
+        self.query_one("#plan-body").styles.max_height = "60vh"
+
     def body(self) -> Text:
         heading = Text(f"catalog {self.catalog_path}\n\n", style="dim")
         return heading + catalog_text(self.plan)  # type: ignore[arg-type]
