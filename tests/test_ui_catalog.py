@@ -339,9 +339,11 @@ def test_a_catalog_run_shows_live_progress_in_the_new_versions_cells_and_the_pan
 async def _live(world: World, path: str) -> None:
     async with _opened(world, path, (160, 50)) as (pilot, app, screen):
         await _review(pilot)
-        world.mirror.stalls = [50_000]  # the download (the next response) pauses there
-        await pilot.press("y")
         (new,) = [r for r in screen.model.rows if r.name == f"{world.name} ({V1})"]
+        # the re-plan under the lock reads SHA512SUMS (never paused: it is short), then
+        # the download pauses after 50 kB
+        world.mirror.stalls = [1 << 30, 50_000]
+        await pilot.press("y")
 
         def fetching():
             return screen.model.running and any("fetching" in n for n in screen.model.run.notices)
@@ -398,3 +400,23 @@ async def _small(world: World, path: str) -> None:
             region = review.query_one(button).region
             assert region.height and region.bottom <= 24, (button, region)
         assert "Cancel (n)" in screen_text(app) and "Confirm (y)" in screen_text(app)
+
+
+def test_clouds_changed_between_review_and_confirm_run_nothing_and_say_review_again(world):
+    path = world.newer(to=["c1:alpha"], retire="hide")
+    run_app(lambda: _changed(world, path))
+
+
+async def _changed(world: World, path: str) -> None:
+    async with _opened(world, path) as (pilot, app, screen):
+        await _review(pilot)
+        (old,) = world.bed.at("c1:alpha", world.name)
+        world.bed.cloud("c1").images[old.id].record = dataclasses.replace(old, protected=True)
+        await pilot.press("y")  # reviewed: hide it; now it is protected (someone else did)
+        await wait_until(
+            pilot, lambda: screen.model.run and screen.model.run.finished, 20, "run refused"
+        )
+        said = [(n.title, n.message) for n in app._notifications]
+        assert any("changed since this catalog plan was reviewed" in m for _, m in said), said
+    assert world.bed.at("c1:alpha", f"{world.name} ({V2})") == []
+    assert not world.bed.at("c1:alpha", world.name)[0].hidden

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Protocol
 
 from glint_tui.core import exitcodes
+from glint_tui.core.catalog import review
 from glint_tui.core.catalog.steps import CatalogPlan
 from glint_tui.core.config import THEME, ConfigStore, validate_credential, validate_repository
 from glint_tui.core.desired import Desired
+from glint_tui.core.errors import GlintError
 from glint_tui.core.events import Event, RunFinished
 from glint_tui.core.inventory import ColumnStatus, Matrix, build_matrix
 from glint_tui.core.model import AUTH_TYPES, INTERFACES, Credential, ProjectRef, Repository
@@ -187,11 +189,20 @@ class LiveBackend:
         self, path: str, plan: CatalogPlan, cancel: threading.Event, on_event: EventSink
     ) -> int:
         """As ``glint catalog apply`` after its review: one catalog run at a time per
-        profile (another one running, cron's too, is a GlintError at once)."""
+        profile (another one running, cron's too, is a GlintError at once). The review
+        waited for the operator outside the lock, so the catalog is planned again under
+        it: a plan that no longer reads as the one reviewed (another run, a new upstream
+        version, an image changed by hand) runs nothing."""
         from glint_tui.core.transfer import TransferOptions  # the engine: on demand
 
         command = f"catalog apply {path} (ui)"
         with self.services.catalog_lock():
+            _, now = self.catalog_plan(path)
+            if review.lines(now) != review.lines(plan):
+                raise GlintError(
+                    "the clouds or the mirror changed since this catalog plan was reviewed: "
+                    "nothing done; C plans it again for a new review"
+                )
             result = self.services.run_catalog(
                 plan, cancel, on_event, options=TransferOptions(command=command), command=command
             )
