@@ -22,7 +22,7 @@ from glint_tui.core.catalog.steps import CatalogPlan
 from glint_tui.core.config import THEME, ConfigStore, validate_credential, validate_repository
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError
-from glint_tui.core.events import Event, RunFinished
+from glint_tui.core.events import Event, Notice, RunFinished
 from glint_tui.core.inventory import ColumnStatus, Matrix, build_matrix
 from glint_tui.core.model import AUTH_TYPES, INTERFACES, Credential, ProjectRef, Repository
 from glint_tui.core.paths import Paths, paths_for
@@ -197,6 +197,7 @@ class LiveBackend:
 
         command = f"catalog apply {path} (ui)"
         with self.services.catalog_lock():
+            on_event(Notice("checking the catalog plan is still the one reviewed"))
             _, now = self.catalog_plan(path)
             if review.lines(now) != review.lines(plan):
                 raise GlintError(
