@@ -79,13 +79,13 @@ class Bed:
         self.sandbox = Sandbox(paths_for(SANDBOX_PROFILE))
 
     def up(self) -> None:
-        from glint_tui.sandbox.shapes import Shape
-        from tests.conftest import _free_port_base
+        from glint_tui.sandbox.shapes import Shape, shape_ports
+        from tests.helpers import free_port_base
 
         shape = Shape(regions=2, stores=2)
         if not self.sandbox.running:
             if not self.sandbox.count:
-                self.sandbox.port_base = _free_port_base(1, shape)
+                self.sandbox.port_base = free_port_base(1, shape_ports, shape)
             self.sandbox.up(1, seed=False, progress=print, shape=shape)
         from keystoneauth1 import session
         from keystoneauth1.identity import v3
@@ -193,14 +193,19 @@ def run_one(bed: Bed, method: str, src_id: str, sha: str) -> tuple[float, int]:
     return took, moved
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def arguments(doc: str, home: Path) -> argparse.ArgumentParser:
+    """The options both cloud-side benches take (this one and ``bench/cloudside.py``)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--size", action="append", default=None, help="e.g. 256M, 1G (repeatable)")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--home", type=Path, default=DEFAULT_HOME)
+    ap.add_argument("--home", type=Path, default=home)
     ap.add_argument("--keep", action="store_true", help="leave the clouds running")
     ap.add_argument("--down", action="store_true", help="stop and wipe the clouds, then exit")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    args = arguments(__doc__, DEFAULT_HOME).parse_args()
     bed = Bed(args.home)
     if args.down:
         bed.sandbox.wipe(print)

@@ -27,10 +27,9 @@ Faults (each affects ``times`` calls, then it is spent; ``times=None``: until re
 * ``cloud.servers`` — image ids servers run from (None: no compute service to ask);
   ``cloud.deactivate_allowed = False`` — policy refuses (de)activation (403).
 
-What the fake does NOT prove: anything about Glance itself — its status machine beyond
-queued/saving/active, its HTTP errors and their wording (``translate_error``), its
-listing rules in detail, its hashing, timeouts on real sockets. The real-cloud tests
-(``pytestmark = pytest.mark.sandbox``) prove those.
+Cloud-side imports (regions, stores, their faults): ``tests/fakeimports.py``. NOT proven
+here: Glance itself — its status machine, HTTP errors and wording, listing rules, hashing,
+real sockets; the real-cloud tests (``pytestmark = pytest.mark.sandbox``) prove those.
 """
 
 from __future__ import annotations
@@ -38,14 +37,22 @@ from __future__ import annotations
 import hashlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from glint_tui.core import errors
 from glint_tui.core.cloudid import CloudIdentity, normalize_url
-from glint_tui.core.clouds.base import ImageSpec, Member, ProjectInfo, Reader
+from glint_tui.core.clouds.base import (
+    ImageSpec,
+    ImportInfo,
+    ImportState,
+    Member,
+    ProjectInfo,
+    Reader,
+)
 from glint_tui.core.model import Credential, ImageRecord, ProjectRef, Repository
+from tests import fakeimports
 from tests.fakefaults import STREAM_OPS, Fault, stream_through
 
 CORE_ATTRIBUTES = {
@@ -78,6 +85,13 @@ class FakeCloud:
         self.servers: set[str] | None = None  # image ids servers run from (None: no compute)
         self.deactivate_allowed = True  # False: policy refuses (de)activation (403)
         self.lock = threading.RLock()
+        # cloud-side imports (tests/fakeimports.py): none enabled unless a test says so
+        self.methods: frozenset[str] = frozenset()
+        self.store_ids: tuple[str, ...] = ("local",)
+        self.region = "RegionOne"
+        self.peers: list[FakeCloud] = [self]  # the regions of its Keystone
+        self.web: dict[str, bytes] = {}  # what web-download can fetch
+        self.admins: set[str] = set()  # projects whose sessions have the admin role
 
     # --- faults ---------------------------------------------------------------------------
     def add(self, fault: Fault) -> Fault:
@@ -193,6 +207,7 @@ class FakeCloud:
             checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),
             os_hash_algo="sha512",
             os_hash_value=hashlib.sha512(data).hexdigest(),
+            stores=stored.record.stores or self.store_ids[:1],
         )
         self.activated.append(stored.record)
         return stored.record
@@ -224,9 +239,9 @@ class FakeSession:
         self.cloud = cloud
         self.project = project
         self.admin = admin
-        self.repository = Repository(cloud.name, f"https://{cloud.name}.fake.invalid:5000/v3")
+        url = f"https://{cloud.name}.fake.invalid:5000/v3"  # pinned: one column per fake
+        self.repository, self.page_size = Repository(cloud.name, url, region=cloud.region), None
         self.credential = Credential(cloud.name, project, f"{project}-user")
-        self.page_size: int | None = None
         self.closed = False
 
     @property
@@ -348,9 +363,13 @@ class FakeSession:
             self.cloud.images[record.id] = _Stored(record)
         return record
 
-    def upload(self, image_id: str, reader: Reader, size: int) -> None:
+    def upload(self, image_id: str, reader: Reader, size: int, *, store: str | None = None) -> None:
         fault = self._call("upload", image_id)
         stored = self._stored(image_id)
+        if store is not None:
+            if store not in self.cloud.store_ids:
+                raise errors.Conflict(f"Store for identifier {store} not found", self.where, 409)
+            stored.record = replace(stored.record, stores=(store,))
         if stored.record.status != "queued":
             raise errors.Conflict(f"image {image_id} is {stored.record.status}", self.where, 409)
 
@@ -381,6 +400,19 @@ class FakeSession:
                 raise errors.ImageNotFound(f"image {image_id} was deleted", self.where, 404)
             stored.data = data
             self.cloud._activate(image_id)
+
+    # cloud-side imports: tests/fakeimports.py
+    def import_info(self) -> ImportInfo:
+        return fakeimports.import_info(self)
+
+    def image_regions(self) -> dict[str, str]:
+        return fakeimports.image_regions(self)
+
+    def start_import(self, image_id: str, body: Mapping[str, Any]) -> None:
+        fakeimports.start_import(self, image_id, dict(body))
+
+    def import_state(self, image_id: str) -> ImportState:
+        return fakeimports.import_state(self, image_id)
 
     def stored_hashes(self, image: ImageRecord) -> dict[str, str]:
         hashes = {}
@@ -487,7 +519,7 @@ class FakeSessionSource:
         if cloud is None or ref.project not in cloud.projects:
             raise errors.ConfigError(f"{ref} is not a configured REPO:PROJECT")
         self.opened.append(ref)
-        return FakeSession(cloud, ref.project)
+        return FakeSession(cloud, ref.project, admin=ref.project in cloud.admins)
 
     def session(self, ref: str) -> FakeSession:
         return self.open(ProjectRef.parse(ref))

@@ -93,7 +93,8 @@ def test_hostile_image_name_is_escaped_in_copy_progress_and_plan(sandbox, hostil
     assert plan.returncode == 0, plan.stderr
     assert_no_raw_controls(plan.stdout)
     copy_line, summary = plan.stdout.splitlines()  # one line per action, then the totals
-    assert copy_line.startswith("copy ") and copy_line.endswith("c3:alpha  (64.0 KiB)")
+    assert copy_line.startswith("copy ")
+    assert copy_line.endswith("c3:alpha  (64.0 KiB) by stream, 64.0 KiB through this host")
     assert escaped_form(hostile.name) in copy_line and summary.startswith("1 copy")
 
 
@@ -110,7 +111,9 @@ def test_hostile_image_name_is_shown_escaped_in_the_tui(sandbox, hostile):
             await wait_until(pilot, lambda: len(screen.model.rows) == 1, 10, "the hostile row")
             line = "".join(seg.text for seg in screen.view.render_line(1))
             assert_no_raw_controls(line)
-            assert shown[: len(prefix) + 12] in line  # "…\x1b[31mRED" as text, cut to width
+            # escaped as text, cut in the middle to the column's width: both ends show
+            assert shown[: len(prefix) + 8] in line  # "…\x1b[31m" as text
+            assert shown[-12:] in line  # "[/] \x9b2J" as text
             details = str(screen.query_one(DetailsPane).render())
             assert_no_raw_controls(details)
             assert shown in details  # markup shown literally: "[bold]b[/bold] [/]"

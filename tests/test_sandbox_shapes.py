@@ -240,7 +240,12 @@ def test_a_glance_download_cut_mid_transfer_marks_the_store_failed_and_blocks_a_
         )
         assert copy["status"] == "queued" and copy["os_glance_importing_to_stores"] == ""
         assert _staged(c1, "glance2", dst) is None  # staging emptied
-        assert h.tasks(alice, regions[1], dst)[0]["status"] == "failure"
+        # the task's own failure is saved a moment after the image's (a loaded machine)
+        h.wait_for(
+            "the task to say failure",
+            lambda: h.tasks(alice, regions[1], dst)[0]["status"] == "failure",
+            timeout=30,
+        )
         # the failed task keeps its lock for an hour: this image cannot be imported again
         assert copy.get("os_glance_import_task")
         again = h.start_import(alice, regions[1], dst, gd)

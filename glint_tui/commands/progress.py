@@ -62,6 +62,11 @@ class ProgressPrinter:
             elif not self.quiet and not self.tty:
                 extra = f" ({ev.message})" if ev.message else ""
                 self._write_line(f"{ev.ref}: {ev.state.value}{extra}")
+            elif not self.quiet and ev.message and ev.state == CellState.TRANSFERRING:
+                # a cloud-side import moves no bytes here: its state is the progress line
+                self.out.write("\r\x1b[2K" + escape(f"{ev.ref}: {ev.message}")[:200])
+                self.out.flush()
+                self.live = True
         elif isinstance(ev, CopyProgress):
             if self.quiet:
                 return

@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from glint_tui.commands.common import confirm, parse_ref, services
 from glint_tui.commands.progress import ProgressPrinter
@@ -23,6 +24,7 @@ from glint_tui.commands.running import run_cancellable
 from glint_tui.core import exitcodes
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError, UsageError, located
+from glint_tui.core.importmethods import CHOICES as METHODS
 from glint_tui.core.inventory import Matrix, Row
 from glint_tui.core.model import VISIBILITIES, ImageRecord, ProjectRef
 from glint_tui.core.plan import ON_CONFLICT, Plan
@@ -43,6 +45,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--to", action="append", required=True, metavar="REPO:PROJECT")
     p.add_argument("--from", dest="source", metavar="REPO:PROJECT")
     p.add_argument("--visibility", choices=VISIBILITIES, default="private")
+    p.add_argument(
+        "--store",
+        metavar="STORE",
+        help="the store of a multi-store Glance the copy must land in; a place that has the "
+        "image in another store gets this one added (copy-image, admin role)",
+    )
+    p.add_argument(
+        "--source-url",
+        metavar="URL",
+        help="where the destination can read the same bytes without a token (web-download; "
+        "the copy is verified by hash)",
+    )
+    _method_flag(p)
     _common_run_flags(p)
     p.set_defaults(func=cmd_copy)
 
@@ -119,6 +134,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _plan_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--on-conflict", choices=ON_CONFLICT, default="refuse")
     p.add_argument("--visibility", choices=VISIBILITIES, default="private")
+    _method_flag(p)
+
+
+def _method_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default=None,
+        help="how each copy moves: auto (default, or settings.json transfer_method) lets the "
+        "destination pull the image itself where both ends allow it, else streams it "
+        "through this host; a named method is refused where it cannot serve",
+    )
 
 
 def _common_run_flags(p: argparse.ArgumentParser) -> None:
@@ -156,6 +183,15 @@ def _rate(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError("the rate must be positive")
     return value
+
+
+def _source_url(text: str | None) -> str | None:
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or not text.isprintable():
+        raise UsageError(f"--source-url: expected an http(s) URL, got {text!r}")
+    return text
 
 
 def _resolve_image(matrix: Matrix, spec: str, at: ProjectRef | None = None) -> Row:
@@ -287,7 +323,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     matrix = use_cases.load_matrix(need_columns=True)
     for r in [*dests, *([source] if source else [])]:
         if r not in matrix.status:
-            raise UsageError(f"{r} is not a configured REPO:PROJECT")
+            raise UsageError(matrix.unknown_column(r))
     row = _resolve_image(matrix, args.image, source)
     desired = Desired()
     for d in dests:
@@ -298,6 +334,9 @@ def cmd_copy(args: argparse.Namespace) -> int:
         on_conflict=args.on_conflict,
         visibility=args.visibility,
         source=source,
+        method=args.method,
+        store=args.store,
+        source_url=_source_url(args.source_url),
     )
     if plan.is_empty:
         if plan.refusals:
@@ -339,7 +378,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     use_cases = services()
     matrix = use_cases.load_matrix(need_columns=True)
     if at not in matrix.status:
-        raise UsageError(f"{at} is not a configured REPO:PROJECT")
+        raise UsageError(matrix.unknown_column(at))
     if not matrix.status[at].ok:
         raise GlintError(f"cannot list {located(at, matrix.status[at].error or '')}")
     selection = _delete_selection(matrix, args.image, at, args.all_matching)
@@ -377,7 +416,11 @@ def _review_and_run(
 
 def _plan_from_args(args: argparse.Namespace) -> Plan:
     plan, matrix = services().plan_from_file(
-        args.desired, prune=args.prune, on_conflict=args.on_conflict, visibility=args.visibility
+        args.desired,
+        prune=args.prune,
+        on_conflict=args.on_conflict,
+        visibility=args.visibility,
+        method=args.method,
     )
     for ref, status in matrix.status.items():
         if not status.ok:

@@ -29,6 +29,51 @@ class CopyTarget:
     replaces: str | None = None
     cloud: str | None = None
     project_id: str | None = None
+    # how the bytes get there (``core.importmethods``: stream, glance-download,
+    # web-download, copy-image), why, and the import's request body for a cloud-side one
+    method: str = "stream"
+    method_note: str = ""
+    import_body: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    store: str | None = None  # the store the copy must land in (None: the default)
+    adds_store_to: str | None = None  # copy-image: the image already here that gets *store*
+
+    @property
+    def cloud_side(self) -> bool:
+        """The destination's cloud moves the bytes: none cross this host."""
+        return self.method != "stream"
+
+    def host_bytes(self, size: int) -> int:
+        """Bytes of a *size*-byte image that cross this host for this destination."""
+        return 0 if self.cloud_side else size
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ref": str(self.ref),
+            "name": self.name,
+            "replaces": self.replaces,
+            "cloud": self.cloud,
+            "project_id": self.project_id,
+            "method": self.method,
+            "method_note": self.method_note,
+            "import_body": self.import_body,
+            "store": self.store,
+            "adds_store_to": self.adds_store_to,
+        }
+
+    @classmethod
+    def from_dict(cls, t: dict[str, Any]) -> CopyTarget:
+        return cls(
+            ProjectRef.parse(t["ref"]),
+            t["name"],
+            t.get("replaces"),
+            t.get("cloud"),
+            t.get("project_id"),
+            method=t.get("method") or "stream",
+            method_note=t.get("method_note") or "",
+            import_body=t.get("import_body"),
+            store=t.get("store"),
+            adds_store_to=t.get("adds_store_to"),
+        )
 
     @property
     def lock_key(self) -> tuple[str, str]:
@@ -100,8 +145,13 @@ class CopyAction:
 
     @property
     def bytes_out(self) -> int:
-        """Bytes uploaded in total (size × destinations)."""
-        return self.size * len(self.targets)
+        """Bytes this host uploads in total (size × streamed destinations)."""
+        return sum(t.host_bytes(self.size) for t in self.targets)
+
+    @property
+    def bytes_in(self) -> int:
+        """Bytes this host reads: the image once, if any destination is streamed."""
+        return self.size if any(not t.cloud_side for t in self.targets) else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -114,14 +164,7 @@ class CopyAction:
             "source_image_id": self.source_image_id,
             "source_file": self.source_file,
             "targets": [
-                {
-                    "ref": str(t.ref),
-                    "name": t.name,
-                    "replaces": t.replaces,
-                    "cloud": t.cloud,
-                    "project_id": t.project_id,
-                }
-                for t in self.targets
+                {**t.to_dict(), "host_bytes": t.host_bytes(self.size)} for t in self.targets
             ],
             "disk_format": self.disk_format,
             "visibility": self.visibility,
@@ -137,16 +180,7 @@ class CopyAction:
             size=int(d["size"]),
             source=ProjectRef.parse(d["source"]) if d.get("source") else None,
             source_image_id=d.get("source_image_id"),
-            targets=tuple(
-                CopyTarget(
-                    ProjectRef.parse(t["ref"]),
-                    t["name"],
-                    t.get("replaces"),
-                    t.get("cloud"),
-                    t.get("project_id"),
-                )
-                for t in d["targets"]
-            ),
+            targets=tuple(CopyTarget.from_dict(t) for t in d["targets"]),
             disk_format=d.get("disk_format"),
             visibility=d.get("visibility", "private"),
             source_file=d.get("source_file"),
@@ -247,7 +281,12 @@ class Plan:
 
     @property
     def download_bytes(self) -> int:
-        return sum(c.size for c in self.copies)
+        return sum(c.bytes_in for c in self.copies)
+
+    @property
+    def cloud_side_count(self) -> int:
+        """Destinations whose cloud moves the bytes itself."""
+        return sum(1 for c in self.copies for t in c.targets if t.cloud_side)
 
     @property
     def delete_count(self) -> int:
@@ -280,6 +319,8 @@ class Plan:
                 "copies": self.copy_count,
                 "copy_bytes": self.copy_bytes,
                 "download_bytes": self.download_bytes,
+                "host_bytes": self.copy_bytes + self.download_bytes,
+                "cloud_side": self.cloud_side_count,
                 "deletes": self.delete_count,
                 "delete_bytes": self.delete_bytes,
                 "refusals": len(self.refusals),
@@ -311,9 +352,10 @@ class Plan:
                 extra = f" as {t.name!r}" if t.name != c.name else ""
                 if t.replaces:
                     extra += f", then delete the other {c.name!r} ({t.replaces})"
+                store = f" store {t.store}" if t.store else ""
                 lines.append(
-                    f"copy    {_label(c.name, c.content_key)}  {c.origin} -> {t.ref}"
-                    f"  ({_size(c.size)}){extra}"
+                    f"copy    {_label(c.name, c.content_key)}  {c.origin} -> {t.ref}{store}"
+                    f"  ({_size(c.size)}) {_how(t, c.size)}{extra}"
                 )
         for d in self.deletes:
             after = " (after its copy verifies)" if d.after else ""
@@ -329,14 +371,22 @@ class Plan:
         return [escape(line) for line in lines]
 
     def summary(self) -> str:
+        cloud = f", {self.cloud_side_count} cloud-side" if self.cloud_side_count else ""
         s = (
             f"{self.copy_count} cop{'y' if self.copy_count == 1 else 'ies'} "
-            f"({_size(self.copy_bytes)} to upload, {_size(self.download_bytes)} to download), "
-            f"{self.delete_count} delete{'' if self.delete_count == 1 else 's'}"
+            f"({_size(self.copy_bytes)} to upload, {_size(self.download_bytes)} to download"
+            f"{cloud}), {self.delete_count} delete{'' if self.delete_count == 1 else 's'}"
         )
         if self.refusals:
             s += f", {len(self.refusals)} refused"
         return s
+
+
+def _how(target: CopyTarget, size: int) -> str:
+    """``by stream, 1.0 GiB through this host`` / ``by glance-download, 0 B through this
+    host (…why)``: the method and what it costs the operator's link."""
+    note = f" ({target.method_note})" if target.method_note and target.cloud_side else ""
+    return f"by {target.method}, {_size(target.host_bytes(size))} through this host{note}"
 
 
 def _label(name: str, content_key: str) -> str:

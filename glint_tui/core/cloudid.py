@@ -109,9 +109,10 @@ def identity_from_catalog(catalog: Iterable[dict[str, Any]], used_url: str) -> C
 def group_clouds(
     columns: Iterable[tuple[ProjectRef, CloudIdentity | None]],
 ) -> dict[ProjectRef, str | None]:
-    """Group columns into physical clouds: one repository is one cloud, and repositories
-    whose identities share an image endpoint are one cloud. A group's key is its smallest
-    endpoint; a group where no column knows its identity gets None (unknown)."""
+    """Group columns into physical clouds: one repository (one region of it, for region
+    columns) is one cloud, and repositories whose identities share an image endpoint are
+    one cloud. A group's key is its smallest endpoint; a group where no column knows its
+    identity gets None (unknown)."""
     columns = list(columns)
     parent = {ref: ref for ref, _ in columns}
 
@@ -123,7 +124,8 @@ def group_clouds(
 
     first: dict[str, ProjectRef] = {}
     for ref, ident in columns:
-        for token in [f"repository:{ref.repository}", *sorted(ident.aliases if ident else ())]:
+        where = ref.repository if ref.region is None else f"{ref.repository}/{ref.region}"
+        for token in [f"repository:{where}", *sorted(ident.aliases if ident else ())]:
             parent[root(ref)] = root(first.setdefault(token, ref))
     endpoints: dict[ProjectRef, set[str]] = {}
     for ref, ident in columns:

@@ -19,7 +19,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from glint_tui.core.cloudid import CloudIdentity, group_clouds
@@ -101,6 +101,7 @@ class Cell:
                     "visibility": i.visibility,
                     "protected": i.protected,
                     "status": i.status,
+                    "stores": list(i.stores),  # a multi-store Glance's stores holding it
                 }
                 for i in self.images
             ],
@@ -245,6 +246,19 @@ class Matrix:
             by_label = [r for r in self.rows if r.name == name and _hash_matches(r, prefix)]
         return Lookup(spec, by_id, by_name, by_label)
 
+    def unknown_column(self, ref: ProjectRef) -> str:
+        """Why *ref* is not a column: not configured, or one repository shown as one
+        column per region (then the message names them)."""
+        regions = [
+            c
+            for c in self.columns
+            if (c.repository, c.project) == (ref.repository, ref.project) and c.region
+        ]
+        if ref.region is None and regions:
+            names = ", ".join(map(str, regions))
+            return f"{ref.repository} has several regions: name one ({names})"
+        return f"{ref} is not a configured REPO:PROJECT"
+
     def project_id(self, ref: ProjectRef) -> str | None:
         st = self.status.get(ref)
         return st.project_id if st else None
@@ -345,15 +359,21 @@ Listing = _Listing
 """Public name: one column's listing result, as ``build_matrix`` takes it."""
 
 
-def _list_one(source: SessionSource, ref: ProjectRef) -> _Listing:
+def _list_one(source: SessionSource, ref: ProjectRef) -> list[_Listing]:
+    """One column's listing — or one per region, when *ref* names a repository whose
+    Keystone catalogs several image regions and neither the repository nor the ref pins
+    one (``REPO/REGION:PROJECT`` columns, each its own cloud)."""
     start = time.monotonic()
     out = _Listing(ref)
     session = None
+    regions: list[str] = []
     try:
         session = open_serialized(source, ref)
         out.images = list(session.list_images())
         out.project_id = session.project_id
         out.cloud = _identity(session)
+        if ref.region is None and session.repository.region is None:
+            regions = _regions(session)
     except SecretsError as e:  # locked keyring / wrong master password: exit 2, not a column
         out.error, out.fatal = str(e), e
     except GlintError as e:
@@ -365,7 +385,25 @@ def _list_one(source: SessionSource, ref: ProjectRef) -> _Listing:
             with contextlib.suppress(Exception):
                 session.close()
         out.seconds = time.monotonic() - start
-    return out
+    if len(regions) < 2:
+        return [out]
+    listed = out.cloud.region if out.cloud is not None else None
+    listings = []
+    for region in regions:
+        column = ProjectRef(ref.repository, ref.project, region)
+        if region == listed:  # the listing just made was of this region: keep it
+            listings.append(replace(out, ref=column))
+        else:
+            listings.extend(_list_one(source, column))
+    return listings
+
+
+def _regions(session: CloudSession) -> list[str]:
+    """The image regions of the session's catalog, sorted; none if it cannot tell."""
+    try:
+        return sorted(session.image_regions())
+    except Exception:  # the listing worked: show the repository as one column, as before
+        return []
 
 
 def _identity(session: CloudSession) -> CloudIdentity | None:
@@ -444,10 +482,10 @@ def refresh(
     for ref in refs:
         fut = pool.submit(_list_one, source, ref)
         if on_column is not None:
-            fut.add_done_callback(lambda f: on_column(_status_of(f.result())))
+            fut.add_done_callback(lambda f: [on_column(_status_of(lst)) for lst in f.result()])
         futures[fut] = ref
     done, not_done = wait(futures, timeout=timeout)
-    listings = [f.result() for f in done]
+    listings = [lst for f in done for lst in f.result()]
     for f in not_done:
         listings.append(_Listing(futures[f], error=f"no answer within {timeout:.0f} s"))
     pool.shutdown(wait=False, cancel_futures=True)

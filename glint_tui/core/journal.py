@@ -47,6 +47,9 @@ CREATING, CREATED, VERIFIED, FAILED, CLEANED = (
     "cleaned",
 )
 DELETED, DELETE_FAILED = "deleted", "delete-failed"
+# copy-image adds a store to an image that exists (no creation); a cloud-side import that
+# failed or stalled and is streamed instead
+ADDING_STORE, FALLBACK = "adding-store", "fallback"
 RESOLVED = (VERIFIED, CLEANED)
 
 

@@ -134,6 +134,7 @@ class ImageRecord:
     created_at: str | None = None
     updated_at: str | None = None
     hidden: bool = False
+    stores: tuple[str, ...] = ()  # a multi-store Glance's stores holding the bytes
 
     @property
     def content_key(self) -> str | None:
@@ -147,6 +148,7 @@ class ImageRecord:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["tags"] = list(self.tags)
+        d["stores"] = list(self.stores)
         d["content_key"] = self.content_key
         return d
 
@@ -155,6 +157,7 @@ class ImageRecord:
         known = {f for f in cls.__dataclass_fields__}
         kw = {k: v for k, v in d.items() if k in known}
         kw["tags"] = tuple(kw.get("tags") or ())
+        kw["stores"] = tuple(kw.get("stores") or ())
         kw["properties"] = dict(kw.get("properties") or {})
         return cls(**kw)
 

@@ -50,6 +50,7 @@ def build_plan(
     on_conflict: str = "refuse",
     visibility: str = "private",
     source: ProjectRef | None = None,
+    store: str | None = None,
     choices: Choices | None = None,
 ) -> Plan:
     """Turn ``desired`` into a Plan against ``matrix``, applying every safety rule.
@@ -57,13 +58,16 @@ def build_plan(
     ``home_repository`` is preferred as the copy source (else any column holding an
     active image with a hash); ``source`` forces one column (CLI ``--from``).
     ``on_conflict`` handles a different same-named image at a destination; ``choices``
-    overrides it per (row, destination) (the UI's review asks per copy).
+    overrides it per (row, destination) (the UI's review asks per copy). ``store``
+    (``--store``): copies must land in that store of a multi-store cloud; a place that
+    holds the image in another store gets the store added to that image (copy-image).
+    Every copy streams until ``core.methodchoice`` picks its method.
     """
     if on_conflict not in ON_CONFLICT:
         raise ValueError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}")
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    planner = _Planner(matrix, desired, home_repository, on_conflict, visibility, source)
+    planner = _Planner(matrix, desired, home_repository, on_conflict, visibility, source, store)
     planner.choices = dict(choices or {})
     rows = [r for r in matrix.rows if r.key in desired.cells]
     for row in rows:  # copies first: a delete may rely on a copy of the same plan
@@ -85,6 +89,7 @@ class _Planner:
     on_conflict: str
     visibility: str
     forced: ProjectRef | None
+    store: str | None = None
     plan: Plan = field(default_factory=Plan)
     ledger: CopyLedger = field(init=False)
     # copies that will add a holder if they succeed: content key -> copy action ids
@@ -101,7 +106,7 @@ class _Planner:
     # --- copies --------------------------------------------------------------------------
     def copy(self, row: Row, wants: list[ProjectRef]) -> None:
         """One copy action for the places that want *row* and lack it, or refusals."""
-        missing = [ref for ref in sorted(wants) if not row.cell(ref).present]
+        missing = [ref for ref in sorted(wants) if self._lacks(row, ref)]
         if not missing:
             return
         if row.has_data:
@@ -134,11 +139,25 @@ class _Planner:
         self.plan.copies.append(action)
         self.incoming.setdefault(row.content_key, []).append(action.id)
 
+    def _lacks(self, row: Row, ref: ProjectRef) -> bool:
+        """*ref* has no copy of *row* (in the asked store, when one is asked)."""
+        cell = row.cell(ref)
+        if not cell.present:
+            return True
+        return bool(self.store) and not any(self.store in i.stores for i in cell.images)
+
     def _target(self, row: Row, ref: ProjectRef) -> CopyTarget | None:
         """Where at *ref* the copy goes (its name, what it replaces), or None: refused."""
+        cell = row.cell(ref)
+        if cell.present:  # only the asked store is missing: add it to the image there
+            image = cell.image
+            if not cell.owned or image is None or image.status != "active":
+                self.refuse("copy", row, ref, f"cannot add store {self.store!r}: not owned")
+                return None
+            return CopyTarget(ref, image.name, store=self.store, adds_store_to=image.id)
         status = self.matrix.status.get(ref)
         if status is None or not status.ok:
-            why = status.error if status else "not a configured REPO:PROJECT"
+            why = status.error if status else self.matrix.unknown_column(ref)
             self.refuse("copy", row, ref, f"cannot list {ref}: {why}")
             return None
         others = [
@@ -150,12 +169,13 @@ class _Planner:
             and not _glint_copy_in_flight(r, ref)
         ]
         if not others:
-            return CopyTarget(ref, row.name)
+            return CopyTarget(ref, row.name, store=self.store)
         how = self.choices.get((row.key, ref), self.on_conflict)
         if how == "keep-both":
-            return CopyTarget(ref, row.name)
+            return CopyTarget(ref, row.name, store=self.store)
         if how == "rename":
-            return CopyTarget(ref, f"{row.name}-{row.content_key.split(':', 1)[1][:8]}")
+            renamed = f"{row.name}-{row.content_key.split(':', 1)[1][:8]}"
+            return CopyTarget(ref, renamed, store=self.store)
         if how == "replace":
             return self._replacing(row, ref, others)
         other_ids = ", ".join(i for r in others for i in r.cell(ref).ids)
@@ -190,7 +210,7 @@ class _Planner:
             return None
         if other.has_data:
             self.ledger.remove(other.content_key, gone)
-        return CopyTarget(ref, row.name, replaces=image.id)
+        return CopyTarget(ref, row.name, replaces=image.id, store=self.store)
 
     # --- deletes -------------------------------------------------------------------------
     def delete(self, row: Row, ref: ProjectRef) -> None:

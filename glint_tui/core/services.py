@@ -40,8 +40,10 @@ from glint_tui.core.config import (
 from glint_tui.core.desired import Desired, desired_from_mapping, load_desired_file
 from glint_tui.core.errors import ConfigError, GlintError, UsageError
 from glint_tui.core.events import Event
+from glint_tui.core.importmethods import AUTO
 from glint_tui.core.inventory import ColumnStatus, Matrix, refresh
 from glint_tui.core.locks import Busy, only_one
+from glint_tui.core.methodchoice import choose_methods
 from glint_tui.core.model import Credential, ProjectRef, Repository
 from glint_tui.core.notices import Notice, Warn, log_warning
 from glint_tui.core.paths import Paths, paths_for
@@ -51,6 +53,9 @@ from glint_tui.core.secrets import Prompt, SecretStore
 from glint_tui.core.sessions import SessionProvider, open_serialized, probe_keystone
 
 AskSecret = Callable[[CloudEntry], "str | None"]
+
+TRANSFER_METHOD = "transfer_method"
+"""Settings key: how copies move when no ``--method`` is given (auto by default)."""
 
 REACHABILITY = frozenset({"auth_url", "ca_bundle", "insecure"})
 """Repository fields whose change is checked against Keystone before it is saved."""
@@ -287,7 +292,7 @@ class Services:
                 "(glint repository add, glint credentials add)"
             )
         for ref in columns or ():
-            if ref not in refs:
+            if ProjectRef(ref.repository, ref.project) not in refs:  # a region of one too
                 raise UsageError(f"{ref} is not a configured REPO:PROJECT")
         if not refs:
             return refresh(self.sessions, [], on_column=on_column)
@@ -305,19 +310,33 @@ class Services:
         on_conflict: str = "refuse",
         visibility: str = "private",
         source: ProjectRef | None = None,
+        method: str | None = None,
+        store: str | None = None,
+        source_url: str | None = None,
         choices: Choices | None = None,
     ) -> Plan:
         """The plan for *desired* over *matrix*, copies preferring the home repository
-        (*choices*: a same-name conflict's answer per copy target, from the UI's review)."""
-        return build_plan(
+        (*choices*: a same-name conflict's answer per copy target, from the UI's review),
+        each copy destination with its transfer method (*method*, else the profile's
+        ``transfer_method`` setting, else auto: ``core.methodchoice`` asks the clouds)."""
+        plan = build_plan(
             matrix,
             desired,
             home_repository=self.home_repository(),
             on_conflict=on_conflict,
             visibility=visibility,
             source=source,
+            store=store,
             choices=choices,
         )
+        if not plan.copies:
+            return plan
+        asked = method or self.transfer_method()
+        return choose_methods(plan, self.sessions.open, asked, source_url=source_url)
+
+    def transfer_method(self) -> str:
+        """The profile's default transfer method (``settings.json`` ``transfer_method``)."""
+        return str(self.config.get_setting(TRANSFER_METHOD) or AUTO)
 
     def plan_from_file(
         self, path: str | Path, *, prune: bool = False, **plan_options: Any
@@ -368,8 +387,14 @@ class Services:
         *options* is a ``core.transfer.TransferOptions``; ``cancel`` stops the whole run,
         ``cancel_action`` one action or destination of it.
         """
-        from glint_tui.core.transfer import TransferEngine  # the engine is heavy: on demand
+        from glint_tui.core.transfer import (
+            TransferEngine,  # the engine is heavy: on demand
+            TransferOptions,
+        )
 
+        options = replace(
+            options or TransferOptions(), import_stall=self.sessions.timeouts.import_stall
+        )
         engine = TransferEngine(self.sessions, self.paths, on_event=on_event, options=options)
         with self._engine_lock:
             self._engine = engine

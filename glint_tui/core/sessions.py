@@ -15,6 +15,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from glint_tui.core.clouds import open_session
@@ -83,10 +84,14 @@ class SessionProvider:
         return sorted(c.ref for c in self.config.credentials())
 
     def resolve(self, ref: ProjectRef | str) -> tuple[Repository, Credential, str]:
-        """Repository, credential and secret for *ref*, or a ConfigError saying how to fix it."""
+        """Repository, credential and secret for *ref*, or a ConfigError saying how to fix it.
+        A ref with a region (one region of a multi-region repository) uses the
+        repository's credential for the project, with the repository pinned to that region."""
         ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
         repo = self.config.get_repository(ref.repository)
-        cred = self.config.get_credential(ref)
+        cred = self.config.get_credential(ProjectRef(ref.repository, ref.project))
+        if ref.region is not None:
+            repo = replace(repo, region=ref.region)
         secret = self.secrets.get(cred.secret_key)
         if secret is None:
             raise ConfigError(
@@ -97,11 +102,13 @@ class SessionProvider:
 
     def open(self, ref: ProjectRef | str) -> CloudSession:
         """A lazy session for *ref*; call ``check()`` on it to log in right away."""
+        ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
         repo, cred, secret = self.resolve(ref)
         if repo.insecure and repo.name not in _WARNED_INSECURE:
             _WARNED_INSECURE.add(repo.name)
             self._warn(insecure_warning(repo))
-        return open_session(repo, cred, secret, timeouts=self.timeouts)
+        column = ref if ref.region is not None else None
+        return open_session(repo, cred, secret, timeouts=self.timeouts, column=column)
 
 
 def _ssl_context(repo: Repository) -> ssl.SSLContext:

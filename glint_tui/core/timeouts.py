@@ -11,7 +11,10 @@ matters there is that it keeps moving. So:
 * ``api``: seconds any other API call may take to answer;
 * ``stream``: the no-progress deadline of a download or upload: it fails once no byte
   went either way for this long (the socket timeout of each read and write), however
-  long the whole transfer takes.
+  long the whole transfer takes;
+* ``import_stall``: the no-progress deadline of a cloud-side import: Glance shows no byte
+  count while the destination pulls, so it runs from the last visible change (status,
+  stores, task); past it the import is stopped and the copy streamed instead.
 
 The defaults suit a real cloud under load; ``settings.json`` (``"timeouts"``) overrides
 any of them for one profile.
@@ -36,6 +39,7 @@ class Timeouts:
     auth: float = 30.0
     api: float = 60.0
     stream: float = 120.0
+    import_stall: float = 600.0
 
     @property
     def for_auth(self) -> tuple[float, float]:

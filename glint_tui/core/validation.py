@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from glint_tui.core.errors import ConfigError
+from glint_tui.core.importmethods import CHOICES as METHOD_CHOICES
 from glint_tui.core.model import AUTH_TYPES, CLOUD_TYPES, INTERFACES, Credential, Repository
 from glint_tui.core.safetext import escape
 
@@ -123,8 +124,16 @@ CREDENTIAL_CHECKS: dict[str, Callable[[Any], Any]] = {
     "user_domain": lambda v: check_text(v, empty=False, limit=KEYSTONE_NAME_MAX),
     "project_domain": lambda v: check_text(v, empty=False, limit=KEYSTONE_NAME_MAX),
 }
+
+
+def _check_method(value: Any) -> None:
+    if value not in METHOD_CHOICES:
+        raise ValueError(f"must be one of {', '.join(METHOD_CHOICES)}")
+
+
 SETTING_CHECKS: dict[str, Callable[[Any], Any]] = {
     "home_repository": check_repository_name,
+    "transfer_method": _check_method,  # how copies move by default (core.methodchoice)
     "theme": lambda v: check_text(v, empty=False, limit=64),  # the UI says if it is unknown
 }
 

@@ -20,12 +20,18 @@ Rules every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from glint_tui.core.cloudid import CloudIdentity
+from glint_tui.core.importmethods import GlanceSide
 from glint_tui.core.model import Credential, ImageRecord, Repository
+
+ImportInfo = GlanceSide
+"""What a cloud can do on its side (``core.importmethods.GlanceSide``): the import methods
+it enables, its stores, the image endpoints of its Keystone's regions, the admin role. A
+cloud without server-side imports answers one with no methods: every copy then streams."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,54 @@ class ImageSpec:
     tags: list[str] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
     image_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportState:
+    """An image import as a client can see it, at one moment.
+
+    Glance shows no byte count while the destination pulls; what moves is the image's
+    status, its ``os_glance_importing_to_stores`` / ``os_glance_failed_import`` lists, the
+    lock (``os_glance_import_task``) and the newest import task's status, message and
+    update time. ``signature()`` is all of that: the engine's no-progress deadline runs
+    from the last moment it changed.
+    """
+
+    status: str
+    importing: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    stores: tuple[str, ...] = ()
+    locked: bool = False  # os_glance_import_task is set: an import holds the image
+    task_status: str | None = None  # pending, processing, success, failure; None: no task
+    task_message: str = ""
+    task_updated: str | None = None
+
+    def signature(self) -> tuple[Any, ...]:
+        return (
+            self.status,
+            self.importing,
+            self.failed,
+            self.stores,
+            self.locked,
+            self.task_status,
+            self.task_message,
+            self.task_updated,
+        )
+
+    @property
+    def finished(self) -> bool:
+        """The task is over and has let go of the image (acting earlier gets 409s)."""
+        return self.task_status in ("success", "failure") and not self.locked
+
+    def describe(self) -> str:
+        """One line for the operator: ``importing to local (task processing: Copied 64 MiB)``."""
+        where = f" to {','.join(self.importing)}" if self.importing else ""
+        failed = f", failed at {','.join(self.failed)}" if self.failed else ""
+        task = ""
+        if self.task_status:
+            said = f": {self.task_message}" if self.task_message else ""
+            task = f" (task {self.task_status}{said})"
+        return f"{self.status}{where}{failed}{task}"
 
 
 class Reader(Protocol):
@@ -176,16 +230,55 @@ class CloudSession(Protocol):
         """
         ...
 
-    def upload(self, image_id: str, reader: Reader, size: int) -> None:
+    def upload(self, image_id: str, reader: Reader, size: int, *, store: str | None = None) -> None:
         """Stream exactly *size* bytes from *reader* into a queued image, never buffering
         it whole; returns once the cloud accepted the data (the image may still be
-        becoming ``active``: poll ``get_image``).
+        becoming ``active``: poll ``get_image``). *store*: the store of a multi-store
+        cloud to write to (None: its default).
 
         Raises:
             DataMismatch: *reader* ended before *size* bytes.
             BadRequest: the cloud refused the data (e.g. not the declared disk format).
             ServerError: the connection dropped mid-upload (the image is left half-made:
                 the caller deletes it). Any exception *reader* raises is re-raised as is.
+        """
+        ...
+
+    def import_info(self) -> ImportInfo:
+        """What this cloud can do on its side for the session's project: its import
+        methods, stores and regions (``GET /v2/info/import``, ``/v2/info/stores``, the
+        token's catalog and roles). A cloud that has none answers an empty ``ImportInfo``.
+
+        Raises:
+            CloudError: the cloud did not answer (the caller streams instead).
+        """
+        ...
+
+    def image_regions(self) -> dict[str, str]:
+        """Region -> image endpoint (normalized) of every region the token's catalog
+        lists for this repository's interface: a repository with several is shown as one
+        column per region. No request beyond the login."""
+        ...
+
+    def start_import(self, image_id: str, body: Mapping[str, Any]) -> None:
+        """Ask the cloud to fill (or add a store to) *image_id* itself:
+        ``POST /v2/images/{id}/import`` with *body* (``core.importmethods`` builds it).
+        Returns once the cloud accepted; the import then runs on its side (poll
+        ``import_state``).
+
+        Raises:
+            BadRequest: the method or its arguments are refused (not enabled, filtered URL,
+                already in that store).
+            Conflict: the image is not ``queued``, or another import holds it.
+            PermissionDenied: policy refuses the method (copy-image is admin-only).
+        """
+        ...
+
+    def import_state(self, image_id: str) -> ImportState:
+        """How the import into *image_id* is going (the image and its newest task).
+
+        Raises:
+            ImageNotFound: the image is gone.
         """
         ...
 

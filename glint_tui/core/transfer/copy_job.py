@@ -15,21 +15,29 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from glint_tui.core import journal as jn
 from glint_tui.core import locks
 from glint_tui.core.actions import CopyAction
+from glint_tui.core.clouds.base import ImportState
 from glint_tui.core.errors import GlintError, ServerError, located
 from glint_tui.core.events import ActionFinished, CellChanged
+from glint_tui.core.importmethods import STREAM
 from glint_tui.core.model import CellState, ImageRecord
+from glint_tui.core.transfer.cloudside import ImportFailed, ImportMethod
 from glint_tui.core.transfer.context import RunContext
 from glint_tui.core.transfer.control import ActionControl, Cancelled
 from glint_tui.core.transfer.destination import Attempt, Destination
 from glint_tui.core.transfer.fanout import AllDropped, FanOut, Feed, as_glint_error
 from glint_tui.core.transfer.result import Outcome
 from glint_tui.core.transfer.sources import source_for
-from glint_tui.core.transfer.upload import DestinationUpload, StreamMethod, remove_half_image
+from glint_tui.core.transfer.upload import (
+    DestinationUpload,
+    StreamMethod,
+    TransferMethod,
+    remove_half_image,
+)
 from glint_tui.core.transfer.verify import Expectation, SpoolDamaged, expectation_for
 
 
@@ -52,6 +60,7 @@ class CopyJob:
                 target,
                 control.destination_cancel[target.ref],
                 control.destination_scope(target.ref),
+                method=target.method,
             )
             for target in action.targets
         ]
@@ -104,24 +113,53 @@ class CopyJob:
                 for destination in pending:
                     destination.error = destination.error or Cancelled()
             self._refund_spool_damage(pending)
+            fallen = self._fall_back(pending)
             retry = [
                 dest
                 for dest in self._live(pending)
-                if not dest.ok and _transient(dest.error) and dest.attempts <= self.options.retries
+                if dest in fallen
+                or (
+                    not dest.ok and _transient(dest.error) and dest.attempts <= self.options.retries
+                )
             ]
             if not retry or self.cancel.is_set():
                 break
-            for destination in retry:
+            waiting = [dest for dest in retry if dest not in fallen]
+            for destination in waiting:
                 message = f"retrying in {backoff:.0f} s: {destination.error}"
                 self.cell(destination, CellState.QUEUED, message)
                 self.ctx.notice(
                     f"{self.action.name} -> {destination.ref}: {message}", self.action.id
                 )
-            if self.cancel.wait(backoff):
-                break
-            backoff *= 2
+            if waiting:
+                if self.cancel.wait(backoff):
+                    break
+                backoff *= 2
             pending = self._live(retry)  # a destination may have been cancelled meanwhile
         return self._finish()
+
+    def _fall_back(self, pending: list[Destination]) -> list[Destination]:
+        """Destinations whose cloud-side import failed or stalled go to ``stream`` in the
+        next round, at once and without costing a retry; journal and screen say why."""
+        fallen = []
+        for destination in pending:
+            error = destination.error
+            if destination.ok or not isinstance(error, ImportFailed) or not error.fallback:
+                continue
+            if destination.scope.is_set():
+                continue
+            why = str(error)
+            destination.fallback = why
+            destination.method = STREAM
+            destination.attempts -= 1
+            fallen.append(destination)
+            self.ctx.journal.record(
+                jn.FALLBACK, action="copy", ref=str(destination.ref), method=STREAM, result=why
+            )
+            message = f"{why}; copying it through this host instead (stream)"
+            self.cell(destination, CellState.QUEUED, message)
+            self.ctx.notice(f"{self.action.name} -> {destination.ref}: {message}", self.action.id)
+        return fallen
 
     def _refund_spool_damage(self, pending: list[Destination]) -> None:
         """A damaged spool entry is the local disk's fault: once, it costs no retry."""
@@ -140,17 +178,54 @@ class CopyJob:
             return
         assert self.facts is not None and self.expect is not None
         expect = self.expect.fresh()
-        feeds = [Feed(Attempt(dest), self.options.queue_depth) for dest in destinations]
-        threads = []
-        for feed in feeds:
-            method = StreamMethod(feed, expect, feed.attempt.destination.scope)
+        feeds = [
+            Feed(Attempt(dest), self.options.queue_depth)
+            for dest in destinations
+            if dest.method == STREAM
+        ]
+        imports = [Attempt(dest) for dest in destinations if dest.method != STREAM]
+        uploads: list[tuple[Attempt, TransferMethod]] = [
+            (feed.attempt, self._stream_method(feed, expect)) for feed in feeds
+        ]
+        uploads += [(attempt, self._import_method(attempt, expect)) for attempt in imports]
+        for attempt, method in uploads:
             upload = DestinationUpload(
-                self.ctx, self.action, self.control, self.source, self.facts, feed.attempt, method
+                self.ctx, self.action, self.control, self.source, self.facts, attempt, method
             )
-            name = f"up-{feed.attempt.ref}"
-            threads.append(threading.Thread(target=upload.run, daemon=True, name=name))
-        for thread in threads:
-            thread.start()
+            name = f"up-{attempt.ref}"
+            threading.Thread(target=upload.run, daemon=True, name=name).start()
+        if feeds:  # a round of cloud-side imports only reads nothing
+            self._stream(feeds, expect)
+        self._await([attempt for attempt, _ in uploads], unbounded={id(a) for a in imports})
+
+    def _stream_method(self, feed: Feed, expect: Expectation) -> StreamMethod:
+        destination = feed.attempt.destination
+        return StreamMethod(feed, expect, destination.scope, destination.target.store)
+
+    def _import_method(self, attempt: Attempt, expect: Expectation) -> ImportMethod:
+        """The cloud-side method the plan chose for this destination."""
+        destination = attempt.destination
+        target = destination.target
+
+        def progress(state: ImportState) -> None:
+            message = f"{destination.method}: {state.describe()}"
+            self.cell(destination, CellState.TRANSFERRING, message)
+
+        return ImportMethod(
+            destination.method,
+            target.import_body or {},
+            expect,
+            destination.scope,
+            stall=self.options.import_stall,
+            poll=self.options.import_poll,
+            progress=progress,
+            existing=target.adds_store_to,
+            store=target.store,
+            where=str(destination.ref),
+        )
+
+    def _stream(self, feeds: list[Feed], expect: Expectation) -> None:
+        """One read of the bytes feeding every streamed destination of the round."""
         fan_out = FanOut(self.ctx, self.action, self.source, expect, self.cancel)
         try:
             fan_out.run(feeds)
@@ -165,11 +240,12 @@ class CopyJob:
         finally:
             self.source_reads += fan_out.source_reads
             self.spool_reads += fan_out.spool_reads
-        self._await([feed.attempt for feed in feeds])
 
-    def _await(self, attempts: list[Attempt]) -> None:
+    def _await(self, attempts: list[Attempt], unbounded: Collection[int] = ()) -> None:
         """Wait (bounded) for the uploads to verify or give up; a dead one gets a short
-        grace to delete its half image, a hung one (its cloud frozen) is left behind."""
+        grace to delete its half image, a hung one (its cloud frozen) is left behind. A
+        cloud-side import (its id in *unbounded*) may take as long as it keeps moving:
+        its own no-progress deadline bounds it."""
         options = self.options
         deadline = time.monotonic() + options.active_timeout + options.stall_timeout
         for attempt in attempts:
@@ -178,7 +254,8 @@ class CopyJob:
                 now = time.monotonic()
                 if attempt.dead.is_set():
                     grace = grace or now + min(15.0, options.stall_timeout)
-                if now > deadline or (grace is not None and now > grace):
+                late = now > deadline and id(attempt) not in unbounded
+                if late or (grace is not None and now > grace):
                     break
             destination = attempt.destination
             if attempt.ok:
@@ -196,12 +273,16 @@ class CopyJob:
             self._clean_leftovers(destination)
             left = destination.left_behind()
             if destination.ok:
-                sent = 0 if destination.note else action.size
+                streamed = destination.method == STREAM and not destination.note
+                sent = action.size if streamed else 0
                 if left:
                     self.ctx.notice(located(destination.ref, left), action.id)
+                note = destination.note or (
+                    f"streamed after: {destination.fallback}" if destination.fallback else ""
+                )
                 outcomes.append(
                     Outcome(action.id, "copy", action.name, destination.ref, True,
-                            destination.image_id, destination.note, sent)
+                            destination.image_id, note, sent, method=destination.method)
                 )  # fmt: skip
                 continue
             # asked to stop (even if it also failed meanwhile): a cancel, not a failure

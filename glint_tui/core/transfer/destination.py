@@ -27,6 +27,8 @@ class Destination:
     error: GlintError | None = None
     image_id: str | None = None
     note: str = ""  # "already present": another run made this copy, none was created
+    method: str = "stream"  # how the next attempt fills it (a failed import falls back)
+    fallback: str = ""  # why a cloud-side import gave way to a stream, once it did
     leftovers: list[tuple[str, str]] = field(default_factory=list)  # (transfer id, image id)
 
     @property

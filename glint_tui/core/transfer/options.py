@@ -27,6 +27,10 @@ class TransferOptions:
     backoff: float = 2.0  # seconds before the first retry, doubled each time
     stall_timeout: float = 60.0  # a destination that takes no data this long is dropped
     active_timeout: float = 300.0  # wait for Glance to report active after an upload
+    # a cloud-side import whose visible state (status, stores, task) does not change this
+    # long is stopped, its image deleted, and the destination streamed instead
+    import_stall: float = 600.0
+    import_poll: float = 2.0  # seconds between two looks at an import
     visibility: str | None = None  # override the plan's visibility (None: keep the plan's)
     reconcile_first: bool = True  # clean up after dead runs before starting
     reconcile_timeout: float = 30.0  # ... but wait for it at most this long

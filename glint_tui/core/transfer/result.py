@@ -19,8 +19,9 @@ class Outcome:
     ok: bool
     image_id: str | None = None
     message: str = ""
-    bytes: int = 0
+    bytes: int = 0  # bytes this host sent (0 for a cloud-side copy)
     cancelled: bool = False  # stopped on request: not a failure, nothing left behind
+    method: str = ""  # how the copy got there (stream, glance-download, …)
 
     def to_dict(self) -> dict:
         return {
@@ -33,6 +34,7 @@ class Outcome:
             "message": self.message,
             "bytes": self.bytes,
             "cancelled": self.cancelled,
+            "method": self.method,
         }
 
 

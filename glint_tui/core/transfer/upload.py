@@ -9,10 +9,12 @@ bytes; only the middle step differs, and that step is a ``TransferMethod``:
 2. journal ``creating`` (before anything exists), create the queued image carrying the
    transfer id, journal ``created``;
 3. ``method.put`` fills it: ``StreamMethod`` uploads from the fan-out's queue; a
-   cloud-side method (a Glance image import where the destination pulls the bytes
-   itself) would start the import and watch its progress against a deadline;
+   cloud-side method (``cloudside.ImportMethod``: a Glance import where the destination
+   pulls the bytes itself) starts the import and watches it against a no-progress
+   deadline (copy-image creates nothing: it adds a store to the image already there);
 4. wait for ``active``, then ``verify.check_copy`` with the hashes the destination's
-   session reports (``CloudSession.stored_hashes``) against ``method.expectation``;
+   session reports (``CloudSession.stored_hashes``) against ``method.expectation``, and
+   ``method.finish`` (a cloud-side copy gets the metadata its import did not carry);
 5. settle (a cancel that won the race deletes even a verified copy), delete the image
    it replaces (``--on-conflict replace``), journal ``verified``.
 
@@ -48,10 +50,16 @@ _SKIP_KEYS = frozenset({TRANSFER_PROPERTY})
 
 
 class TransferMethod(Protocol):
-    """How one destination's created (queued) image gets its bytes."""
+    """How one destination's image gets its bytes: the one step that differs per method.
 
-    name: str  # "stream"; later "glance-download", "web-download", "copy-image"
+    ``StreamMethod`` here; the cloud-side ones (Glance's imports) in ``cloudside.py``.
+    """
+
+    name: str  # "stream", "glance-download", "web-download", "copy-image", …
     through_host: bool  # the bytes cross this host (what the plan's byte count shows)
+    creates_image: bool  # False: it fills ``existing`` (copy-image adds a store to it)
+    existing: str | None  # the image it fills instead of creating one
+    store: str | None  # the store the bytes must land in (None: the cloud's default)
 
     @property
     def expectation(self) -> Expectation:
@@ -64,8 +72,16 @@ class TransferMethod(Protocol):
 
         Raises:
             GlintError: the bytes did not get there (transient errors are retried by the
-                copy job); ``Cancelled`` when the destination was cancelled meanwhile.
+                copy job; ``cloudside.ImportFailed`` makes it stream instead);
+                ``Cancelled`` when the destination was cancelled meanwhile.
         """
+        ...
+
+    def finish(
+        self, session: CloudSession, record: ImageRecord, spec: ImageSpec | None
+    ) -> ImageRecord:
+        """Once the image is active: set what the method did not carry over (a stream
+        created the image with everything already), and return the image as it is."""
         ...
 
 
@@ -74,18 +90,36 @@ class StreamMethod:
 
     name = "stream"
     through_host = True
+    creates_image = True
+    existing = None
 
-    def __init__(self, feed: Feed, expectation: Expectation, cancel: CancelScope) -> None:
+    def __init__(
+        self,
+        feed: Feed,
+        expectation: Expectation,
+        cancel: CancelScope,
+        store: str | None = None,
+    ) -> None:
         self.feed = feed
         self._expectation = expectation
         self.cancel = cancel
+        self.store = store
 
     @property
     def expectation(self) -> Expectation:
         return self._expectation
 
     def put(self, session: CloudSession, image_id: str, size: int) -> None:
-        session.upload(image_id, QueueReader(self.feed, self.cancel), size)
+        reader = QueueReader(self.feed, self.cancel)
+        if self.store:
+            session.upload(image_id, reader, size, store=self.store)
+        else:
+            session.upload(image_id, reader, size)
+
+    def finish(
+        self, session: CloudSession, record: ImageRecord, spec: ImageSpec | None
+    ) -> ImageRecord:
+        return record
 
 
 def image_spec(
@@ -111,15 +145,19 @@ def image_spec(
     )
 
 
-def already_there(session: CloudSession, name: str, content_key: str) -> ImageRecord | None:
-    """An active image of this name and content the session's project owns (another glint
-    run made it while this one waited for the lock)."""
+def already_there(
+    session: CloudSession, name: str, content_key: str, store: str | None = None
+) -> ImageRecord | None:
+    """An active image of this name and content the session's project owns — in *store*,
+    when one is named and the cloud lists stores (another glint run made it while this
+    one waited for the lock)."""
     project_id = session.project_id
     for record in session.list_images(name=name):
         if (
             record.status == "active"
             and record.owner == project_id
             and record.content_key == content_key
+            and (not store or not record.stores or store in record.stores)
         ):
             return record
     return None
@@ -159,6 +197,7 @@ class DestinationUpload:
         self.method = method
         self.where = str(attempt.ref)
         self.transfer_id = ""
+        self.spec: ImageSpec | None = None  # what was created (a cloud-side copy's finish)
 
     def cell(self, state: CellState, message: str = "", image_id: str | None = None) -> None:
         destination = self.destination
@@ -170,40 +209,38 @@ class DestinationUpload:
 
     def run(self) -> None:
         attempt, destination = self.attempt, self.destination
-        image_id = None
+        image_id = created = None
         session = None
         try:
             session = self.ctx.open(destination.ref)
             if self._found_made_by_another_run(session):
                 return
-            image_id = self._create(session)
+            if self.method.creates_image:
+                image_id = created = self._create(session)
+            else:
+                image_id = self._fill_existing()
             self.cell(CellState.TRANSFERRING, image_id=image_id)
             self.method.put(session, image_id, self.action.size)
             self.cell(CellState.VERIFYING, image_id=image_id)
             timeout = self.ctx.options.active_timeout
             final = wait_active(session, image_id, self.where, destination.scope, timeout)
             check_copy(final, session.stored_hashes(final), self.method.expectation, self.where)
+            final = self.method.finish(session, final, self.spec)
             if not self.ctx.controls.settle(self.control, destination.ref, destination.scope):
                 raise Cancelled()  # cancelled while verifying: the verified copy goes too
             self._replace_old(session)
-            self.ctx.journal.record(
-                jn.VERIFIED,
-                transfer_id=self.transfer_id,
-                action="copy",
-                ref=self.where,
-                image_id=image_id,
-                bytes=self.action.size,
-                result="ok",
-                **self.source.journal,
-            )
+            sent = self.action.size if self.method.through_host else 0
+            self._journal(jn.VERIFIED, image_id=image_id, bytes=sent, result="ok")
             destination.image_id = image_id
             attempt.ok = True
             self.cell(CellState.PRESENT, image_id=image_id)
         except BaseException as exc:
             error = self._error_of(exc)
             attempt.fail(error)
-            if image_id is not None and session is not None:
-                self._discard(session, image_id, error)
+            if created is not None and session is not None:
+                self._discard(session, created, error)
+            elif image_id is not None:  # an image that was there before: never deleted
+                self._journal_failed(image_id, error)
         finally:
             if session is not None:
                 with contextlib.suppress(Exception):
@@ -227,7 +264,9 @@ class DestinationUpload:
 
     def _found_made_by_another_run(self, session: CloudSession) -> bool:
         destination = self.destination
-        found = already_there(session, destination.target.name, self.action.content_key)
+        found = already_there(
+            session, destination.target.name, self.action.content_key, self.method.store
+        )
         if found is None:
             return False
         destination.image_id, destination.note, self.attempt.ok = found.id, "already present", True
@@ -245,18 +284,15 @@ class DestinationUpload:
         """Journal, then create the queued image; its id."""
         journal, target = self.ctx.journal, self.destination.target
         self.transfer_id = journal.transfer_id()
-        journal.record(
+        self._journal(
             jn.CREATING,
-            transfer_id=self.transfer_id,
-            action="copy",
-            ref=self.where,
             name=target.name,
             content_key=self.action.content_key,
             bytes=self.action.size,
-            **self.source.journal,
         )
         visibility = self.ctx.options.visibility or self.action.visibility
         spec = image_spec(self.facts, self.action, target, visibility, self.transfer_id)
+        self.spec = spec
         try:
             record = session.create_image(spec)
         except GlintError as e:
@@ -267,6 +303,30 @@ class DestinationUpload:
             raise
         journal.record(jn.CREATED, transfer_id=self.transfer_id, ref=self.where, image_id=record.id)
         return record.id
+
+    def _fill_existing(self) -> str:
+        """copy-image: journal the store being added to an image that is already there
+        (nothing is created, so nothing is for reconcile to delete)."""
+        image_id = self.method.existing
+        assert image_id is not None
+        self.transfer_id = self.ctx.journal.transfer_id()
+        self._journal(jn.ADDING_STORE, image_id=image_id, store=self.method.store)
+        return image_id
+
+    def _journal(self, kind: str, **fields: object) -> None:
+        """One journal line about this copy: its transfer id, place, method and source."""
+        self.ctx.journal.record(
+            kind,
+            transfer_id=self.transfer_id,
+            action="copy",
+            ref=self.where,
+            method=self.method.name,
+            **fields,
+            **self.source.journal,
+        )
+
+    def _journal_failed(self, image_id: str, error: GlintError) -> None:
+        self._journal(jn.FAILED, image_id=image_id, result=str(error))
 
     def _replace_old(self, session: CloudSession) -> None:
         """``--on-conflict replace``: delete the other same-named image, if still safe."""
@@ -287,15 +347,7 @@ class DestinationUpload:
     def _discard(self, session: CloudSession, image_id: str, error: GlintError) -> None:
         """Delete this attempt's image now, or remember it for later (and reconcile)."""
         journal = self.ctx.journal
-        journal.record(
-            jn.FAILED,
-            transfer_id=self.transfer_id,
-            action="copy",
-            ref=self.where,
-            image_id=image_id,
-            result=str(error),
-            **self.source.journal,
-        )
+        self._journal_failed(image_id, error)
         if remove_half_image(session, image_id):
             journal.record(
                 jn.CLEANED, transfer_id=self.transfer_id, ref=self.where, image_id=image_id

@@ -77,6 +77,9 @@ def plan_text(plan: Plan, answerable: bool = False) -> Text:
                 t.append(f" × {len(c.targets)} = {_size(c.bytes_out)}")
             t.append("\n")
             for tg in c.targets:
+                if tg.cloud_side:  # the destination pulls it: say how, and that none cross here
+                    how = f"{tg.ref} by {tg.method}, {_size(0)} through this host"
+                    t.append(f"    {escape(how)}\n", "dim")
                 if tg.replaces:
                     what = f"then deletes the other {c.name} at {tg.ref} ({tg.replaces})"
                     t.append(f"    {escape(what)}\n", "red")

@@ -10,6 +10,7 @@ The only package in glint that imports ``openstack``/``keystoneauth1``. Its modu
   properties), and glint's creates and updates as Glance requests;
 * ``streams`` — the sized upload body and the verifying streamed download;
 * ``compute`` — whether a server runs from an image (Nova, when the catalog has it);
+* ``imports`` — Glance's import discovery answers and an import's visible state;
 * ``session`` — ``OpenStackSession``, the ``CloudSession`` implementation.
 """
 
@@ -31,7 +32,7 @@ from glint_tui.core.clouds.openstack.records import (
 from glint_tui.core.clouds.openstack.session import OpenStackSession
 from glint_tui.core.clouds.openstack.streams import OpenStackDownload
 from glint_tui.core.clouds.openstack.translate import PROVIDER_ERRORS, translate_error
-from glint_tui.core.model import Credential, Repository
+from glint_tui.core.model import Credential, ProjectRef, Repository
 from glint_tui.core.timeouts import Timeouts
 
 __all__ = [
@@ -58,6 +59,8 @@ def open_session(
     secret: str,
     *,
     timeouts: Timeouts | None = None,
+    column: ProjectRef | None = None,
 ) -> OpenStackSession:
-    """A lazy session: nothing is sent until the first call (``check()`` logs in now)."""
-    return OpenStackSession(repository, credential, secret, timeouts=timeouts)
+    """A lazy session: nothing is sent until the first call (``check()`` logs in now).
+    *column* names it in messages when it is one region of its repository."""
+    return OpenStackSession(repository, credential, secret, timeouts=timeouts, column=column)

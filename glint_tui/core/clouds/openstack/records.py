@@ -84,6 +84,7 @@ def image_record(image: os_image.Image | dict[str, Any]) -> ImageRecord:
         created_at=raw.get("created_at"),
         updated_at=raw.get("updated_at"),
         hidden=bool(raw.get("os_hidden")),
+        stores=tuple(s for s in str(raw.get("stores") or "").split(",") if s),
     )
 
 

@@ -9,7 +9,7 @@ masked from any message as a last guard.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -20,7 +20,14 @@ from openstack import exceptions as os_exc
 
 from glint_tui.core import errors
 from glint_tui.core.cloudid import CloudIdentity, identity_from_catalog
-from glint_tui.core.clouds.base import ImageSpec, Member, ProjectInfo, Reader
+from glint_tui.core.clouds.base import (
+    ImageSpec,
+    ImportInfo,
+    ImportState,
+    Member,
+    ProjectInfo,
+    Reader,
+)
 from glint_tui.core.clouds.openstack import compute
 from glint_tui.core.clouds.openstack.auth import (
     TOKEN_PATH,
@@ -29,6 +36,7 @@ from glint_tui.core.clouds.openstack.auth import (
     diagnose_login,
     tls_verify,
 )
+from glint_tui.core.clouds.openstack.imports import import_state, info_json
 from glint_tui.core.clouds.openstack.records import (
     PUBLIC_ISH,
     create_body,
@@ -39,7 +47,8 @@ from glint_tui.core.clouds.openstack.records import (
 from glint_tui.core.clouds.openstack.streams import OpenStackDownload, ShortSource, SizedBody
 from glint_tui.core.clouds.openstack.translate import PROVIDER_ERRORS, status_of, translate_error
 from glint_tui.core.errors import CloudError, GlintError
-from glint_tui.core.model import Credential, ImageRecord, Repository
+from glint_tui.core.importmethods import image_regions
+from glint_tui.core.model import Credential, ImageRecord, ProjectRef, Repository
 from glint_tui.core.timeouts import Timeouts
 
 # The last-resort mask only replaces secrets this long: masking "x" would mangle messages.
@@ -58,9 +67,11 @@ class OpenStackSession:
         page_size: int | None = None,
         upload_chunk_size: int = 1 << 20,
         timeouts: Timeouts | None = None,
+        column: ProjectRef | None = None,
     ):
         self.repository = repository
         self.credential = credential
+        self.column = column or credential.ref  # REPO[/REGION]:PROJECT, for messages
         self.page_size = page_size
         self.upload_chunk_size = upload_chunk_size
         self._secret = secret
@@ -84,7 +95,7 @@ class OpenStackSession:
 
     @property
     def where(self) -> str:
-        return str(self.credential.ref)
+        return str(self.column)
 
     # -- errors ---------------------------------------------------------------------------
     def _service(self, url: str | None) -> str:
@@ -321,8 +332,9 @@ class OpenStackSession:
             raw = response.json()
         return image_record(raw)
 
-    def upload(self, image_id: str, reader: Reader, size: int) -> None:
+    def upload(self, image_id: str, reader: Reader, size: int, *, store: str | None = None) -> None:
         """Stream *size* bytes into a queued image, with the size sent; never buffered.
+        *store* names one store of a multi-store Glance (``X-Image-Meta-Store``).
 
         Glance can leave the image ``queued`` without an HTTP error when it refuses the data
         (e.g. bytes that do not match ``disk_format``), so the status is checked after.
@@ -332,6 +344,8 @@ class OpenStackSession:
             "Content-Type": "application/octet-stream",
             "X-OpenStack-Image-Size": str(size),
         }
+        if store:
+            headers["X-Image-Meta-Store"] = store
         conn = self.conn
         waited = self.timeouts.for_upload
         try:
@@ -361,6 +375,52 @@ class OpenStackSession:
                 f"(does the data match disk_format {record.disk_format}?)",
                 self.where,
             )
+
+    # -- cloud-side imports -----------------------------------------------------------------
+    def _access(self) -> Any:
+        self.conn  # noqa: B018 - logs in
+        with self._calls("read the service catalog"):
+            return self._session.auth.get_access(self._session)
+
+    def image_regions(self) -> dict[str, str]:
+        """Region -> image endpoint for this repository's interface, from the token."""
+        catalog = self._access().service_catalog.catalog or []
+        return image_regions(catalog, self.repository.interface)
+
+    def import_info(self) -> ImportInfo:
+        """``/v2/info/import``, ``/v2/info/stores`` (404 without multi-store), the token's
+        catalog and roles, as one ``ImportInfo``."""
+        conn = self.conn
+        with self._calls("read the import methods"):
+            methods = info_json(conn.image.get("/info/import"), required=True)
+        with self._calls("read the stores"):
+            stores = info_json(conn.image.get("/info/stores"), required=False)
+        access = self._access()
+        return ImportInfo.from_json(
+            self._catalog_image_url(),
+            self.project_id,
+            info_import=methods,
+            info_stores=stores,
+            catalog=access.service_catalog.catalog or [],
+            roles=access.role_names or [],
+            interface=self.repository.interface,
+        )
+
+    def start_import(self, image_id: str, body: Mapping[str, Any]) -> None:
+        conn = self.conn
+        name = (body.get("method") or {}).get("name", "import")
+        with self._calls(f"start the {name} import of image {image_id}"):
+            response = conn.image.post(f"/images/{image_id}/import", json=dict(body))
+            os_exc.raise_from_response(response)
+
+    def import_state(self, image_id: str) -> ImportState:
+        conn = self.conn
+        with self._calls(f"read the import state of image {image_id}"):
+            image = conn.image.get(f"/images/{image_id}")
+            os_exc.raise_from_response(image)
+            tasks = conn.image.get(f"/images/{image_id}/tasks")
+            os_exc.raise_from_response(tasks)
+        return import_state(image.json(), tasks.json().get("tasks") or [])
 
     # -- metadata -------------------------------------------------------------------------
     def update_image(self, image_id: str, **attrs: Any) -> ImageRecord:
