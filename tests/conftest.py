@@ -11,6 +11,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,18 +22,21 @@ from glint_tui.core.paths import SANDBOX_PROFILE, paths_for
 from glint_tui.sandbox.cloud import Cloud
 from glint_tui.sandbox.manager import Sandbox
 from glint_tui.sandbox.shapes import Shape, shape_ports
-from tests.helpers import SilentListener, free_port_base
+from tests.helpers import SilentListener, free_port, free_port_base
 
 # Fixtures that start real servers (clouds, object stores, emulators). A new one goes here.
-CLOUD_FIXTURES = frozenset({"sandbox", "sandbox_shapes", "swift", "moto_ec2"})
+CLOUD_FIXTURES = frozenset({"sandbox", "sandbox_shapes", "swift", "moto_ec2", "moto_strict"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that uses a fixture of ``CLOUD_FIXTURES`` (directly or through another
     fixture) is a sandbox test, marked or not: ``pytest -m "not sandbox"`` never starts one."""
     for item in items:
-        if CLOUD_FIXTURES & set(getattr(item, "fixturenames", ())):
+        names = set(getattr(item, "fixturenames", ()))
+        if CLOUD_FIXTURES & names:
             item.add_marker(pytest.mark.sandbox)
+        if "moto_ec2" in names or "moto_strict" in names:
+            item.add_marker(pytest.mark.ec2)
 
 
 class TestBed:
@@ -120,6 +124,63 @@ def sandbox_shapes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestBed
     finally:
         sb.down()
         shutil.rmtree(sb.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def moto_ec2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """An EC2 emulator (moto in server mode) on 127.0.0.1, started only when a test in the
+    session asks for it; it checks no key (any key is moto's default account). Two AMIs of
+    another account are in every account's view (moto keeps accounts apart, so a share
+    between two of its accounts is never seen: its AMI list is how another owner's AMIs
+    get there), one of them public."""
+    from glint_tui.sandbox.ec2 import MotoServer
+    from tests.ec2_helpers import Ec2Bed, foreign_amis
+
+    root = tmp_path_factory.mktemp("moto")
+    server = MotoServer(root, free_port(), amis_file=foreign_amis(root / "amis.json"))
+    server.start()
+    try:
+        yield Ec2Bed(server)
+    finally:
+        server.stop()
+
+
+STRICT_BOOTSTRAP = 4  # requests moto serves before it checks keys: user, key, policy, key
+
+
+@pytest.fixture(scope="session")
+def moto_strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A second moto that checks keys and policies after its first requests, which make
+    the IAM user ``glint`` (may do everything), its key, and the user ``nobody`` (may
+    do nothing) with its key. Yields (bed, (glint key, secret), (nobody key, secret))."""
+    import json
+
+    from glint_tui.sandbox.ec2 import MotoServer
+    from tests.ec2_helpers import Ec2Bed
+
+    server = MotoServer(
+        tmp_path_factory.mktemp("moto-strict"), free_port(), strict_after=STRICT_BOOTSTRAP
+    )
+    server.start()
+    try:
+        bed = Ec2Bed(server)
+        iam = bed.client("iam")
+        allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*",
+                                                           "Resource": "*"}]}  # fmt: skip
+        iam.create_user(UserName="glint")
+        iam.put_user_policy(UserName="glint", PolicyName="all", PolicyDocument=json.dumps(allow))
+        key = iam.create_access_key(UserName="glint")["AccessKey"]
+        iam.create_user(UserName="nobody")
+        # moto now checks every request: the next ones must be signed by a key it knows
+        admin = bed.client("iam", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+        weak = admin.create_access_key(UserName="nobody")["AccessKey"]
+        yield (
+            bed,
+            (key["AccessKeyId"], key["SecretAccessKey"]),
+            (weak["AccessKeyId"], weak["SecretAccessKey"]),
+        )
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -288,6 +288,16 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def free_port() -> int:
+    """One free TCP port on 127.0.0.1 (for a single server such as the EC2 emulator)."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(30000, 60000)
+        if _port_free(port):
+            return port
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
 def run_glint(
     env: dict[str, str], *args: str, input: str | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:

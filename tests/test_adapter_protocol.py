@@ -9,11 +9,12 @@ import inspect
 import pytest
 
 from glint_tui.core.clouds.base import CloudSession
+from glint_tui.core.clouds.ec2.session import Ec2Session
 from glint_tui.core.clouds.openstack import OpenStackSession
 from glint_tui.core.model import Credential, Repository
 from tests.fakecloud import FakeCloud, FakeSession
 
-IMPLEMENTATIONS = [OpenStackSession, FakeSession]
+IMPLEMENTATIONS = [OpenStackSession, Ec2Session, FakeSession]
 
 
 def protocol_members() -> dict[str, object]:

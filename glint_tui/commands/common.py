@@ -65,9 +65,20 @@ def parse_ref(text: str) -> ProjectRef:
         raise UsageError(str(e)) from None
 
 
+def column(use_cases: Services, text: str) -> ProjectRef:
+    """A configured column from ``--to``/``--from``/``--project``: ``REPO:PROJECT``, or
+    where unambiguous ``REPO``, ``REPO/REGION``, ``REPO:REGION`` (``Services.column``)."""
+    try:
+        return use_cases.column(text)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
 def add_password_stdin_flag(parser: argparse.ArgumentParser, what: str = "password") -> None:
     parser.add_argument(
         "--password-stdin",
+        "--secret-stdin",
+        dest="password_stdin",
         action="store_true",
         help=f"read the {what} from the first line of standard input (for scripts)",
     )

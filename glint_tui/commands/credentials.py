@@ -13,7 +13,7 @@ from typing import Any
 from glint_tui.commands import common
 from glint_tui.core import exitcodes
 from glint_tui.core.errors import CloudError, UsageError
-from glint_tui.core.model import Credential, ProjectRef
+from glint_tui.core.model import AUTH_TYPES_BY_CLOUD, SECRETLESS_AUTH_TYPES, Credential, ProjectRef
 
 
 def register(subparsers: Any) -> None:
@@ -24,7 +24,14 @@ def register(subparsers: Any) -> None:
     )
     sub = group.add_subparsers(dest="credentials_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("add", help="add (or replace) the credential of REPOSITORY:PROJECT")
+    p = sub.add_parser(
+        "add",
+        help="add (or replace) the credential of REPOSITORY:PROJECT",
+        description="OpenStack: REPOSITORY:PROJECT --username U (or --app-credential ID). "
+        "EC2: REPOSITORY (the login names the account; REPOSITORY:ACCOUNT to say it) with "
+        "--access-key-id ID (secret asked or --secret-stdin), --profile P or "
+        "--from-environment (boto3's own search; nothing secret stored).",
+    )
     p.add_argument("ref", metavar="REPOSITORY:PROJECT")
     _add_options(p)
     p.set_defaults(func=cmd_add)
@@ -59,12 +66,27 @@ def register(subparsers: Any) -> None:
 
 
 def _add_options(p: argparse.ArgumentParser) -> None:
-    who = p.add_mutually_exclusive_group(required=True)
+    who = p.add_mutually_exclusive_group(required=True)  # one way to say who logs in
     who.add_argument("--username", help="Keystone user name (password asked, never on argv)")
     who.add_argument(
         "--app-credential",
         metavar="ID",
         help="application credential id (its secret is asked, never on argv)",
+    )
+    who.add_argument(
+        "--access-key-id", metavar="ID", help="ec2: access key id (its secret is asked)"
+    )
+    who.add_argument(  # dest: glint's own global --profile names glint's files
+        "--profile",
+        "--aws-profile",
+        dest="aws_profile",
+        metavar="P",
+        help="ec2: a profile of ~/.aws/config (nothing stored)",
+    )
+    who.add_argument(
+        "--from-environment",
+        action="store_true",
+        help="ec2: boto3's own search (AWS_ACCESS_KEY_ID …, instance role); nothing stored",
     )
     p.add_argument("--user-domain", default="Default", help="user's domain (default: Default)")
     p.add_argument(
@@ -74,38 +96,78 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     common.add_no_verify_flag(p)
 
 
-def _ref(args: argparse.Namespace) -> ProjectRef:
+def _ref(args: argparse.Namespace, ec2_names: frozenset[str] = frozenset()) -> ProjectRef:
+    """REPOSITORY:PROJECT, or just an ec2 REPOSITORY (in *ec2_names*): the login names the
+    account."""
     if getattr(args, "ref", None):
+        if args.ref in ec2_names:
+            return ProjectRef(args.ref, "")
         return common.parse_ref(args.ref)
     if not args.repository or not args.project:
         raise UsageError("both --name (repository) and --tenant (project) are needed")
     return ProjectRef(args.repository, args.project)
 
 
+EC2_OPTIONS = ("access_key_id", "aws_profile", "from_environment")
+
+
+def _who(args: argparse.Namespace, cloud_type: str) -> tuple[str, str]:
+    """(auth type, username) from the options, refusing those of the other cloud type."""
+    ec2 = cloud_type == "ec2"
+    given_ec2 = any(getattr(args, o, None) for o in EC2_OPTIONS)
+    if ec2 and not given_ec2:
+        raise UsageError(
+            "an ec2 repository logs in with --access-key-id ID, --profile P or "
+            "--from-environment (not --username / --app-credential)"
+        )
+    if not ec2 and given_ec2:
+        raise UsageError("--access-key-id, --profile and --from-environment are for ec2")
+    if args.access_key_id:
+        return "access_key", args.access_key_id
+    if args.aws_profile:
+        return "profile", args.aws_profile
+    if args.from_environment:
+        return "environment", "environment"
+    if args.app_credential is not None:
+        return "application_credential", args.app_credential
+    return "password", args.username
+
+
 def cmd_add(args: argparse.Namespace) -> int:
-    ref = _ref(args)
     services = common.services()
+    ec2 = frozenset(r.name for r in services.repositories() if r.cloud_type == "ec2")
+    ref = _ref(args, ec2)
     repo = services.repository(ref.repository)
-    app = args.app_credential is not None
+    auth_type, username = _who(args, repo.cloud_type)
     cred = services.check_credential(  # before any password is asked or login tried
         Credential(
             repository=repo.name,
             project=ref.project,
-            username=args.app_credential if app else args.username,
-            auth_type="application_credential" if app else "password",
+            username=username,
+            auth_type=auth_type,
             user_domain=args.user_domain,
             project_domain=args.project_domain,
         )
     )
-    services.unlock_secrets()  # master password first (if any), before the cloud password
-    what = "application credential secret" if app else f"password for {cred.username}"
-    secret = common.read_secret(args, f"{what} on {ref}: ")
+    secret = ""
+    if auth_type not in SECRETLESS_AUTH_TYPES:
+        services.unlock_secrets()  # master password first (if any), before the cloud secret
+        what = {
+            "application_credential": "application credential secret",
+            "access_key": f"secret access key of {username}",
+        }.get(auth_type, f"password for {username}")
+        place = str(ref) if ref.project else ref.repository
+        secret = common.read_secret(args, f"{what} on {place}: ")
     try:
         saved = services.save_credential(cred, secret, verify=not args.no_verify)
     except CloudError as e:
         raise _not_saved(e) from None
     verb = "replaced" if saved.replaced else "added"
-    print(f"credential for {ref} {verb}" + (" (login checked)" if saved.verified else ""))
+    checked = " (login checked)" if saved.verified else ""
+    print(f"credential for {saved.credential.ref} {verb}{checked}")
+    if repo.regions:
+        columns = ", ".join(map(str, repo.columns(saved.credential.project)))
+        print(f"columns: {columns}")
     return exitcodes.OK
 
 
@@ -133,12 +195,19 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "USER DOMAIN",
                 "PROJECT DOMAIN",
             ),
-            [(str(c.ref), c.username, c.auth_type, c.user_domain, c.project_domain) for c in creds],
+            [(str(c.ref), c.username, c.auth_type, *_domains(c)) for c in creds],
         )
     else:
         print("no credentials yet: glint credentials add REPOSITORY:PROJECT --username USER")
     print(f"secrets: {services.describe_secrets()}")
     return exitcodes.OK
+
+
+def _domains(cred: Credential) -> tuple[str, str]:
+    """Keystone domains of an OpenStack credential; an EC2 one has none (``-``)."""
+    if cred.auth_type in AUTH_TYPES_BY_CLOUD["ec2"]:
+        return ("-", "-")
+    return (cred.user_domain, cred.project_domain)
 
 
 def cmd_delete(args: argparse.Namespace) -> int:

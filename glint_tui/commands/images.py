@@ -53,9 +53,10 @@ def _cmd(args: argparse.Namespace) -> int:
 
 def print_inventory(projects: list[str] | None, as_json: bool) -> int:
     """Print the matrix (or JSON) and return the exit code (0, 3 or 1 as documented)."""
-    columns = [common.parse_ref(text) for text in projects or ()]
+    use_cases = common.services()
+    columns = [common.column(use_cases, text) for text in projects or ()]
     # only those columns: every row is present in one of them
-    matrix = common.services().load_matrix(columns, need_columns=True)
+    matrix = use_cases.load_matrix(columns, need_columns=True)
     if as_json:
         json.dump(matrix.to_dict(), sys.stdout, indent=2, sort_keys=True)
         print()

@@ -15,6 +15,7 @@ from typing import Any
 from glint_tui.commands import common
 from glint_tui.core import exitcodes
 from glint_tui.core.cloudsyaml import CloudEntry
+from glint_tui.core.errors import UsageError
 from glint_tui.core.model import CLOUD_TYPES, INTERFACES, Repository
 from glint_tui.core.safetext import escape
 
@@ -27,9 +28,16 @@ def register(subparsers: Any) -> None:
     )
     sub = group.add_subparsers(dest="repository_command", metavar="ACTION", required=True)
 
-    p = sub.add_parser("add", help="register a cloud by its Keystone v3 URL")
+    p = sub.add_parser(
+        "add",
+        help="register a cloud by its Keystone v3 URL (or an EC2 account's regions)",
+        description="OpenStack: NAME AUTH_URL. EC2 (and EC2-compatible clouds): NAME --type "
+        "ec2 --region R [--region R2 …] [--endpoint-url URL]; one column per region.",
+    )
     p.add_argument("name", help="short unique name (letters, digits, '_', '.', '-')")
-    p.add_argument("auth_url", metavar="AUTH_URL", help="Keystone URL, e.g. https://k:5000/v3")
+    p.add_argument(
+        "auth_url", metavar="AUTH_URL", nargs="?", help="Keystone URL, e.g. https://k:5000/v3"
+    )
     p.add_argument("--type", dest="cloud_type", default="openstack", choices=CLOUD_TYPES)
     _repo_options(p)
     p.set_defaults(func=cmd_add)
@@ -71,7 +79,7 @@ def register(subparsers: Any) -> None:
     # -- the original Glint syntax ---------------------------------------------------------
     p = subparsers.add_parser("repository-add", help="original Glint: add a repository")
     p.add_argument("--name", required=True)
-    p.add_argument("--url", dest="auth_url", required=True, metavar="AUTH_URL")
+    p.add_argument("--url", dest="auth_url", metavar="AUTH_URL", help="Keystone URL (OpenStack)")
     p.add_argument("--format", dest="cloud_type", default="openstack", choices=CLOUD_TYPES)
     _repo_options(p)
     p.set_defaults(func=cmd_add)
@@ -96,7 +104,19 @@ def register(subparsers: Any) -> None:
 
 def _repo_options(p: argparse.ArgumentParser, edit: bool = False) -> None:
     p.add_argument("--description", default=None if edit else "")
-    p.add_argument("--region", default=None, help="region of the image endpoint")
+    p.add_argument(
+        "--region",
+        action="append",
+        default=None,
+        help="region of the image endpoint; ec2: a region of the account (repeatable, "
+        "one column each)",
+    )
+    p.add_argument(
+        "--endpoint-url",
+        default=None,
+        metavar="URL",
+        help="ec2: an EC2-compatible cloud's (or an emulator's) URL; default: AWS itself",
+    )
     p.add_argument("--interface", choices=INTERFACES, default=None if edit else "public")
     p.add_argument("--ca-bundle", default=None, help="PEM file of CAs to trust for this cloud")
     tls = p.add_mutually_exclusive_group()
@@ -111,18 +131,48 @@ def _repo_options(p: argparse.ArgumentParser, edit: bool = False) -> None:
     common.add_no_verify_flag(p)
 
 
+def _regions(args: argparse.Namespace, cloud_type: str | None) -> dict[str, Any]:
+    """``--region`` as the fields it sets: ``regions`` of an ec2 repository, else the one
+    ``region`` (given twice there, it is a usage error)."""
+    given = args.region
+    if given is None:
+        return {}
+    if cloud_type == "ec2":
+        return {"regions": tuple(given)}
+    if len(given) > 1:
+        raise UsageError("--region: an openstack repository has one region (ec2 may have more)")
+    return {"region": given[0]}
+
+
 def cmd_add(args: argparse.Namespace) -> int:
+    ec2 = args.cloud_type == "ec2"
+    if ec2 and args.auth_url:
+        raise UsageError("an ec2 repository has no AUTH_URL; use --endpoint-url for a "
+                         "non-AWS cloud")  # fmt: skip
+    if not ec2 and not args.auth_url:
+        raise UsageError("AUTH_URL is needed (the Keystone URL, e.g. https://k:5000/v3)")
+    if not ec2 and args.endpoint_url:
+        raise UsageError("--endpoint-url is for ec2 repositories (openstack: AUTH_URL)")
     repo = Repository(
         name=args.name,
-        auth_url=args.auth_url,
+        auth_url=args.auth_url or "",
         cloud_type=args.cloud_type,
         description=args.description or "",
-        region=args.region,
         interface=args.interface or "public",
         ca_bundle=args.ca_bundle,
         insecure=bool(args.insecure),
+        endpoint_url=args.endpoint_url,
+        **_regions(args, args.cloud_type),
     )
     version = common.services().add_repository(repo, verify=not args.no_verify)
+    if ec2:
+        found = f" ({escape(version)})" if version else ""
+        print(f"repository {repo.name} added{found}: regions {', '.join(repo.regions)}")
+        print(
+            f"next: glint credentials add {repo.name} --access-key-id ID --secret-stdin "
+            "(or --profile P, or --from-environment)"
+        )
+        return exitcodes.OK
     found = f" (Keystone {escape(version)} answers)" if version else ""
     print(f"repository {repo.name} added{found}")
     print(f"next: glint credentials add {repo.name}:PROJECT --username USER")
@@ -160,31 +210,34 @@ def cmd_list(args: argparse.Namespace) -> int:
         (
             r.name + (" (home)" if r.name == home else ""),
             r.cloud_type,
-            r.auth_url,
-            r.region or "-",
+            r.auth_url or r.endpoint_url or ("AWS" if r.cloud_type == "ec2" else "-"),
+            ",".join(r.regions) or r.region or "-",
             r.interface + (" INSECURE" if r.insecure else ""),
             counts.get(r.name, 0),
             r.description,
         )
         for r in repos
     ]
-    headers = ("NAME", "TYPE", "AUTH URL", "REGION", "INTERFACE", "CREDS", "DESCRIPTION")
+    headers = ("NAME", "TYPE", "URL", "REGION", "INTERFACE", "CREDS", "DESCRIPTION")
     common.print_table(headers, rows)
     return exitcodes.OK
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
+    use_cases = common.services()
+    kind = args.cloud_type or use_cases.repository(args.name).cloud_type
     changes = {
         "name": args.new_name,
         "auth_url": args.auth_url,
         "cloud_type": args.cloud_type,
         "description": args.description,
-        "region": args.region,
         "interface": args.interface,
         "ca_bundle": args.ca_bundle,
         "insecure": args.insecure,
+        "endpoint_url": args.endpoint_url,
+        **_regions(args, kind),
     }
-    repo, changed = common.services().edit_repository(args.name, changes, verify=not args.no_verify)
+    repo, changed = use_cases.edit_repository(args.name, changes, verify=not args.no_verify)
     if not changed:
         print(f"repository {repo.name}: nothing to change")
     else:

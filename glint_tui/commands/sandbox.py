@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("-n", "--clouds", type=int, default=None, help="how many clouds (default 3)")
     up.add_argument("--port-base", type=int, default=None, help="ports: BASE+10N, BASE+10N+1")
     up.add_argument("--no-seed", action="store_true", help="do not create sample images")
+    up.add_argument(
+        "--with-ec2",
+        action="store_true",
+        help="also run an EC2 emulator (moto) as repository 'ec2' (needs moto[server])",
+    )
     add_shape_arguments(up)
     up.add_argument("--with-swift", action="store_true",
                     help="also run Swift (Swift + S3 APIs) on c1's Keystone: BASE+12")  # fmt: skip
@@ -78,6 +83,7 @@ def _up(args: argparse.Namespace) -> int:
         shape=shape_from_args(args),
         meter=out.meter,
         with_swift=args.with_swift,
+        with_ec2=args.with_ec2,
     )
     _progress("try it:  glint --sandbox      (or: glint --sandbox images)")
     return exitcodes.OK
@@ -94,7 +100,13 @@ def _wipe(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    rows = Sandbox().status()
+    sandbox = Sandbox()
+    rows = sandbox.status()
+    moto = sandbox.moto
+    if sandbox.with_ec2 or moto.alive():  # --with-ec2
+        running = moto.alive()
+        pid = moto.pid() if running else None
+        rows.append({"name": "ec2", "moto": {"url": moto.url, "pid": pid, "running": running}})
     if args.json:
         print(json.dumps(rows, indent=2))
         return exitcodes.OK
@@ -102,8 +114,11 @@ def _status(args: argparse.Namespace) -> int:
         print("no sandbox clouds (start them with: glint sandbox up)")
         return exitcodes.OK
     for r in rows:
-        k, g = r["keystone"], r["glance"]
         state = lambda s: f"running (pid {s['pid']})" if s["running"] else "stopped"  # noqa: E731
+        if "moto" in r:
+            print(f"ec2  EC2 emulator (moto) {r['moto']['url']} {state(r['moto'])}")
+            continue
+        k, g = r["keystone"], r["glance"]
         print(f"{r['name']}  keystone {k['url']} {state(k)}  glance {g['url']} {state(g)}")
         for name, site in r.items():  # the Glances of further regions, and several stores
             if name.startswith("glance") and (name != "glance" or len(site["stores"]) > 1):

@@ -18,7 +18,7 @@ import sys
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from glint_tui.commands.common import confirm, parse_ref, services
+from glint_tui.commands.common import column, confirm, services
 from glint_tui.commands.progress import ProgressPrinter
 from glint_tui.commands.running import run_cancellable
 from glint_tui.core import exitcodes
@@ -317,9 +317,9 @@ def _refused_only(plan: Plan, args: argparse.Namespace) -> int:
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
-    dests = [parse_ref(t) for t in args.to]
-    source = parse_ref(args.source) if args.source else None
     use_cases = services()
+    dests = [column(use_cases, t) for t in args.to]
+    source = column(use_cases, args.source) if args.source else None
     matrix = use_cases.load_matrix(need_columns=True)
     for r in [*dests, *([source] if source else [])]:
         if r not in matrix.status:
@@ -352,10 +352,11 @@ def cmd_copy(args: argparse.Namespace) -> int:
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
-    dests = [parse_ref(t) for t in args.to]
+    use_cases = services()
+    dests = [column(use_cases, t) for t in args.to]
     properties = dict(parse_property(p) for p in args.property)
     printer = ProgressPrinter(quiet=args.quiet)
-    plan, already = services().plan_upload(
+    plan, already = use_cases.plan_upload(
         args.file,
         args.name,
         dests,
@@ -374,8 +375,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    at = parse_ref(args.source)
     use_cases = services()
+    at = column(use_cases, args.source)
     matrix = use_cases.load_matrix(need_columns=True)
     if at not in matrix.status:
         raise UsageError(matrix.unknown_column(at))

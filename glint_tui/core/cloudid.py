@@ -109,10 +109,10 @@ def identity_from_catalog(catalog: Iterable[dict[str, Any]], used_url: str) -> C
 def group_clouds(
     columns: Iterable[tuple[ProjectRef, CloudIdentity | None]],
 ) -> dict[ProjectRef, str | None]:
-    """Group columns into physical clouds: one repository (one region of it, for region
-    columns) is one cloud, and repositories whose identities share an image endpoint are
-    one cloud. A group's key is its smallest endpoint; a group where no column knows its
-    identity gets None (unknown)."""
+    """Group columns into physical clouds: one repository (one region of it, for a column
+    with a region: an EC2 account's regions hold different AMIs) is one cloud, and
+    repositories whose identities share an image endpoint are one cloud. A group's key is
+    its smallest endpoint; a group where no column knows its identity gets None (unknown)."""
     columns = list(columns)
     parent = {ref: ref for ref, _ in columns}
 

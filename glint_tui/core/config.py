@@ -296,10 +296,22 @@ class ConfigStore:
     def credentials(self) -> list[Credential]:
         return self._load().credentials
 
+    def columns(self) -> list[ProjectRef]:
+        """Every matrix column the credentials give (one per region of an EC2
+        repository), sorted."""
+        state = self._load()
+        repos = {r.name: r for r in state.repositories}
+        return sorted(
+            ref for c in state.credentials for ref in repos[c.repository].columns(c.project)
+        )
+
     def get_credential(self, ref: ProjectRef | str) -> Credential:
+        """The credential of *ref*'s repository and project; one credential serves every
+        region column of an EC2 repository (``REPO/REGION:ACCOUNT``)."""
         ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
+        plain = ProjectRef(ref.repository, ref.project)
         for cred in self.credentials():
-            if cred.ref == ref:
+            if cred.ref == plain:
                 return cred
         raise ConfigError(
             f"no credential for {ref} (add one with `glint credentials add {ref} --username USER`)"
@@ -338,6 +350,7 @@ class ConfigStore:
     def remove_credential(self, ref: ProjectRef | str) -> Credential:
         """Remove the credential for *ref* and its secret."""
         ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
+        ref = ProjectRef(ref.repository, ref.project)  # a region column: its credential
         with self._transaction() as state:
             found = [c for c in state.credentials if c.ref == ref]
             if not found:

@@ -31,7 +31,10 @@ from glint_tui.core.sessions import SessionSource, open_serialized
 VISIBILITY_FILTERS = ("all", "project", "shared", "public")
 
 RowKey = tuple[str, str]
-"""(image name, content key). Images with no data yet use ``"none:<id>"`` as content key."""
+"""(image name, content key). Images with no data yet use ``"none:<id>"`` as content key;
+usable images whose content nobody can name (an AMI without glint's sha512 tag) use
+``"unknown:<id>"``: a row of their own, with data (so never deleted as "no data"), and no
+verified hash (so never a copy source)."""
 
 Physical = tuple[str | None, str]
 """One Glance image: (cloud key, image id). The cloud key is None when the column's cloud
@@ -46,7 +49,11 @@ def same_image(a: Physical, b: Physical) -> bool:
 
 def row_key_of(image: ImageRecord) -> RowKey:
     """The identity of an image's row: its name plus its content key (or its id if no data)."""
-    return (image.name or "", image.content_key or f"none:{image.id}")
+    if image.content_key:
+        return (image.name or "", image.content_key)
+    if image.status in USABLE_STATUSES and image.os_hash_algo is None and image.size is None:
+        return (image.name or "", f"unknown:{image.id}")
+    return (image.name or "", f"none:{image.id}")
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,7 @@ class Row:
     @property
     def label(self) -> str:
         """``name@<12 hex>``: how the CLI prints and accepts a row unambiguously."""
-        if not self.has_data:
+        if not self.has_data or self.content_key.startswith("unknown:"):
             return f"{self.name}@{self.content_key}"
         return f"{self.name}@{self.content_key.split(':', 1)[1][:12]}"
 
@@ -172,6 +179,9 @@ class ColumnStatus:
     seconds: float = 0.0
     image_count: int = 0
     cloud: CloudIdentity | None = None
+    disk_formats: tuple[str, ...] | None = None
+    """The only disk formats the column's cloud takes (EC2: raw), None: any. A copy of
+    another format there is refused in the plan, before anything moves."""
 
     @property
     def ok(self) -> bool:
@@ -353,6 +363,7 @@ class _Listing:
     seconds: float = 0.0
     cloud: CloudIdentity | None = None
     fatal: SecretsError | None = None  # the keyring failed: no column can be listed
+    disk_formats: tuple[str, ...] | None = None  # the session's ``disk_formats``, if any
 
 
 Listing = _Listing
@@ -372,6 +383,7 @@ def _list_one(source: SessionSource, ref: ProjectRef) -> list[_Listing]:
         out.images = list(session.list_images())
         out.project_id = session.project_id
         out.cloud = _identity(session)
+        out.disk_formats = getattr(session, "disk_formats", None)
         if ref.region is None and session.repository.region is None:
             regions = _regions(session)
     except SecretsError as e:  # locked keyring / wrong master password: exit 2, not a column
@@ -496,4 +508,7 @@ def refresh(
 
 
 def _status_of(lst: _Listing) -> ColumnStatus:
-    return ColumnStatus(lst.ref, lst.project_id, lst.error, lst.seconds, len(lst.images), lst.cloud)
+    counted = len(lst.images)
+    return ColumnStatus(
+        lst.ref, lst.project_id, lst.error, lst.seconds, counted, lst.cloud, lst.disk_formats
+    )

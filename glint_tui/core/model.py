@@ -6,21 +6,39 @@ tool never see an openstacksdk object.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from functools import total_ordering
 from typing import Any
 
-CLOUD_TYPES = ("openstack",)
-AUTH_TYPES = ("password", "application_credential")
-"""How a ``Credential`` logs in: user name + password, or application credential id + secret."""
+CLOUD_TYPES = ("openstack", "ec2")
+AUTH_TYPES = ("password", "application_credential", "access_key", "profile", "environment")
+"""How a ``Credential`` logs in. OpenStack: user name + password, or application credential
+id + secret. EC2: an access key id + secret (``access_key``), a named profile of the AWS
+config files (``profile``: ``username`` is the profile's name), or boto3's own search of
+the environment (``environment``); the last two keep no secret of glint's."""
+AUTH_TYPES_BY_CLOUD = {
+    "openstack": ("password", "application_credential"),
+    "ec2": ("access_key", "profile", "environment"),
+}
+SECRETLESS_AUTH_TYPES = frozenset({"profile", "environment"})
+"""Auth types whose secret is somewhere else (the AWS config files, the environment):
+nothing goes to glint's keyring for them."""
 INTERFACES = ("public", "internal", "admin")
 VISIBILITIES = ("private", "shared", "community", "public")
 
 
 @dataclass(frozen=True)
 class Repository:
-    """A cloud glint manages images on (the original Glint called these repositories)."""
+    """A cloud glint manages images on (the original Glint called these repositories).
+
+    An ``openstack`` repository is found by its Keystone ``auth_url`` (and an optional
+    ``region``). An ``ec2`` repository has no auth URL: it names its ``regions`` (one
+    column per region and account) and optionally an ``endpoint_url`` for an
+    EC2-compatible cloud or an emulator (none: AWS's own regional endpoints). A session
+    on one of its regions gets the repository with ``region`` set to that region.
+    """
 
     name: str
     auth_url: str
@@ -30,9 +48,25 @@ class Repository:
     interface: str = "public"
     ca_bundle: str | None = None
     insecure: bool = False
+    regions: tuple[str, ...] = ()
+    endpoint_url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record as saved; the EC2-only fields only when set (an OpenStack
+        repository's entry reads as it always did)."""
+        d = asdict(self)
+        d["regions"] = list(self.regions)
+        for key in ("regions", "endpoint_url"):
+            if not d[key]:
+                del d[key]
+        return d
+
+    def columns(self, project: str) -> list[ProjectRef]:
+        """The matrix columns one credential of *project* gives: one per region of an
+        EC2 repository, else the plain ``REPO:PROJECT``."""
+        if self.regions:
+            return [ProjectRef(self.name, project, r) for r in self.regions]
+        return [ProjectRef(self.name, project)]
 
 
 @dataclass(frozen=True)
@@ -41,7 +75,8 @@ class Credential:
 
     ``auth_type`` is one of ``AUTH_TYPES``: ``password`` (username + password) or
     ``application_credential`` (``username`` then holds the application credential id;
-    the secret is its secret).
+    the secret is its secret). For EC2, ``project`` is the account id (learnt from the
+    login) and ``username`` the access key id, the profile name, or ``environment``.
     """
 
     repository: str
@@ -109,6 +144,42 @@ class ProjectRef:
         if malformed or not text.isprintable():
             raise ValueError(f"expected {REF_SYNTAX} (e.g. mycloud:alpha), got {text!r}")
         return cls(repo, project, region if slash else None)
+
+
+def resolve_column(text: str, columns: list[ProjectRef]) -> ProjectRef:
+    """The column of *columns* that *text* names, for options like ``--to``.
+
+    ``REPO:PROJECT`` / ``REPO/REGION:PROJECT`` name one exactly. Where it is unambiguous,
+    shorter forms do too: ``REPO`` (its only column), ``REPO/REGION`` (that region's only
+    column) and ``REPO:REGION`` (an EC2 repository's region: its only account there).
+    Text that parses but is not configured comes back as parsed (callers say it is not
+    configured); ValueError when nothing matches or several columns do.
+    """
+    exact: ProjectRef | None = None
+    with contextlib.suppress(ValueError):
+        exact = ProjectRef.parse(text)
+    if exact is not None and exact in columns:
+        return exact
+    if not isinstance(text, str) or not text.isprintable():
+        raise ValueError(f"expected {REF_SYNTAX} (e.g. mycloud:alpha), got {text!r}")
+    where, colon, after = text.partition(":")
+    repo, slash, region = where.partition("/")
+    if slash and colon:
+        found: list[ProjectRef] = []
+    elif slash:
+        found = [c for c in columns if c.repository == repo and c.region == region]
+    elif colon:
+        found = [c for c in columns if c.repository == repo and c.region == after]
+    else:
+        found = [c for c in columns if c.repository == repo]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        names = ", ".join(map(str, found))
+        raise ValueError(f"{text!r} may be any of {names}: name one")
+    if exact is not None:
+        return exact
+    return ProjectRef.parse(text)  # raises: the one parser's own message
 
 
 @dataclass(frozen=True)

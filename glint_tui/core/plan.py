@@ -160,6 +160,11 @@ class _Planner:
             why = status.error if status else self.matrix.unknown_column(ref)
             self.refuse("copy", row, ref, f"cannot list {ref}: {why}")
             return None
+        takes = status.disk_formats
+        if takes and row.disk_format and row.disk_format not in takes:
+            why = f"{ref} takes {'/'.join(takes)} images only, not {row.disk_format}"
+            self.refuse("copy", row, ref, why + ": convert it first (qemu-img convert -O raw)")
+            return None
         others = [
             r
             for r in self.matrix.rows

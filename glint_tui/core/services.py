@@ -44,20 +44,32 @@ from glint_tui.core.importmethods import AUTO
 from glint_tui.core.inventory import ColumnStatus, Matrix, refresh
 from glint_tui.core.locks import Busy, only_one
 from glint_tui.core.methodchoice import choose_methods
-from glint_tui.core.model import Credential, ProjectRef, Repository
+from glint_tui.core.model import (
+    SECRETLESS_AUTH_TYPES,
+    Credential,
+    ProjectRef,
+    Repository,
+    resolve_column,
+)
 from glint_tui.core.notices import Notice, Warn, log_warning
 from glint_tui.core.paths import Paths, paths_for
 from glint_tui.core.plan import Choices, Plan, build_plan
 from glint_tui.core.reconcile import ReconcileReport, reconcile
 from glint_tui.core.secrets import Prompt, SecretStore
-from glint_tui.core.sessions import SessionProvider, open_serialized, probe_keystone
+from glint_tui.core.sessions import (
+    SessionProvider,
+    open_serialized,
+    probe_endpoint,
+    probe_keystone,
+)
+from glint_tui.core.validation import check_auth_type
 
 AskSecret = Callable[[CloudEntry], "str | None"]
 
 TRANSFER_METHOD = "transfer_method"
 """Settings key: how copies move when no ``--method`` is given (auto by default)."""
 
-REACHABILITY = frozenset({"auth_url", "ca_bundle", "insecure"})
+REACHABILITY = frozenset({"auth_url", "endpoint_url", "ca_bundle", "insecure"})
 """Repository fields whose change is checked against Keystone before it is saved."""
 
 
@@ -109,8 +121,15 @@ class Services:
         return self.config.home_repository()
 
     def columns(self) -> list[ProjectRef]:
-        """Every configured REPO:PROJECT (one per credential), sorted."""
+        """Every configured column (one per credential, one per region of an EC2
+        repository), sorted."""
         return self.sessions.refs()
+
+    def column(self, text: str) -> ProjectRef:
+        """The configured column *text* names: ``REPO:PROJECT``, ``REPO/REGION:PROJECT``, or
+        where it is unambiguous just ``REPO``, ``REPO/REGION`` or ``REPO:REGION``
+        (``model.resolve_column``); a ValueError says why not."""
+        return resolve_column(text, self.columns())
 
     def describe_secrets(self) -> str:
         return self.secrets.describe()
@@ -130,14 +149,26 @@ class Services:
             raise UsageError(
                 f"repository {repo.name!r} already exists (use `glint repository edit`)"
             )
-        version = probe_keystone(repo) if verify else None
+        version = self._probe(repo) if verify else None
         self.config.add_repository(repo)
         self._warn_same_cloud(repo)
         return version
 
+    @staticmethod
+    def _probe(repo: Repository) -> str | None:
+        """Reach the repository before it is saved: Keystone's version (OpenStack), or the
+        EC2 endpoint answering (AWS itself: nothing to reach before a key, None)."""
+        if repo.cloud_type == "ec2":
+            return probe_endpoint(repo) if repo.endpoint_url else None
+        return probe_keystone(repo)
+
     def _warn_same_cloud(self, repo: Repository) -> None:
-        """Tell the operator when *repo* is a cloud glint already knows under another name."""
-        twins = same_keystone(repo, self.config.repositories())
+        """Tell the operator when *repo* is a cloud glint already knows under another name
+        (an EC2 cloud is an account: the matrix tells once a key says which)."""
+        if repo.cloud_type != "openstack":
+            return
+        others = [r for r in self.config.repositories() if r.cloud_type == "openstack"]
+        twins = same_keystone(repo, others)
         if twins:
             self._warn(same_cloud_warning(repo, twins))
 
@@ -152,7 +183,7 @@ class Services:
         if not changed:
             return old, []
         if verify and REACHABILITY & set(changed):
-            probe_keystone(validate_repository(replace(old, **changed)))
+            self._probe(validate_repository(replace(old, **changed)))
         return self.config.update_repository(old.name, **changed), sorted(changed)
 
     def delete_repository(self, name: str) -> tuple[Repository, int]:
@@ -213,38 +244,61 @@ class Services:
         With *verify* (the default) the login is tried first and its precise CloudError
         (wrong password, unknown project, unreachable, no image endpoint) is raised with
         nothing written; ``verify=False`` is the operator's explicit "save without checking".
+
+        An EC2 credential may leave ``project`` empty: the login says which account the
+        key belongs to, and the saved credential (returned) is that account's. A profile or
+        the environment keeps no secret: nothing is written to the keyring for them.
         """
         cred = self.check_credential(cred)
         repo = self.config.get_repository(cred.repository)
-        if not secret:
+        if not secret and cred.auth_type not in SECRETLESS_AUTH_TYPES:
             raise UsageError("the password / secret is empty; nothing saved")
         if verify:
-            self._login(repo, cred, secret)
+            account = self._login(repo, cred, secret)
+            if repo.cloud_type == "ec2":
+                cred = replace(cred, project=account)
+        elif not cred.project:
+            raise UsageError(
+                f"without a login glint cannot learn the account: name it, "
+                f"`glint credentials add {cred.repository}:ACCOUNT …`"
+            )
         replaced = self._store_credential(cred, secret)
         return CredentialSaved(cred, replaced, verify)
 
     def check_credential(self, cred: Credential) -> Credential:
         """*cred* with every field checked and its repository known: callers check before
-        they ask for a secret, so a typo never costs the operator a typed password."""
-        cred = validate_credential(cred)
-        self.config.get_repository(cred.repository)
-        return cred
+        they ask for a secret, so a typo never costs the operator a typed password.
+        (An EC2 credential's empty project is "the account the login names".)"""
+        repo = self.config.get_repository(cred.repository)
+        unknown_account = repo.cloud_type == "ec2" and not cred.project
+        checked = validate_credential(replace(cred, project="-") if unknown_account else cred)
+        check_auth_type(checked, repo)
+        return replace(checked, project="") if unknown_account else checked
 
     def delete_credential(self, ref: ProjectRef) -> Credential:
         """Remove the credential of *ref* and its secret."""
         return self.config.remove_credential(ref)
 
-    def _login(self, repo: Repository, cred: Credential, secret: str) -> None:
-        """Log in once (with the profile's timeouts); the adapter raises the precise
-        CloudError when it does not work."""
-        with open_session(repo, cred, secret, timeouts=self.sessions.timeouts) as session:
-            session.check()
+    def _login(self, repo: Repository, cred: Credential, secret: str) -> str:
+        """Log in once (with the profile's timeouts) in every region of the repository;
+        the adapter raises the precise CloudError when it does not work. Returns the
+        project (account) id the login is scoped to."""
+        project = ""
+        for region in repo.regions or (None,):
+            place = replace(repo, region=region) if region else repo
+            with open_session(place, cred, secret, timeouts=self.sessions.timeouts) as session:
+                session.check()
+                project = session.project_id
+        return project
 
     def _store_credential(self, cred: Credential, secret: str) -> bool:
         """Write the secret, then the record; if the record cannot be written, put back
         whatever the keyring held under that key. Returns True when a credential was
         replaced (its old secret is dropped by the config only once the new one is saved)."""
         replaced = self.config.find_credential(cred.ref) is not None
+        if cred.auth_type in SECRETLESS_AUTH_TYPES:  # a profile, the environment: no secret
+            self.config.add_credential(cred, replace_existing=True)
+            return replaced
         previous = self.secrets.get(cred.secret_key)
         self.secrets.set(cred.secret_key, secret)
         try:
@@ -263,6 +317,9 @@ class Services:
         credential of *ref* logs in and how many images it sees."""
         repo = self.config.get_repository(repository)
         if ref is None:
+            if repo.cloud_type == "ec2":
+                found = self._probe(repo)
+                return f"{repo.name}: {found or 'AWS: add a credential to check a login'}"
             return f"{repo.name}: Keystone {probe_keystone(repo)} answers"
         with self.sessions.open(ref) as session:
             session.check()

@@ -22,7 +22,7 @@ from glint_tui.core.clouds import open_session
 from glint_tui.core.clouds.base import CloudSession
 from glint_tui.core.config import ConfigStore, insecure_warning
 from glint_tui.core.errors import CloudError, ConfigError, Unreachable
-from glint_tui.core.model import Credential, ProjectRef, Repository
+from glint_tui.core.model import SECRETLESS_AUTH_TYPES, Credential, ProjectRef, Repository
 from glint_tui.core.notices import log_warning
 from glint_tui.core.paths import Paths, paths_for
 from glint_tui.core.safetext import escape
@@ -80,23 +80,34 @@ class SessionProvider:
         return self._timeouts
 
     def refs(self) -> list[ProjectRef]:
-        """Every configured repository:project credential, sorted."""
-        return sorted(c.ref for c in self.config.credentials())
+        """Every configured column (a credential, or one per region of an EC2
+        repository), sorted."""
+        return self.config.columns()
 
     def resolve(self, ref: ProjectRef | str) -> tuple[Repository, Credential, str]:
-        """Repository, credential and secret for *ref*, or a ConfigError saying how to fix it.
-        A ref with a region (one region of a multi-region repository) uses the
-        repository's credential for the project, with the repository pinned to that region."""
+        """Repository (with ``region`` set to the column's, for a region column),
+        credential and secret for *ref* (``""`` when the credential keeps none in the
+        keyring: an AWS profile or the environment), or a ConfigError saying how to fix it.
+        A repository that names its regions (EC2) takes only those; an OpenStack repository
+        with no region pinned takes any region its catalog lists (one column per region)."""
         ref = ProjectRef.parse(ref) if isinstance(ref, str) else ref
         repo = self.config.get_repository(ref.repository)
-        cred = self.config.get_credential(ProjectRef(ref.repository, ref.project))
+        if repo.regions and ref.region not in repo.regions:
+            have = ", ".join(repo.regions)
+            raise ConfigError(
+                f"{ref}: repository {repo.name} has no region {ref.region!r} (regions: "
+                f"{have}; add one with `glint repository edit {repo.name} --region R`)"
+            )
         if ref.region is not None:
             repo = replace(repo, region=ref.region)
+        cred = self.config.get_credential(ref)
+        if cred.auth_type in SECRETLESS_AUTH_TYPES:
+            return repo, cred, ""
         secret = self.secrets.get(cred.secret_key)
         if secret is None:
             raise ConfigError(
                 f"{ref}: no secret in the keyring ({self.secrets.describe()}); store it with "
-                f"`glint credentials add {ref} --username {cred.username}`"
+                f"`glint credentials add {cred.ref} {_who_option(cred)} {cred.username}`"
             )
         return repo, cred, secret
 
@@ -111,6 +122,14 @@ class SessionProvider:
         return open_session(repo, cred, secret, timeouts=self.timeouts, column=column)
 
 
+def _who_option(cred: Credential) -> str:
+    """The ``credentials add`` option that names *cred*'s user (for hints)."""
+    return {
+        "access_key": "--access-key-id",
+        "application_credential": "--app-credential",
+    }.get(cred.auth_type, "--username")
+
+
 def _ssl_context(repo: Repository) -> ssl.SSLContext:
     if repo.insecure:
         ctx = ssl.create_default_context()
@@ -118,6 +137,22 @@ def _ssl_context(repo: Repository) -> ssl.SSLContext:
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
     return ssl.create_default_context(cafile=repo.ca_bundle or None)
+
+
+def probe_endpoint(repo: Repository, timeout: float = 10.0) -> str:
+    """Check that an EC2-compatible endpoint answers HTTP at all (any status: without a
+    key it refuses every call); Unreachable when nothing answers."""
+    url = repo.endpoint_url or ""
+    context = _ssl_context(repo) if url.startswith("https:") else None
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context):
+            pass
+    except urllib.error.HTTPError:
+        pass  # it answered
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise Unreachable(f"cannot reach {url}: {reason}", f"repository {repo.name}") from None
+    return f"endpoint {url} answers"
 
 
 def probe_keystone(repo: Repository, timeout: float = 10.0) -> str:

@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 
 from glint_tui.core.errors import ConfigError
 from glint_tui.core.importmethods import CHOICES as METHOD_CHOICES
-from glint_tui.core.model import AUTH_TYPES, CLOUD_TYPES, INTERFACES, Credential, Repository
+from glint_tui.core.model import (
+    AUTH_TYPES,
+    AUTH_TYPES_BY_CLOUD,
+    CLOUD_TYPES,
+    INTERFACES,
+    Credential,
+    Repository,
+)
 from glint_tui.core.safetext import escape
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -81,6 +88,29 @@ def check_url(value: Any) -> str:
     return value
 
 
+REGION_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def check_region(value: Any) -> str:
+    """A region name appears in ``REPO/REGION:PROJECT``: no ``/``, ``:`` or spaces."""
+    if not isinstance(value, str) or not REGION_RE.match(value):
+        raise ValueError("a region must be 1-64 letters, digits, '_', '.' or '-' (e.g. eu-west-1)")
+    return value
+
+
+def _regions(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("must be a list of region names")
+    regions = tuple(check_region(v) for v in value)
+    if len(set(regions)) != len(regions):
+        raise ValueError("names a region twice")
+    return regions
+
+
+def _optional_url(value: Any) -> str | None:
+    return None if value is None or value == "" else check_url(value)
+
+
 def _optional_text(value: Any, limit: int = TEXT_MAX) -> str | None:
     if value is None or value == "":
         return None
@@ -108,13 +138,15 @@ def _ca_bundle(value: Any) -> str | None:
 
 REPOSITORY_CHECKS: dict[str, Callable[[Any], Any]] = {
     "name": check_repository_name,
-    "auth_url": check_url,
+    "auth_url": lambda v: v if v == "" else check_url(v),  # "" for EC2 (checked per type)
     "cloud_type": lambda v: _choice(v, CLOUD_TYPES),
     "description": check_text,
     "region": _optional_text,
     "interface": lambda v: _choice(v, INTERFACES),
     "ca_bundle": _ca_bundle,
     "insecure": _bool,
+    "regions": _regions,
+    "endpoint_url": _optional_url,
 }
 CREDENTIAL_CHECKS: dict[str, Callable[[Any], Any]] = {
     "repository": check_repository_name,
@@ -175,7 +207,42 @@ def validate_repository(repo: Repository | dict[str, Any], where: str | None = N
     data = repo.to_dict() if isinstance(repo, Repository) else repo
     name = data.get("name") if isinstance(data, dict) else None
     where = where or f"repository {escape(repr(name))}"
-    return _build(Repository, REPOSITORY_CHECKS, data, where)
+    built = _build(Repository, REPOSITORY_CHECKS, data, where)
+    problem = _type_problem(built)
+    if problem:
+        key, why = problem
+        sep = "." if where.endswith("]") else ": "
+        raise ConfigError(f"{where}{sep}{key}: {why}")
+    return built
+
+
+def _type_problem(repo: Repository) -> tuple[str, str] | None:
+    """(key, problem) when a field does not suit the repository's cloud type."""
+    if repo.cloud_type == "ec2":
+        if repo.auth_url:
+            return "auth_url", "an ec2 repository has no auth URL (use endpoint_url)"
+        if not repo.regions:
+            return "regions", "an ec2 repository needs at least one region (--region)"
+        if repo.region is not None:
+            return "region", "an ec2 repository lists its regions under regions"
+        return None
+    if not repo.auth_url:
+        return "auth_url", "must be an http(s) URL"
+    if repo.regions:
+        return "regions", f"only ec2 repositories have several regions, not {repo.cloud_type}"
+    if repo.endpoint_url is not None:
+        return "endpoint_url", "only ec2 repositories take an endpoint URL (use auth_url)"
+    return None
+
+
+def check_auth_type(cred: Credential, repo: Repository) -> None:
+    """A credential's auth type must be one its repository's cloud type knows."""
+    allowed = AUTH_TYPES_BY_CLOUD.get(repo.cloud_type, ())
+    if cred.auth_type not in allowed:
+        raise ConfigError(
+            f"credential {escape(str(cred.ref))}: auth_type: {cred.auth_type} is not for "
+            f"{repo.cloud_type} repositories (use {' or '.join(allowed)})"
+        )
 
 
 def validate_credential(cred: Credential | dict[str, Any], where: str | None = None) -> Credential:

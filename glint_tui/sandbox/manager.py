@@ -29,6 +29,9 @@ from glint_tui.sandbox.cloud import (
     Cloud,
     migrated_template,
 )
+from glint_tui.sandbox.ec2 import DEFAULT_ACCOUNT as EC2_ACCOUNT
+from glint_tui.sandbox.ec2 import DUMMY_KEY_ID, DUMMY_SECRET, MotoServer
+from glint_tui.sandbox.ec2 import REGIONS as EC2_REGIONS
 from glint_tui.sandbox.pipinstall import Meter
 from glint_tui.sandbox.servervenv import ensure_server_venv, server_venv_path
 from glint_tui.sandbox.shapes import PLAIN, Shape, describe_glances, load_shape, settle_shape
@@ -58,6 +61,7 @@ class Sandbox:
         self.count = int(state.get("count", 0))
         self.shape = load_shape(self.root) or PLAIN
         self.with_swift = bool(state.get("swift", False))
+        self.with_ec2 = bool(state.get("ec2", False))  # up --with-ec2 once: moto on every up
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -73,7 +77,12 @@ class Sandbox:
     def _save_state(self) -> None:
         atomic_write_json(
             self.state_file,
-            {"port_base": self.port_base, "count": self.count, "swift": self.with_swift},
+            {
+                "port_base": self.port_base,
+                "count": self.count,
+                "swift": self.with_swift,
+                "ec2": self.with_ec2,
+            },
         )
 
     @property
@@ -115,10 +124,12 @@ class Sandbox:
         shape: Shape | None = None,
         meter: Meter | None = None,
         with_swift: bool = False,
+        with_ec2: bool = False,
     ) -> None:
         """Start *count* clouds (default: as many as before, else 3); idempotent.
 
         *shape* (regions, stores of c1) is fixed when the sandbox is created; None keeps it.
+        *with_swift* and *with_ec2* are remembered: every later ``up`` starts them too.
         *meter* shows the first run's install of the servers (else: a few progress lines).
         """
         count = count or self.count or 3
@@ -163,6 +174,8 @@ class Sandbox:
         self.register_repositories(clouds)
         if with_swift or self.with_swift:
             self.start_swift(progress)
+        if with_ec2 or self.with_ec2:
+            self.up_ec2(progress)
         if seed:
             from glint_tui.sandbox.seed import seed_clouds
 
@@ -187,6 +200,7 @@ class Sandbox:
             self.swift().stop()
         with ThreadPoolExecutor(max(1, len(self.clouds))) as pool:
             list(pool.map(lambda c: c.stop(), self.clouds))
+        self.moto.stop()
         progress(f"stopped {len(self.clouds)} sandbox cloud(s)")
 
     def wipe(self, progress: Progress = _quiet) -> None:
@@ -198,6 +212,7 @@ class Sandbox:
         if profile_root.name == SANDBOX_PROFILE:
             shutil.rmtree(profile_root, ignore_errors=True)
         self.count = 0
+        self.with_ec2 = False
         progress("sandbox wiped")
 
     def status(self) -> list[dict[str, Any]]:
@@ -217,7 +232,8 @@ class Sandbox:
 
     @property
     def running(self) -> bool:
-        return self.count > 0 and all(c.alive(s) for c in self.clouds for s in c.services)
+        clouds = self.count > 0 and all(c.alive(s) for c in self.clouds for s in c.services)
+        return clouds and (not self.with_ec2 or self.moto.alive())
 
     # -- glint's view of it --------------------------------------------------------------
     def member_credentials(self, cloud: Cloud) -> list[tuple[Credential, str]]:
@@ -236,15 +252,18 @@ class Sandbox:
             region="RegionOne",
         )
 
+    def _master_password_file(self) -> None:
+        password_file = self.paths.config_dir / "keyring-password"
+        if not password_file.exists():
+            atomic_write_bytes(password_file, pysecrets.token_urlsafe(32).encode(), 0o600)
+
     def register_repositories(self, clouds: list[Cloud]) -> None:
         """Write the sandbox clouds and member credentials into the sandbox profile."""
         from glint_tui.core.config import ConfigStore
         from glint_tui.core.secrets import SecretStore
 
         self.paths.ensure()
-        password_file = self.paths.config_dir / "keyring-password"
-        if not password_file.exists():
-            atomic_write_bytes(password_file, pysecrets.token_urlsafe(32).encode(), 0o600)
+        self._master_password_file()
         store = ConfigStore(self.paths)
         secrets = SecretStore(self.paths)
         known = {r.name for r in store.repositories()}
@@ -256,6 +275,45 @@ class Sandbox:
                 secrets.set(cred.secret_key, password)
                 if (cred.repository, cred.project, cred.username) not in creds:
                     store.add_credential(cred)
+
+    # -- the EC2 emulator (--with-ec2) -------------------------------------------------
+    @property
+    def moto(self) -> MotoServer:
+        """The sandbox's EC2 emulator: port BASE+9 (the clouds use BASE+10N…)."""
+        return MotoServer(self.root / "ec2", self.port_base + 9)
+
+    def up_ec2(self, progress: Progress = _quiet) -> None:
+        """Start moto and register it as repository ``ec2`` (regions us-east-1 and
+        eu-west-1) with moto's dummy keys, in the sandbox profile; every later ``up``
+        starts it again (moto keeps its AMIs in memory: they are gone after ``down``)."""
+        self.with_ec2 = True
+        self._save_state()
+        self.moto.start()
+        self.register_ec2(self.moto.url)
+        progress(f"ec2: EC2 emulator (moto) {self.moto.url}, regions {', '.join(EC2_REGIONS)}")
+
+    def register_ec2(self, url: str, name: str = "ec2") -> Repository:
+        """Repository *name* for the emulator at *url*, and its dummy-key credential."""
+        from glint_tui.core.config import ConfigStore
+        from glint_tui.core.secrets import SecretStore
+
+        self.paths.ensure()
+        self._master_password_file()
+        store = ConfigStore(self.paths)
+        repo = Repository(
+            name=name,
+            auth_url="",
+            cloud_type="ec2",
+            description=f"glint sandbox EC2 emulator (moto on {HOST})",
+            regions=EC2_REGIONS,
+            endpoint_url=url,
+        )
+        if not store.has_repository(name):
+            store.add_repository(repo)
+        cred = Credential(name, EC2_ACCOUNT, DUMMY_KEY_ID, auth_type="access_key")
+        SecretStore(self.paths).set(cred.secret_key, DUMMY_SECRET)
+        store.add_credential(cred, replace_existing=True)
+        return repo
 
     def refs(self, clouds: list[Cloud] | None = None) -> list[ProjectRef]:
         return [cred.ref for c in (clouds or self.clouds) for cred, _ in self.member_credentials(c)]

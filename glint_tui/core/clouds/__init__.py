@@ -9,7 +9,10 @@ from glint_tui.core.errors import ConfigError
 from glint_tui.core.model import CLOUD_TYPES, Credential, ProjectRef, Repository
 from glint_tui.core.timeouts import Timeouts
 
-_MODULES = {"openstack": "glint_tui.core.clouds.openstack"}
+_MODULES = {
+    "openstack": "glint_tui.core.clouds.openstack",
+    "ec2": "glint_tui.core.clouds.ec2",
+}
 assert set(_MODULES) == set(CLOUD_TYPES)
 
 

@@ -224,6 +224,7 @@ class DestinationUpload:
             self.cell(CellState.VERIFYING, image_id=image_id)
             timeout = self.ctx.options.active_timeout
             final = wait_active(session, image_id, self.where, destination.scope, timeout)
+            image_id = final.id  # EC2: the AMI the upload registered (created: a pending id)
             check_copy(final, session.stored_hashes(final), self.method.expectation, self.where)
             final = self.method.finish(session, final, self.spec)
             if not self.ctx.controls.settle(self.control, destination.ref, destination.scope):

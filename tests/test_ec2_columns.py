@@ -1,0 +1,107 @@
+"""EC2 repositories as columns, without a cloud: validation, one column per region, the
+column reader, cloud grouping per region, and what an AMI without glint's tag may do."""
+
+from __future__ import annotations
+
+import pytest
+
+from glint_tui.core.cloudid import CloudIdentity, group_clouds
+from glint_tui.core.clouds.ec2.session import Ec2Session
+from glint_tui.core.desired import Desired
+from glint_tui.core.errors import ConfigError
+from glint_tui.core.inventory import Listing, build_matrix
+from glint_tui.core.model import ImageRecord, ProjectRef, Repository, resolve_column
+from glint_tui.core.plan import build_plan
+from glint_tui.core.validation import validate_repository
+
+ACCOUNT = "123456789012"
+EC2 = Repository("aws", "", cloud_type="ec2", regions=("us-east-1", "eu-west-1"))
+
+
+def test_an_ec2_repository_gives_one_column_per_region_and_round_trips():
+    assert validate_repository(EC2.to_dict()) == EC2
+    assert [str(c) for c in EC2.columns(ACCOUNT)] == [
+        f"aws/us-east-1:{ACCOUNT}",
+        f"aws/eu-west-1:{ACCOUNT}",
+    ]
+    plain = Repository("c1", "https://k:5000/v3")
+    assert "regions" not in plain.to_dict() and "endpoint_url" not in plain.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"regions": ()}, "regions: an ec2 repository needs at least one region"),
+        ({"auth_url": "https://k/v3"}, "auth_url: an ec2 repository has no auth URL"),
+        ({"regions": ("eu/west",)}, "regions: a region must be"),
+        ({"endpoint_url": "ftp://x"}, r"endpoint_url: must be an http\(s\) URL"),
+    ],
+)
+def test_bad_ec2_repository_fields_are_named(fields, said):
+    data = {**EC2.to_dict(), **fields}
+    with pytest.raises(ConfigError, match=said):
+        validate_repository(data)
+
+
+def test_column_names_resolve_where_unambiguous_and_list_the_choices_where_not():
+    columns = [*EC2.columns(ACCOUNT), ProjectRef("c1", "alpha"), ProjectRef("c1", "beta")]
+    east = ProjectRef("aws", ACCOUNT, "us-east-1")
+    for text in (f"aws/us-east-1:{ACCOUNT}", "aws/us-east-1", "aws:us-east-1"):
+        assert resolve_column(text, columns) == east
+    assert resolve_column("c1:alpha", columns) == ProjectRef("c1", "alpha")
+    with pytest.raises(ValueError, match="may be any of aws/us-east-1"):
+        resolve_column("aws", columns)
+    with pytest.raises(ValueError, match="may be any of c1:alpha, c1:beta"):
+        resolve_column("c1", columns)
+    assert resolve_column("c9:x", columns) == ProjectRef("c9", "x")  # "not configured" later
+    with pytest.raises(ValueError, match="expected REPO:PROJECT"):
+        resolve_column("nope", columns)
+
+
+def test_two_regions_of_one_repository_are_two_clouds_and_one_account_region_is_one():
+    east, west = EC2.columns(ACCOUNT)
+    twin = ProjectRef("aws-again", ACCOUNT, "us-east-1")
+    keys = {r: f"ec2:{ACCOUNT}:{r.region}@aws" for r in (east, west, twin)}
+    ident = {r: CloudIdentity(k, frozenset({k})) for r, k in keys.items()}
+    groups = group_clouds(ident.items())
+    assert groups[east] != groups[west] and groups[east] == groups[twin]
+
+
+def test_a_qcow2_image_is_refused_for_an_ec2_column_in_the_plan_and_still_copied_elsewhere():
+    """The refusal comes from the column's ``disk_formats`` (``Ec2Session`` says raw),
+    so the plan shown before a run already says it; an OpenStack column takes any."""
+    (east, _) = EC2.columns(ACCOUNT)
+    alpha, beta = ProjectRef("c1", "alpha"), ProjectRef("c1", "beta")
+    sha = {"os_hash_algo": "sha512", "os_hash_value": "ab" * 64}
+    image = ImageRecord("i-1", "cirros", owner="p-alpha", disk_format="qcow2", **sha)
+    matrix = build_matrix(
+        [
+            Listing(alpha, "p-alpha", [image]),
+            Listing(beta, "p-beta", []),
+            Listing(east, ACCOUNT, [], disk_formats=Ec2Session.disk_formats),
+        ]
+    )
+    (row,) = matrix.rows
+    desired = Desired()
+    desired.want(row.key, east, True)
+    desired.want(row.key, beta, True)
+    plan = build_plan(matrix, desired)
+    (copy,) = plan.copies
+    assert [t.ref for t in copy.targets] == [beta]
+    (refusal,) = plan.refusals
+    assert refusal.ref == east and "raw images only, not qcow2" in refusal.reason
+
+
+def test_an_ami_without_glint_tags_is_never_a_copy_source_and_never_deleted():
+    east, west = EC2.columns(ACCOUNT)
+    bare = ImageRecord("ami-1", "handmade", owner=ACCOUNT, status="active")
+    matrix = build_matrix([Listing(east, ACCOUNT, [bare]), Listing(west, ACCOUNT, [])])
+    (row,) = matrix.rows
+    assert row.content_key == "unknown:ami-1" and row.has_data
+    assert row.label == "handmade@unknown:ami-1"
+    desired = Desired()
+    desired.want(row.key, west, True)
+    desired.want(row.key, east, False)
+    plan = build_plan(matrix, desired)
+    assert not plan.copies and not plan.deletes
+    assert {r.kind for r in plan.refusals} == {"copy", "delete"}
