@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--profile", help="use another set of glint files (default: yours)")
     parser.add_argument("--read-only", action="store_true", help="UI: hide every mutating action")
+    parser.add_argument(
+        "--catalog",
+        metavar="FILE",
+        help="UI: show what this catalog file wants in each cell; C reviews and runs it",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         import_module(name).register(sub)
@@ -161,9 +166,13 @@ def _open_ui(args: argparse.Namespace) -> int:
 
         out = ProgressPrinter()
         ensure_sandbox_running(progress=out.line, meter=out.meter)
+    if args.catalog is not None:  # a bad file: its one-line errors, exit 2, before the UI
+        from glint_tui.core.catalog.loader import load_catalog
+
+        load_catalog(args.catalog)
     from glint_tui.ui.app import run
 
-    return run(read_only=args.read_only, handle_signals=True)
+    return run(read_only=args.read_only, handle_signals=True, catalog=args.catalog)
 
 
 def _stuck_threads() -> list[threading.Thread]:

@@ -61,10 +61,12 @@ class GlintApp(App[int]):
         handle_signals: bool = False,
         keymap: dict[str, str] | None = None,
         theme: str | None = None,
+        catalog: str | None = None,
     ) -> None:
         super().__init__()
         self._operator_keymap = keymap or {}  # ui/keymap.py checked it (keymap.json)
         self._saved_theme = theme
+        self.catalog = catalog  # a catalog file shown over the matrix (--catalog)
         self.handle_signals = handle_signals  # SIGTERM -> terminate() (the real app only)
         self._terminating = False
         self._prompt_lock = threading.Lock()
@@ -104,6 +106,16 @@ class GlintApp(App[int]):
             self.run_worker(lambda: self.backend.remember_theme(theme.name), thread=True)
 
     def matrix_screen(self) -> MatrixScreen:
+        if self.catalog is not None:
+            from glint_tui.ui.screens.catalog_matrix import CatalogMatrixScreen
+
+            return CatalogMatrixScreen(
+                self.backend,  # type: ignore[arg-type]  # LiveBackend, or a test's
+                self.model,
+                self.catalog,
+                read_only=self.read_only,
+                refresh_interval=self.refresh_interval,
+            )
         return MatrixScreen(
             self.backend,
             self.model,
@@ -218,8 +230,9 @@ class GlintApp(App[int]):
             return answer[0] if answer else None
 
 
-def run(read_only: bool = False, handle_signals: bool = False) -> int:
-    """Open the UI on the current profile (``GLINT_PROFILE``/``GLINT_HOME``); exit code.
+def run(read_only: bool = False, handle_signals: bool = False, catalog: str | None = None) -> int:
+    """Open the UI on the current profile (``GLINT_PROFILE``/``GLINT_HOME``), with a
+    catalog file shown over the matrix when *catalog* names one; exit code.
 
     The operator's keymap and theme are read first: a bad keymap file is a ConfigError
     (one line, exit 2) before the screen changes."""
@@ -231,5 +244,6 @@ def run(read_only: bool = False, handle_signals: bool = False) -> int:
         handle_signals=handle_signals,
         keymap=keymap,
         theme=saved_theme(paths),
+        catalog=catalog,
     )
     return int(app.run() or 0)

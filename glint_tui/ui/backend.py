@@ -17,9 +17,12 @@ from pathlib import Path
 from typing import Protocol
 
 from glint_tui.core import exitcodes
+from glint_tui.core.catalog import review
+from glint_tui.core.catalog.steps import CatalogPlan
 from glint_tui.core.config import THEME, ConfigStore, validate_credential, validate_repository
 from glint_tui.core.desired import Desired
-from glint_tui.core.events import Event, RunFinished
+from glint_tui.core.errors import GlintError
+from glint_tui.core.events import Event, Notice, RunFinished
 from glint_tui.core.inventory import ColumnStatus, Matrix, build_matrix
 from glint_tui.core.model import AUTH_TYPES, INTERFACES, Credential, ProjectRef, Repository
 from glint_tui.core.paths import Paths, paths_for
@@ -32,6 +35,7 @@ __all__ = [
     "DISK_FORMATS",
     "INTERFACES",
     "Backend",
+    "CatalogBackend",
     "LiveBackend",
     "StaticBackend",
     "validate_credential",
@@ -39,6 +43,7 @@ __all__ = [
 ]
 
 Prompt = Callable[[str], "str | None"]
+EventSink = Callable[[Event], None]
 
 
 class Backend(Protocol):
@@ -103,6 +108,20 @@ def saved_theme(paths: Paths | None = None) -> str | None:
     return ConfigStore(paths or paths_for()).get_setting(THEME)
 
 
+class CatalogBackend(Backend, Protocol):
+    """What the matrix screen needs to show and run a catalog file (all calls may block)."""
+
+    def catalog_plan(self, path: str, matrix: Matrix | None = None) -> tuple[Matrix, CatalogPlan]:
+        """The catalog's plan against *matrix* (None: the columns listed afresh)."""
+        ...
+
+    def run_catalog(
+        self, path: str, plan: CatalogPlan, cancel: threading.Event, on_event: EventSink
+    ) -> int:
+        """Carry out a reviewed catalog plan under the profile's catalog lock; exit code."""
+        ...
+
+
 class LiveBackend:
     """Real clouds of one glint profile, through ``core.services``."""
 
@@ -160,6 +179,35 @@ class LiveBackend:
         self, path: str, name: str, targets: list[ProjectRef], disk_format: str | None
     ) -> tuple[Plan, list[tuple[ProjectRef, str]]]:
         return self.services.plan_upload(path, name, targets, disk_format=disk_format)
+
+    # -- the image catalog ---------------------------------------------------------------
+    def catalog_plan(self, path: str, matrix: Matrix | None = None) -> tuple[Matrix, CatalogPlan]:
+        planned = self.services.catalog_plan(path, matrix=matrix)
+        return planned.matrix, planned.plan
+
+    def run_catalog(
+        self, path: str, plan: CatalogPlan, cancel: threading.Event, on_event: EventSink
+    ) -> int:
+        """As ``glint catalog apply`` after its review: one catalog run at a time per
+        profile (another one running, cron's too, is a GlintError at once). The review
+        waited for the operator outside the lock, so the catalog is planned again under
+        it: a plan that no longer reads as the one reviewed (another run, a new upstream
+        version, an image changed by hand) runs nothing."""
+        from glint_tui.core.transfer import TransferOptions  # the engine: on demand
+
+        command = f"catalog apply {path} (ui)"
+        with self.services.catalog_lock():
+            on_event(Notice("checking the catalog plan is still the one reviewed"))
+            _, now = self.catalog_plan(path)
+            if review.lines(now) != review.lines(plan):
+                raise GlintError(
+                    "the clouds or the mirror changed since this catalog plan was reviewed: "
+                    "nothing done; C plans it again for a new review"
+                )
+            result = self.services.run_catalog(
+                plan, cancel, on_event, options=TransferOptions(command=command), command=command
+            )
+        return result.exit_code
 
     # -- repositories and credentials ----------------------------------------------------
     def listing(self) -> tuple[list[Repository], list[Credential]]:

@@ -25,6 +25,7 @@ HELP: dict[str, tuple[str, str]] = {
     "matrix.retry": (MARK, "Try the failed cell again (every failed cell, when this one is fine)."),
     "matrix.clear": (MARK, "Forget a failed cell's error and its mark."),
     "matrix.upload": (MARK, "Upload a new image from a file to the columns you choose."),
+    "matrix.catalog": (MARK, "With --catalog FILE: plan the catalog afresh, review it, run it."),
     "matrix.cancel": (TRANSFERS, "Cancel the copy into the cell under the cursor; others go on."),
     "matrix.cancel_run": (TRANSFERS, "Cancel the whole run; half-made images are removed."),
     "matrix.transfers": (TRANSFERS, "Show or hide the transfers; a run that went well hides them."),

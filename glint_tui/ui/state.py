@@ -30,6 +30,7 @@ from glint_tui.core.events import (
 from glint_tui.core.inventory import VISIBILITY_FILTERS, Matrix, Row, RowKey
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.plan import CopyAction, DeleteAction, Plan
+from glint_tui.ui.catalog_view import CatalogOverlay
 
 CellKey = tuple[RowKey, ProjectRef]
 SORTS = ("name", "size", "age")
@@ -144,6 +145,7 @@ class MatrixModel:
         self.text = ""
         self.sort = "name"
         self.run: RunProgress | None = None
+        self.catalog: CatalogOverlay | None = None  # an open catalog's plan (catalog_view)
         self.refused: dict[CellKey, str] = {}  # marks the plan would refuse, and why
         self.matrix = matrix
         self.rows: list[Row] = []
@@ -185,6 +187,9 @@ class MatrixModel:
         if self.text:
             needle = self.text.lower()
             rows = [r for r in rows if needle in r.name.lower() or needle in r.content_key]
+        if self.catalog is not None and self.visibility == "all":
+            rows += self.catalog.rows_for(self.project, self.text)  # versions not made yet
+            rows.sort(key=lambda r: (r.name.lower(), r.name, r.content_key))
         if self.sort == "size":
             rows.sort(key=lambda r: (-(r.size or 0), r.name.lower()))
         elif self.sort == "age":
@@ -397,6 +402,8 @@ class MatrixModel:
             if prog is None or action is None:
                 return changed
             per = event.per_destination
+            if not prog.total and event.total:  # a size learnt while fetching (catalog)
+                prog.total = event.total * max(1, len(prog.destinations))
             before = prog.done
             prog.done = sum(per.values()) if per else event.bytes_read * len(prog.destinations)
             for ref in prog.destinations:

@@ -6,6 +6,8 @@ names) in a dim last column only when very wide.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.cells import cell_len
 from rich.console import Group
 from rich.table import Table
@@ -80,11 +82,13 @@ def bindings_table(screen: Screen, ids: bool = True) -> Group:
     return Group(*parts)
 
 
-def legend(columns: int = 1, dark: bool = True) -> Table:
+def legend(columns: int = 1, dark: bool = True, extra: Iterable[tuple[Text, str]] = ()) -> Table:
     """Every cell glyph with its meaning, in the glyph set of this terminal and the
-    colours of the theme's kind (dark or light)."""
+    colours of the theme's kind (dark or light); then the screen's own marks (an open
+    catalog's words)."""
     shown = looks(dark=dark).values()
     rows = [(Text(look.glyph, style=look.style), look.meaning) for look in shown]
+    rows += list(extra)
     rows.append((Text(conflict_mark(), style="yellow bold"), CONFLICT.explain))
     rows.append((Text("[x]", style="bold"), "cell inside the range selection (v)"))
     table = Table.grid(padding=(0, 2))
@@ -136,7 +140,8 @@ class HelpScreen(ModalScreen[None]):
             self._layout = layout
             self.query_one("#help-keys", Static).update(bindings_table(self.under, ids=layout[1]))
             dark = self.app.current_theme.dark
-            self.query_one("#help-legend", Static).update(legend(columns, dark))
+            extra = getattr(self.under, "legend_rows", list)()
+            self.query_one("#help-legend", Static).update(legend(columns, dark, extra))
 
     def action_close(self) -> None:
         self.dismiss(None)

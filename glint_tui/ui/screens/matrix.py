@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Callable
 
 from textual import work
 from textual.app import ComposeResult
@@ -19,6 +20,7 @@ from textual.widgets import Static
 from glint_tui.core import exitcodes
 from glint_tui.core.desired import Desired
 from glint_tui.core.errors import GlintError
+from glint_tui.core.events import Event
 from glint_tui.core.inventory import VISIBILITY_FILTERS
 from glint_tui.core.model import CellState
 from glint_tui.core.plan import Plan
@@ -69,6 +71,8 @@ class MatrixScreen(Screen):
         Binding("escape", "unselect", "Unselect", show=False, id="matrix.unselect"),
         Binding("e", "repositories", "Repos", show=False, id="matrix.repositories"),
     ]
+
+    run_failed_title = "Transfer engine failed"  # a run that raised: the toast's title
 
     def __init__(
         self,
@@ -406,6 +410,10 @@ class MatrixScreen(Screen):
 
     def start_run(self, plan: Plan) -> None:
         self.model.start_run(plan)
+        self._run_worker(plan, self.show_run())
+
+    def show_run(self) -> threading.Event:
+        """The run the model just started: the transfers panel, keys, a cancel event."""
         panel = self.query_one(TransfersPanel)
         assert self.model.run is not None
         panel.start(self.model.run)
@@ -413,12 +421,18 @@ class MatrixScreen(Screen):
         self.refresh_bindings()
         self.update_status()
         self.cancel_event = threading.Event()
-        self._run_worker(plan, self.cancel_event)
+        return self.cancel_event
 
     @work(thread=True, exclusive=True, group="run")
     def _run_worker(self, plan: Plan, cancel: threading.Event) -> None:
+        self.report_run(lambda on_event: self.backend.run_plan(plan, cancel, on_event), cancel)
+
+    def report_run(
+        self, run: Callable[[Callable[[Event], None]], int], cancel: threading.Event
+    ) -> None:
+        """In a run worker: *run* with engine events as messages, then ``RunDone``."""
         try:
-            code = self.backend.run_plan(plan, cancel, lambda e: self.post_message(EngineEvent(e)))
+            code = run(lambda e: self.post_message(EngineEvent(e)))
             self.post_message(RunDone(code, cancel.is_set() or code == 130))  # 130: all cancelled
         except GlintError as e:
             self.post_message(RunDone(e.exit_code, cancel.is_set(), str(e)))
@@ -444,7 +458,7 @@ class MatrixScreen(Screen):
         self.query_one(TransfersPanel).update_all()
         failed = self.model.failed_actions
         if message.error:
-            self.tell(message.error, title="Transfer engine failed", severity="error")
+            self.tell(message.error, title=self.run_failed_title, severity="error")
         elif message.cancelled:
             self.notify("Run cancelled.", severity="warning")
         elif failed:

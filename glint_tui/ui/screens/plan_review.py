@@ -113,17 +113,31 @@ class PlanReviewModal(ModalScreen[bool]):
         Binding("n,escape", "cancel", "Cancel", id="plan.cancel"),
     ]
 
+    HEADING = "Review the plan"
+
     def __init__(self, plan: Plan, replan: Replan | None = None) -> None:
         super().__init__(classes="dialog-screen")
         self.plan, self.replan = plan, replan
         self.conflicts = conflicts(plan) if replan else []
         self.choices: dict = {}  # (row key, ref) -> an ON_CONFLICT answer
 
+    def body(self) -> Text:
+        """The plan in words (``CatalogReviewModal`` says a catalog plan's)."""
+        return plan_text(self.plan, bool(self.conflicts))
+
+    def removal_question(self) -> str:
+        """What the typed confirmation asks before the plan removes anything."""
+        n = self.plan.delete_count
+        return (
+            f"This plan DELETES {n} image{'s' if n != 1 else ''} "
+            f"({_size(self.plan.delete_bytes)}). Deleted images cannot be recovered."
+        )
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="plan-dialog"):
-            yield Static("Review the plan", classes="dialog-title")
+            yield Static(self.HEADING, classes="dialog-title")
             with VerticalScroll(id="plan-body"):
-                yield Static(plan_text(self.plan, bool(self.conflicts)), id="plan-text")
+                yield Static(self.body(), id="plan-text")
                 if self.conflicts:
                     yield Label("Same name, other bytes there — for each copy:", classes="hint")
                 for n, r in enumerate(self.conflicts):
@@ -188,14 +202,10 @@ class PlanReviewModal(ModalScreen[bool]):
         if not self.plan.has_deletes:
             self.dismiss(True)
             return
-        n = self.plan.delete_count
-        question = (
-            f"This plan DELETES {n} image{'s' if n != 1 else ''} "
-            f"({_size(self.plan.delete_bytes)}). Deleted images cannot be recovered."
-        )
+        question = self.removal_question()
         # one dialog on screen at a time: two borders drawn over each other read as noise
         self.query_one("#plan-dialog").display = False
-        self.app.push_screen(TypedConfirmModal(question, str(n)), self._typed)
+        self.app.push_screen(TypedConfirmModal(question, str(self.plan.delete_count)), self._typed)
 
     def _typed(self, ok: bool | None) -> None:
         if ok:

@@ -26,6 +26,7 @@ from glint_tui.core.glyphs import SAME_CLOUD
 from glint_tui.core.inventory import Row
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.safetext import escape
+from glint_tui.ui.catalog_view import word_style
 from glint_tui.ui.glyphs import conflict_mark, ellipsis, looks, refused_look
 from glint_tui.ui.state import CellKey, MatrixModel
 
@@ -35,6 +36,7 @@ HEADER_ERROR = Style(color="red", bold=True)
 DIM = Style(dim=True)
 CONFLICT = Style(color="yellow", bold=True)
 CURSOR_ROW = Style(bold=True, underline=True)
+CATALOG = Style(color="cyan")
 MARKED = frozenset({CellState.WANTED, CellState.UNWANTED})
 SUFFIX = 14  # after the name: " " size(5) " " hash(6) " "
 STEP = 4  # cells per widen/narrow key press
@@ -338,9 +340,10 @@ class MatrixView(ScrollView, can_focus=True):
     def _header_label(self, base: Style) -> list[Segment]:
         model = self.model
         room = self.label_width - SUFFIX
-        text = f" image  ({len(model.rows)} of {len(model.matrix.rows)})"
+        total = len(model.matrix.rows) + (len(model.catalog.new_rows) if model.catalog else 0)
+        text = f" image  ({len(model.rows)} of {total})"
         if cell_len(text) > room:
-            text = f" image {len(model.rows)}/{len(model.matrix.rows)}"
+            text = f" image {len(model.rows)}/{total}"
         text = _fit(text, room, self.cut)
         return [Segment(text + f" {'size':>5} sha512 ", self._style(base, HEADER))]
 
@@ -365,6 +368,7 @@ class MatrixView(ScrollView, can_focus=True):
     def _row_label(self, index: int, base: Style) -> list[Segment]:
         row = self.model.rows[index]
         short = row.content_key.split(":", 1)[-1][:6] if row.has_data else "-     "
+        catalog = self.model.catalog.version_of(row.key) if self.model.catalog else None
         mark = f" {self.mark}" if row.conflict else ""
         name_w = self.label_width - SUFFIX - cell_len(mark)
         name = " " + _fit_middle(escape(row.name), name_w - 1, self.cut)  # the cloud chose it
@@ -372,6 +376,18 @@ class MatrixView(ScrollView, can_focus=True):
         return [
             Segment(name, self._style(base, CURSOR_ROW) if cursor else base),
             Segment(mark, self._style(base, CONFLICT)),
+            *self._suffix(row, short, catalog, base),
+        ]
+
+    def _suffix(
+        self, row: Row, short: str, catalog: tuple[str, str] | None, base: Style
+    ) -> list[Segment]:
+        """Size and hash; for a row of an open catalog, its version in their place."""
+        if catalog is not None:
+            return [
+                Segment(f" {_fit(escape(catalog[1]), 12, self.cut)} ", self._style(base, CATALOG))
+            ]
+        return [
             Segment(f" {short_size(row.size):>5}", base),
             Segment(" " + short + " ", self._style(base, DIM)),
         ]
@@ -391,17 +407,22 @@ class MatrixView(ScrollView, can_focus=True):
             state, live = model.state(row, ref)
             look = self.looks[state]
             text = self._cell_text(state, live.percent if live else None)
-            if state in MARKED and model.refusal(row, ref) is not None:
+            toggled = state in MARKED
+            if toggled and model.refusal(row, ref) is not None:
                 look = self.refused
                 text = look.glyph
+            style = look.style
+            word = model.catalog.word(row.key, ref) if model.catalog and not live else None
+            if word is not None and not toggled:  # what the open catalog wants here
+                text, style = _fit(word, w - 1, self.cut).strip(), word_style(word)
             if self.anchor is not None and self._selected(index, c):
                 text = f"[{text}]"
             pad = w - len(text)
             left = pad // 2
             if index == self.cursor_row and c == self.cursor_col:
-                style = self._style(base, look.style, CURSOR)
+                style = self._style(base, style, CURSOR)
             else:
-                style = self._style(base, look.style)
+                style = self._style(base, style)
             segs.append(Segment(" " * left, base))
             segs.append(Segment(text, style))
             segs.append(Segment(" " * (pad - left), base))

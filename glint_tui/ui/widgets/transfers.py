@@ -94,7 +94,7 @@ class ActionLine(Horizontal):
         self._last = ""
 
     def compose(self) -> ComposeResult:
-        verb = "copy" if self.action.kind == "copy" else "delete"
+        verb = self.action.kind  # copy, delete; a catalog run's hide, rename, share …
         yield Label(plain(f"{verb} {self.action.name}"), classes="action-name")
         yield progress_bar(total=self.action.total or None, show_eta=False, show_percentage=True)
         yield Label("", classes="action-info")
