@@ -10,6 +10,7 @@ upload is cleaned by reconcile. What it does not: that AWS accepts the same call
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -72,6 +73,15 @@ def test_openstack_to_moto_ec2_copy_is_read_back_by_glint_and_tagged_with_the_so
     assert sorted(b["BlockIndex"] for b in blocks) == [0, 4, 9]  # only the data blocks
     listed = glint(sandbox, "images", "--project", EAST)
     assert src.name in listed.stdout
+
+
+def test_images_project_lists_an_ec2_region_column_by_each_of_its_names(sandbox, ec2_column):
+    """`--project` takes the names glint prints for an EC2 column (against moto)."""
+    for name in (EAST, "ec2:us-east-1"):
+        r = glint(sandbox, "images", "--project", name, "--json")
+        assert r.returncode == 0, r.stderr
+        (column,) = json.loads(r.stdout)["columns"]
+        assert column["ref"].startswith(f"{EAST}:") and column["error"] is None, column
 
 
 def test_moto_ec2_to_openstack_copy_is_verified_by_glance_sha512(sandbox, ec2_column):
