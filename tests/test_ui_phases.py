@@ -101,3 +101,25 @@ def test_each_phase_a_destination_passed_is_held_until_shown_then_it_moves_on(tm
     ]
     assert prog.phases.holding(0.8), "done is shown a moment before the line says ok"
     assert prog.phases.shown(C2, 9.0) is CellState.PRESENT and not prog.phases.holding(9.0)
+
+
+def test_x_shows_cancelling_even_when_the_cancel_is_over_before_the_next_repaint(tmp_path):
+    """A destination whose cancel takes less than a repaint still says cancelling first,
+    for a moment, then cancelled (the model's truth is cancelled at once)."""
+    from glint_tui.ui.widgets.transfers import destinations_text
+
+    bed = FakeBed(tmp_path)
+    image = bed.put("c1:alpha", "img", random_bytes(4000))
+    plan = bed.plan(image, ["c2:alpha"])
+    model = MatrixModel(bed.matrix())
+    model.start_run(plan)
+    [action] = plan.copies
+    model.apply(CellChanged(action.id, C2, CellState.TRANSFERRING))
+    prog = model.run.actions[action.id]
+    assert destinations_text(prog, 0.0) == "c2:alpha: sending"
+    model.cancelling(action.id, C2)
+    model.apply(CellChanged(action.id, C2, CellState.ERROR, "cancelled", cancelled=True))
+    assert C2 in prog.cancelled
+    shown = [destinations_text(prog, now) for now in (5.0, 5.2, 5.4)]
+    assert shown == ["c2:alpha: cancelling…", "c2:alpha: cancelling…", "c2:alpha: cancelled"]
+    assert not prog.phases.holding(5.4)

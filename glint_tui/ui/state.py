@@ -344,6 +344,7 @@ class MatrixModel:
         prog = self.run.actions.get(action_id) if self.run else None
         if prog is not None and ref in prog.destinations and ref not in prog.cancelled:
             prog.cancelling.add(ref)
+            prog.phases.cancel_asked(ref)
 
     def start_run(self, plan: Plan) -> None:
         run = RunProgress(plan, total_bytes=plan.copy_bytes)

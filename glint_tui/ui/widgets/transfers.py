@@ -47,10 +47,11 @@ def destinations_text(action: ActionProgress, now: float | None = None) -> str:
     parts = []
     for ref, state in action.destinations.items():
         state = action.phases.shown(ref, now) or state
-        if ref in action.cancelled:
-            word = "cancelled"
-        elif ref in action.cancelling:
+        over = ref in action.cancelled
+        if action.phases.cancelling(ref, now, over) or ref in action.cancelling:
             word = f"cancelling{ellipsis()}"
+        elif over:
+            word = "cancelled"
         elif state in (CellState.PRESENT, CellState.ABSENT):
             word = "done"
         else:
