@@ -77,15 +77,21 @@ def test_a_small_copy_shows_sending_then_verifying_then_done_in_the_panel(tmp_pa
     assert copy.status == "active"
 
 
-def test_each_phase_a_destination_passed_is_held_until_shown_then_it_moves_on(tmp_path):
-    """The model side: events that arrive between two repaints are not lost; each
-    phase is shown for a moment, then the next, and the last one stays."""
+def _one_copy_running(tmp_path):
+    """The UI model of a run copying a 4000-byte image to c2:alpha, and that copy."""
     bed = FakeBed(tmp_path)
     image = bed.put("c1:alpha", "img", random_bytes(4000))
     plan = bed.plan(image, ["c2:alpha"])
     model = MatrixModel(bed.matrix())
     model.start_run(plan)
     [action] = plan.copies
+    return model, action
+
+
+def test_each_phase_a_destination_passed_is_held_until_shown_then_it_moves_on(tmp_path):
+    """The model side: events that arrive between two repaints are not lost; each
+    phase is shown for a moment, then the next, and the last one stays."""
+    model, action = _one_copy_running(tmp_path)
     for state in (CellState.TRANSFERRING, CellState.VERIFYING, CellState.PRESENT):
         model.apply(CellChanged(action.id, C2, state))
     prog = model.run.actions[action.id]
@@ -108,12 +114,7 @@ def test_x_shows_cancelling_even_when_the_cancel_is_over_before_the_next_repaint
     for a moment, then cancelled (the model's truth is cancelled at once)."""
     from glint_tui.ui.widgets.transfers import destinations_text
 
-    bed = FakeBed(tmp_path)
-    image = bed.put("c1:alpha", "img", random_bytes(4000))
-    plan = bed.plan(image, ["c2:alpha"])
-    model = MatrixModel(bed.matrix())
-    model.start_run(plan)
-    [action] = plan.copies
+    model, action = _one_copy_running(tmp_path)
     model.apply(CellChanged(action.id, C2, CellState.TRANSFERRING))
     prog = model.run.actions[action.id]
     assert destinations_text(prog, 0.0) == "c2:alpha: sending"
