@@ -48,9 +48,10 @@ def same_image(a: Physical, b: Physical) -> bool:
 
 
 def row_key_of(image: ImageRecord) -> RowKey:
-    """The identity of an image's row: its name plus its content key (or its id if no data)."""
-    if image.content_key:
-        return (image.name or "", image.content_key)
+    """The identity of an image's row: its name plus its content key (or its id if no data).
+    A copy glint converted (``ImageRecord.identity_key``) shares its source's row."""
+    if image.identity_key:
+        return (image.name or "", image.identity_key)
     if image.status in USABLE_STATUSES and image.os_hash_algo is None and image.size is None:
         return (image.name or "", f"unknown:{image.id}")
     return (image.name or "", f"none:{image.id}")
@@ -109,6 +110,9 @@ class Cell:
                     "protected": i.protected,
                     "status": i.status,
                     "stores": list(i.stores),  # a multi-store Glance's stores holding it
+                    # a copy glint converted (its own bytes; the row is its source's)
+                    "content_key": i.content_key,
+                    "converted_from": i.converted_from,
                 }
                 for i in self.images
             ],
