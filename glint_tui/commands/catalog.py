@@ -30,10 +30,11 @@ from glint_tui.commands.progress import ProgressPrinter
 from glint_tui.commands.running import run_cancellable
 from glint_tui.core import every, exitcodes
 from glint_tui.core.catalog import review
+from glint_tui.core.catalog_services import CatalogPlanned
 from glint_tui.core.errors import GlintError, UsageError, located
 from glint_tui.core.inventory import Matrix
 from glint_tui.core.safetext import escape, escape_lines
-from glint_tui.core.services import CatalogPlanned, Services
+from glint_tui.core.services import Services
 from glint_tui.core.transfer import RunResult, TransferOptions
 
 

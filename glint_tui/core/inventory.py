@@ -14,19 +14,17 @@ columns see it.
 
 from __future__ import annotations
 
-import contextlib
 import re
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from glint_tui.core.cloudid import CloudIdentity, group_clouds
-from glint_tui.core.clouds.base import CloudSession
-from glint_tui.core.errors import GlintError, SecretsError
+from glint_tui.core.listing import Listing, list_column
 from glint_tui.core.model import USABLE_STATUSES, CellState, ImageRecord, ProjectRef
-from glint_tui.core.sessions import SessionSource, open_serialized
+from glint_tui.core.sessions import SessionSource
 
 VISIBILITY_FILTERS = ("all", "project", "shared", "public")
 
@@ -358,78 +356,6 @@ def _visible_as(cell: Cell, visibility: str) -> bool:
 # --- building --------------------------------------------------------------------------
 
 
-@dataclass
-class _Listing:
-    ref: ProjectRef
-    project_id: str | None = None
-    images: list[ImageRecord] = field(default_factory=list)
-    error: str | None = None
-    seconds: float = 0.0
-    cloud: CloudIdentity | None = None
-    fatal: SecretsError | None = None  # the keyring failed: no column can be listed
-    disk_formats: tuple[str, ...] | None = None  # the session's ``disk_formats``, if any
-
-
-Listing = _Listing
-"""Public name: one column's listing result, as ``build_matrix`` takes it."""
-
-
-def _list_one(source: SessionSource, ref: ProjectRef) -> list[_Listing]:
-    """One column's listing — or one per region, when *ref* names a repository whose
-    Keystone catalogs several image regions and neither the repository nor the ref pins
-    one (``REPO/REGION:PROJECT`` columns, each its own cloud)."""
-    start = time.monotonic()
-    out = _Listing(ref)
-    session = None
-    regions: list[str] = []
-    try:
-        session = open_serialized(source, ref)
-        out.images = list(session.list_images())
-        out.project_id = session.project_id
-        out.cloud = _identity(session)
-        out.disk_formats = getattr(session, "disk_formats", None)
-        if ref.region is None and session.repository.region is None:
-            regions = _regions(session)
-    except SecretsError as e:  # locked keyring / wrong master password: exit 2, not a column
-        out.error, out.fatal = str(e), e
-    except GlintError as e:
-        out.error = str(e)
-    except Exception as e:  # a column must never take the whole matrix down
-        out.error = f"{type(e).__name__}: {e}"
-    finally:
-        if session is not None:
-            with contextlib.suppress(Exception):
-                session.close()
-        out.seconds = time.monotonic() - start
-    if len(regions) < 2:
-        return [out]
-    listed = out.cloud.region if out.cloud is not None else None
-    listings = []
-    for region in regions:
-        column = ProjectRef(ref.repository, ref.project, region)
-        if region == listed:  # the listing just made was of this region: keep it
-            listings.append(replace(out, ref=column))
-        else:
-            listings.extend(_list_one(source, column))
-    return listings
-
-
-def _regions(session: CloudSession) -> list[str]:
-    """The image regions of the session's catalog, sorted; none if it cannot tell."""
-    try:
-        return sorted(session.image_regions())
-    except Exception:  # the listing worked: show the repository as one column, as before
-        return []
-
-
-def _identity(session: CloudSession) -> CloudIdentity | None:
-    """The column's cloud identity; None (counted conservatively) if it cannot be read."""
-    try:
-        return session.cloud_identity()
-    except Exception:  # the listing worked: an unknown identity only makes counting stricter
-        return None
-
-
 def cell_state(images: list[ImageRecord], project_id: str | None) -> CellState:
     """PRESENT (or LOCKED, not owned) only for an image whose bytes are there (``active``);
     a cell holding only half-made or unusable images (queued, saving, importing, killed,
@@ -441,7 +367,7 @@ def cell_state(images: list[ImageRecord], project_id: str | None) -> CellState:
     return CellState.PRESENT if owned else CellState.LOCKED
 
 
-def build_matrix(listings: Iterable[_Listing]) -> Matrix:
+def build_matrix(listings: Iterable[Listing]) -> Matrix:
     """Group listed images into rows (name, content key) and flag name conflicts."""
     listings = list(listings)
     columns = sorted(lst.ref for lst in listings)
@@ -496,14 +422,14 @@ def refresh(
     pool = ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(refs))))
     futures = {}
     for ref in refs:
-        fut = pool.submit(_list_one, source, ref)
+        fut = pool.submit(list_column, source, ref)
         if on_column is not None:
             fut.add_done_callback(lambda f: [on_column(_status_of(lst)) for lst in f.result()])
         futures[fut] = ref
     done, not_done = wait(futures, timeout=timeout)
     listings = [lst for f in done for lst in f.result()]
     for f in not_done:
-        listings.append(_Listing(futures[f], error=f"no answer within {timeout:.0f} s"))
+        listings.append(Listing(futures[f], error=f"no answer within {timeout:.0f} s"))
     pool.shutdown(wait=False, cancel_futures=True)
     fatal = next((lst.fatal for lst in listings if lst.fatal is not None), None)
     if fatal is not None:
@@ -511,7 +437,7 @@ def refresh(
     return build_matrix(listings)
 
 
-def _status_of(lst: _Listing) -> ColumnStatus:
+def _status_of(lst: Listing) -> ColumnStatus:
     counted = len(lst.images)
     return ColumnStatus(
         lst.ref, lst.project_id, lst.error, lst.seconds, counted, lst.cloud, lst.disk_formats

@@ -26,7 +26,7 @@ from glint_tui.core.model import CellState
 from glint_tui.core.plan import Plan
 from glint_tui.core.safetext import escape
 from glint_tui.ui.backend import Backend
-from glint_tui.ui.glyphs import arrows, dot, ellipsis
+from glint_tui.ui.glyphs import dot, ellipsis
 from glint_tui.ui.precheck import Prechecker
 from glint_tui.ui.screens.matrix_messages import (
     EngineEvent,
@@ -40,6 +40,7 @@ from glint_tui.ui.screens.pickers import ALL, ProjectPicker, TextFilterModal
 from glint_tui.ui.screens.plan_review import PlanReviewModal, Replan
 from glint_tui.ui.screens.upload import ask_upload
 from glint_tui.ui.state import SORTS, CellKey, MatrixModel
+from glint_tui.ui.status_line import columns_text, status_text
 from glint_tui.ui.widgets.details import DetailsPane
 from glint_tui.ui.widgets.footer import GlintFooter
 from glint_tui.ui.widgets.matrix_view import MatrixView, column_label
@@ -152,54 +153,20 @@ class MatrixScreen(Screen):
 
     # --- status line ---------------------------------------------------------------------
     def update_status(self) -> None:
-        """The status line, assembled as Content, not markup: the project and the filter
-        may hold any character (a filter "[31m" or a project "[b" must stay text)."""
-        m = self.model
-        project = column_label(m.project) if m.project else "all"
-        parts = [
-            Content.assemble("project ", (project, "b")),
-            Content.assemble("show ", (m.visibility, "b")),
-            Content.assemble("sort ", (m.sort, "b")),
-        ]
-        if m.text:
-            parts.append(Content.assemble("filter ", (escape(m.text), "b")))
-        if m.pending:
-            parts.insert(0, Content.assemble((str(m.pending), "b"), " pending"))
-        failed = [r for r, s in m.matrix.status.items() if not s.ok]
-        if failed:
-            many = f"{len(failed)} column{'s' if len(failed) != 1 else ''} failed"
-            parts.insert(0, Content.styled(many, "red"))
-        if self.query(MatrixView) and self.view.anchor is not None:
-            parts.insert(0, Content.styled(" RANGE: move, space toggles, Esc ends ", "reverse"))
-        if self.read_only:
-            parts.insert(0, Content.styled(" READ-ONLY ", "reverse"))
-        text = Content(dot()).join(parts)
+        """The status line (``ui.status_line``: Content, never markup) and its right side."""
+        ranging = bool(self.query(MatrixView)) and self.view.anchor is not None
+        text = status_text(self.model, read_only=self.read_only, ranging=ranging)
         if text != self._status_text:
             self._status_text = text
             self.query_one("#status", Static).update(text, layout=False)
-        right = [self.columns_text()]
+        shown = self.view.columns_shown() if self.query(MatrixView) else None
+        right = [columns_text(len(self.model.columns), shown)]
         if self.refreshing:
             right.append(f"[i]refreshing{ellipsis()}[/i]")
         right_text = dot().join(p for p in right if p)
         if right_text != self._status_right:
             self._status_right = right_text
             self.query_one("#status-right", Static).update(right_text)
-
-    def columns_text(self) -> str:
-        """ "cols 1–5 of 6 →" when some columns are off-screen, with arrows saying where."""
-        if not self.query(MatrixView):
-            return ""
-        count = len(self.model.columns)
-        first, last = self.view.columns_shown()
-        if count == 0 or (first == 0 and last >= count - 1):
-            return ""
-        left, right, dash = arrows()
-        text = f"cols {first + 1}{dash}{max(first, last) + 1} of {count}"
-        if first > 0:
-            text = f"{left} {text}"
-        if last < count - 1:
-            text = f"{text} {right}"
-        return f"[b]{text}[/b]"
 
     def on_matrix_view_scrolled(self, event: MatrixView.Scrolled) -> None:
         self.update_status()

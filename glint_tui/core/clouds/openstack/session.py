@@ -9,7 +9,7 @@ masked from any message as a last guard.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -22,8 +22,6 @@ from glint_tui.core import errors
 from glint_tui.core.cloudid import CloudIdentity, identity_from_catalog
 from glint_tui.core.clouds.base import (
     ImageSpec,
-    ImportInfo,
-    ImportState,
     Member,
     ProjectInfo,
     Reader,
@@ -36,7 +34,7 @@ from glint_tui.core.clouds.openstack.auth import (
     diagnose_login,
     tls_verify,
 )
-from glint_tui.core.clouds.openstack.imports import import_state, info_json
+from glint_tui.core.clouds.openstack.imports import CloudSideImports
 from glint_tui.core.clouds.openstack.records import (
     PUBLIC_ISH,
     create_body,
@@ -47,7 +45,6 @@ from glint_tui.core.clouds.openstack.records import (
 from glint_tui.core.clouds.openstack.streams import OpenStackDownload, ShortSource, SizedBody
 from glint_tui.core.clouds.openstack.translate import PROVIDER_ERRORS, status_of, translate_error
 from glint_tui.core.errors import CloudError, GlintError
-from glint_tui.core.importmethods import image_regions
 from glint_tui.core.model import Credential, ImageRecord, ProjectRef, Repository
 from glint_tui.core.timeouts import Timeouts
 
@@ -55,7 +52,7 @@ from glint_tui.core.timeouts import Timeouts
 MIN_MASKED_SECRET = 6
 
 
-class OpenStackSession:
+class OpenStackSession(CloudSideImports):
     """A lazily logged-in session on one (repository, project) of an OpenStack cloud."""
 
     def __init__(
@@ -375,52 +372,6 @@ class OpenStackSession:
                 f"(does the data match disk_format {record.disk_format}?)",
                 self.where,
             )
-
-    # -- cloud-side imports -----------------------------------------------------------------
-    def _access(self) -> Any:
-        self.conn  # noqa: B018 - logs in
-        with self._calls("read the service catalog"):
-            return self._session.auth.get_access(self._session)
-
-    def image_regions(self) -> dict[str, str]:
-        """Region -> image endpoint for this repository's interface, from the token."""
-        catalog = self._access().service_catalog.catalog or []
-        return image_regions(catalog, self.repository.interface)
-
-    def import_info(self) -> ImportInfo:
-        """``/v2/info/import``, ``/v2/info/stores`` (404 without multi-store), the token's
-        catalog and roles, as one ``ImportInfo``."""
-        conn = self.conn
-        with self._calls("read the import methods"):
-            methods = info_json(conn.image.get("/info/import"), required=True)
-        with self._calls("read the stores"):
-            stores = info_json(conn.image.get("/info/stores"), required=False)
-        access = self._access()
-        return ImportInfo.from_json(
-            self._catalog_image_url(),
-            self.project_id,
-            info_import=methods,
-            info_stores=stores,
-            catalog=access.service_catalog.catalog or [],
-            roles=access.role_names or [],
-            interface=self.repository.interface,
-        )
-
-    def start_import(self, image_id: str, body: Mapping[str, Any]) -> None:
-        conn = self.conn
-        name = (body.get("method") or {}).get("name", "import")
-        with self._calls(f"start the {name} import of image {image_id}"):
-            response = conn.image.post(f"/images/{image_id}/import", json=dict(body))
-            os_exc.raise_from_response(response)
-
-    def import_state(self, image_id: str) -> ImportState:
-        conn = self.conn
-        with self._calls(f"read the import state of image {image_id}"):
-            image = conn.image.get(f"/images/{image_id}")
-            os_exc.raise_from_response(image)
-            tasks = conn.image.get(f"/images/{image_id}/tasks")
-            os_exc.raise_from_response(tasks)
-        return import_state(image.json(), tasks.json().get("tasks") or [])
 
     # -- metadata -------------------------------------------------------------------------
     def update_image(self, image_id: str, **attrs: Any) -> ImageRecord:
