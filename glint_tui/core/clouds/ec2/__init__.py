@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from glint_tui.core.errors import ConfigError
-from glint_tui.core.model import Credential, Repository
+from glint_tui.core.model import Credential, ProjectRef, Repository
 from glint_tui.core.timeouts import Timeouts
 
 if TYPE_CHECKING:
@@ -46,8 +46,11 @@ def open_session(
     secret: str,
     *,
     timeouts: Timeouts | None = None,
+    column: ProjectRef | None = None,
 ) -> CloudSession:
-    """A lazy session on one region (``repository.region``) of an EC2 account."""
+    """A lazy session on one region (``repository.region``) of an EC2 account. *column*
+    (``REPO/REGION:ACCOUNT``) is accepted like every adapter's; the session's errors
+    already name the region."""
     require_boto3(repository)
     from glint_tui.core.clouds.ec2.session import Ec2Session
 

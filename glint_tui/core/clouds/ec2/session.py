@@ -217,7 +217,7 @@ class Ec2Session:
         """EC2 has none of Glance's import methods: every copy to it streams (its own
         server-side copy between regions is ``copy_image_from``)."""
         ident = self.cloud_identity()
-        return ImportInfo(endpoint=ident.key, region=self.region, project_id=self.project_id)
+        return ImportInfo(endpoint=ident.endpoint, region=self.region, project_id=self.project_id)
 
     def image_regions(self) -> dict[str, str]:
         """None from a catalog: an EC2 repository names its regions (one column each)."""
