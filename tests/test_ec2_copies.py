@@ -118,9 +118,19 @@ def test_a_qcow2_copied_to_c2_and_moto_ec2_in_one_run_is_converted_to_raw_only_f
     qemu_img("convert", "-f", "raw", "-O", "qcow2", str(tmp_path / "disk.raw"), str(tmp_path / "q"))
     data = (tmp_path / "q").read_bytes()
     src = put(sandbox, "c1:alpha", unique("qcow"), data, disk_format="qcow2")
-    done = glint(sandbox, "copy", src.id, "--from", "c1:alpha", "--to", EAST, "--to", "c2:alpha")
+    done = glint(
+        sandbox, "copy", src.id, "--from", "c1:alpha", "--to", EAST, "--to", "c2:alpha", "--json"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "converted to raw on this host" in done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    targets = {t["ref"]: t for c in doc["plan"]["copies"] for t in c["targets"]}
+    (east_target,) = [t for ref, t in targets.items() if ref.startswith(EAST)]
+    assert east_target["convert_to"] == "raw"
+    assert east_target["method_note"] == "converted to raw on this host"
+    assert targets["c2:alpha"]["convert_to"] is None
+    assert "converting the spool's copy (checked)" in done.stderr  # c1 was read once
+    assert doc["result"]["source_reads"] == 2  # c1 for c2 (teed to the spool), the raw file
+    assert not list((sandbox.paths.spool_dir / "convert").glob("*.img"))  # cleaned up
     with sandbox.session("c2:alpha") as s:
         (copy,) = s.list_images(name=src.name)
     assert copy.os_hash_value == src.os_hash_value == sha512(data) and copy.disk_format == "qcow2"

@@ -42,6 +42,7 @@ class Conversion:
         self.ctx, self.action, self.source = ctx, action, source
         self.dir = Path(ctx.paths.spool_dir) / CONVERT_DIR
         self.made: list[Path] = []  # removed by ``close``
+        self.source_reads = 0  # 1 when the spool did not have the source's bytes
 
     def run(self, cancel: CancelScope) -> CopyAction:
         """The action rewritten to copy the converted file (its size, content key, format
@@ -85,6 +86,7 @@ class Conversion:
         cached = spool.get(action.content_key, action.size) if spool is not None else None
         if cached is not None:
             if hash_file(cached, expect.algo).hex(expect.algo) == expect.expected:
+                self.ctx.notice(f"{action.name}: converting the spool's copy (checked)", action.id)
                 return cached
             assert spool is not None
             spool.remove(action.content_key)  # rotted on disk: read the source again
@@ -99,6 +101,7 @@ class Conversion:
             partial.truncate()
             hasher, total = expect.hasher(), 0
             stream = self.source.open(self.ctx.options.chunk_size)
+            self.source_reads += 1
             try:
                 for chunk in stream.chunks:
                     if cancel.is_set():
@@ -112,6 +115,7 @@ class Conversion:
             source = self.source
             check_stream(expect, total, source.label, source.damage_hint, source.where)
             self.made.append(dest)
+            self.ctx.notice(f"{action.name}: downloaded and checked for conversion", action.id)
             return partial.publish()
         except BaseException:
             partial.discard()

@@ -97,7 +97,10 @@ class CopyJob:
             self.cell(destination, CellState.TRANSFERRING, conversion_note(fmt))
         self.ctx.notice(f"{self.action.name}: converting to {fmt} on this host", self.action.id)
         self.conversion = Conversion(self.ctx, self.action, self.source)
-        self.action = self.conversion.run(self.cancel)
+        try:
+            self.action = self.conversion.run(self.cancel)
+        finally:
+            self.source_reads += self.conversion.source_reads
         self.source = source_for(self.action, self.ctx.open)
 
     def _check_source(self) -> None:
