@@ -153,6 +153,27 @@ def test_a_qcow2_copied_to_c2_and_moto_ec2_in_one_run_is_converted_to_raw_only_f
     assert last.returncode == 1 and "last copy" in last.stderr  # the AMI is other bytes
 
 
+def test_a_qcow2_copied_only_to_moto_ec2_without_the_cache_is_downloaded_checked_and_converted(
+    sandbox, ec2_column, tmp_path
+):
+    """No spool (``--no-cache``) and no other destination: the conversion downloads the
+    source itself into ``<spool>/convert/``, checks it, and removes it afterwards. (moto
+    checks no block checksum; the read-back here compares the raw bytes.)"""
+    raw = random_bytes(2 * BLOCK)
+    (tmp_path / "disk.raw").write_bytes(raw)
+    qemu_img("convert", "-f", "raw", "-O", "qcow2", str(tmp_path / "disk.raw"), str(tmp_path / "q"))
+    data = (tmp_path / "q").read_bytes()
+    src = put(sandbox, "c1:alpha", unique("qcow-nc"), data, disk_format="qcow2")
+    done = glint(sandbox, "copy", src.id, "--from", "c1:alpha", "--to", EAST, "--no-cache")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "downloaded and checked for conversion" in done.stderr
+    (ami,) = amis_named(ec2_column, src.name)
+    tags = {t["Key"]: t["Value"] for t in ami["Tags"]}
+    assert tags["glint_source_sha512"] == sha512(data)
+    assert snapshot_bytes(ec2_column, tags["glint_snapshot_id"], len(raw)) == raw
+    assert not list((sandbox.paths.spool_dir / "convert").glob("*.img"))
+
+
 def test_delete_from_moto_ec2_deregisters_and_deletes_the_snapshot_while_a_copy_remains(
     sandbox, ec2_column
 ):

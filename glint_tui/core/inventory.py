@@ -385,7 +385,9 @@ def build_matrix(listings: Iterable[Listing]) -> Matrix:
             # owned images first, so Cell.image is the one this project may act on
             images.sort(key=lambda i, pid=pid: (i.owner != pid, i.status != "active", i.id))
             row.cells[ref] = Cell(ref, cell_state(images, pid), tuple(images), owned)
-            sample = images[0]
+        # the row's facts are its original bytes', not a converted copy's (other size/format)
+        every = [i for images in by_ref.values() for i in images]
+        for sample in [i for i in every if i.converted_from is None] + every:
             row.size = row.size or sample.size
             row.disk_format = row.disk_format or sample.disk_format
             row.container_format = row.container_format or sample.container_format
