@@ -345,7 +345,8 @@ class Services(CatalogUseCases):
                 "(glint repository add, glint credentials add)"
             )
         for ref in columns or ():
-            if ProjectRef(ref.repository, ref.project) not in refs:  # a region of one too
+            # a column (an EC2 region) or a region of a configured OpenStack project
+            if ref not in refs and ProjectRef(ref.repository, ref.project) not in refs:
                 raise UsageError(f"{ref} is not a configured REPO:PROJECT")
         if not refs:
             return refresh(self.sessions, [], on_column=on_column)
