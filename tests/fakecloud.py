@@ -53,7 +53,7 @@ from glint_tui.core.clouds.base import (
 )
 from glint_tui.core.model import Credential, ImageRecord, ProjectRef, Repository
 from tests import fakeimports
-from tests.fakefaults import STREAM_OPS, Fault, stream_through
+from tests.fakefaults import STREAM_OPS, Fault, FaultControls, stream_through
 
 CORE_ATTRIBUTES = {
     "name", "visibility", "owner", "protected", "hidden", "min_disk", "min_ram", "tags",
@@ -69,7 +69,7 @@ class _Stored:
     members: dict[str, str] = field(default_factory=dict)  # project id -> status
 
 
-class FakeCloud:
+class FakeCloud(FaultControls):
     """One in-memory image store with projects (``name`` -> id), shared by its sessions."""
 
     def __init__(self, name: str, projects: tuple[str, ...] = ("alpha", "beta")) -> None:
@@ -92,67 +92,6 @@ class FakeCloud:
         self.peers: list[FakeCloud] = [self]  # the regions of its Keystone
         self.web: dict[str, bytes] = {}  # what web-download can fetch
         self.admins: set[str] = set()  # projects whose sessions have the admin role
-
-    # --- faults ---------------------------------------------------------------------------
-    def add(self, fault: Fault) -> Fault:
-        with self.lock:
-            self.faults.append(fault)
-        return fault
-
-    def fail(self, op: str, error: errors.GlintError, **where: Any) -> Fault:
-        return self.add(Fault(op, error=error, **where))
-
-    def drop(self, op: str, after: int, **where: Any) -> Fault:
-        return self.add(Fault(op, drop_after=after, **where))
-
-    def stall(self, op: str, after: int, seconds: float, **where: Any) -> Fault:
-        return self.add(Fault(op, stall_after=after, stall_seconds=seconds, **where))
-
-    def slow(self, op: str, rate: float, **where: Any) -> Fault:
-        where.setdefault("times", None)
-        return self.add(Fault(op, rate=rate, **where))
-
-    def corrupt(self, op: str, at: int, **where: Any) -> Fault:
-        return self.add(Fault(op, corrupt_at=at, **where))
-
-    def rot(self, image_id: str, at: int | None = None) -> None:
-        with self.lock:
-            data = self.images[image_id].data
-            data[len(data) // 2 if at is None else at] ^= 0xFF
-
-    def set_status(self, image_id: str, status: str) -> None:
-        """Put an image in *status* (``saving``: what Glance leaves when it dies mid-upload)."""
-        with self.lock:
-            stored = self.images[image_id]
-            stored.record = replace(stored.record, status=status)
-
-    def lose(self, image_id: str) -> None:
-        with self.lock:
-            self.lost.add(image_id)
-
-    def down(self) -> None:
-        self.is_down = True
-
-    def up(self) -> None:
-        self.is_down = False
-
-    def clear_faults(self) -> None:
-        with self.lock:
-            for fault in self.faults:
-                fault.release()
-            self.faults.clear()
-
-    def _fault(self, op: str, project: str, image_id: str | None) -> Fault | None:
-        """The first live fault for this call (counted as used), after the down check."""
-        with self.lock:
-            self.calls.append((op, project, image_id))
-            if self.is_down:
-                raise errors.Unreachable(f"cannot connect to {self.endpoint}", f"{self.name}")
-            for fault in self.faults:
-                if fault.matches(op, project, image_id):
-                    fault.hits += 1
-                    return fault
-        return None
 
     # --- helpers for tests ----------------------------------------------------------------
     def put(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from glint_tui.core import errors
 
@@ -78,3 +79,78 @@ def _apply(fault: Fault, chunk: bytes, offset: int, started: float, where: str) 
         if ahead > 0:
             time.sleep(ahead)
     return chunk
+
+
+class FaultControls:
+    """How a test tells a ``FakeCloud`` what goes wrong (a mixin: the cloud gives it
+    ``lock``, ``faults``, ``images``, ``lost``, ``is_down``, ``calls``, ``endpoint``,
+    ``name``)."""
+
+    lock: Any
+    faults: list[Fault]
+    images: dict[str, Any]
+    lost: set[str]
+    is_down: bool
+    calls: list[tuple[str, str, str | None]]
+    endpoint: str
+    name: str
+
+    def add(self, fault: Fault) -> Fault:
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def fail(self, op: str, error: errors.GlintError, **where: Any) -> Fault:
+        return self.add(Fault(op, error=error, **where))
+
+    def drop(self, op: str, after: int, **where: Any) -> Fault:
+        return self.add(Fault(op, drop_after=after, **where))
+
+    def stall(self, op: str, after: int, seconds: float, **where: Any) -> Fault:
+        return self.add(Fault(op, stall_after=after, stall_seconds=seconds, **where))
+
+    def slow(self, op: str, rate: float, **where: Any) -> Fault:
+        where.setdefault("times", None)
+        return self.add(Fault(op, rate=rate, **where))
+
+    def corrupt(self, op: str, at: int, **where: Any) -> Fault:
+        return self.add(Fault(op, corrupt_at=at, **where))
+
+    def rot(self, image_id: str, at: int | None = None) -> None:
+        with self.lock:
+            data = self.images[image_id].data
+            data[len(data) // 2 if at is None else at] ^= 0xFF
+
+    def set_status(self, image_id: str, status: str) -> None:
+        """Put an image in *status* (``saving``: what Glance leaves when it dies mid-upload)."""
+        with self.lock:
+            stored = self.images[image_id]
+            stored.record = replace(stored.record, status=status)
+
+    def lose(self, image_id: str) -> None:
+        with self.lock:
+            self.lost.add(image_id)
+
+    def down(self) -> None:
+        self.is_down = True
+
+    def up(self) -> None:
+        self.is_down = False
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            for fault in self.faults:
+                fault.release()
+            self.faults.clear()
+
+    def _fault(self, op: str, project: str, image_id: str | None) -> Fault | None:
+        """The first live fault for this call (counted as used), after the down check."""
+        with self.lock:
+            self.calls.append((op, project, image_id))
+            if self.is_down:
+                raise errors.Unreachable(f"cannot connect to {self.endpoint}", f"{self.name}")
+            for fault in self.faults:
+                if fault.matches(op, project, image_id):
+                    fault.hits += 1
+                    return fault
+        return None

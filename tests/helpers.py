@@ -347,3 +347,59 @@ class SilentListener:
         self._thread.join(timeout=5)
         for c in self.accepted:
             c.close()
+
+
+class DroppingProxy:
+    """A loopback TCP proxy to *port* that closes its first *drops* connections after
+    reading the request, before any answer (what a server recycling a worker, or a load
+    balancer dropping a connection, does); later ones are piped through. A real Keystone
+    cannot be made to drop one chosen connection. ``accepted`` counts the connections."""
+
+    def __init__(self, port: int, drops: int) -> None:
+        self.target = port
+        self.drops = drops
+        self.accepted = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v3"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.accepted <= self.drops:
+                conn.settimeout(5)
+                with contextlib.suppress(OSError):
+                    conn.recv(65536)
+                conn.close()
+                continue
+            threading.Thread(target=self._pipe, args=(conn,), daemon=True).start()
+
+    def _pipe(self, client: socket.socket) -> None:
+        with client, socket.create_connection(("127.0.0.1", self.target), timeout=60) as server:
+
+            def copy(src: socket.socket, dst: socket.socket) -> None:
+                with contextlib.suppress(OSError):
+                    while data := src.recv(65536):
+                        dst.sendall(data)
+                with contextlib.suppress(OSError):
+                    dst.shutdown(socket.SHUT_WR)
+
+            back = threading.Thread(target=copy, args=(server, client), daemon=True)
+            back.start()
+            copy(client, server)
+            back.join(timeout=60)
+
+    def close(self) -> None:
+        self.sock.close()
+        self._thread.join(timeout=5)

@@ -23,7 +23,7 @@ from glint_tui.core.clouds.base import ImageSpec
 from glint_tui.core.errors import ConfigError
 from glint_tui.core.model import Credential, Repository
 from glint_tui.core.timeouts import Timeouts
-from tests.helpers import frozen, random_bytes, unique, upload_image, wait_for
+from tests.helpers import DroppingProxy, frozen, random_bytes, unique, upload_image, wait_for
 
 pytestmark = pytest.mark.sandbox
 MiB = 1 << 20
@@ -105,6 +105,32 @@ def test_closed_keystone_port_is_unreachable(sandbox, closed_port: int) -> None:
     err = _fails(session, errors.Unreachable, "alice-pass")
     assert f"Keystone at http://127.0.0.1:{closed_port}" in str(err)
     assert err.transient
+
+
+def test_a_connection_keystone_drops_before_answering_is_tried_once_more(sandbox) -> None:
+    """The first connection is closed after the request, before any answer: the login
+    still works (a read or a login is tried once more; nothing is done twice)."""
+    proxy = DroppingProxy(sandbox.cloud("c1").keystone_port, drops=1)
+    try:
+        repo = replace(_repo(sandbox), auth_url=proxy.url)
+        with open_session(repo, Credential("c1", "alpha", "alice"), "alice-pass") as session:
+            session.check()
+            assert session.project_id
+        assert proxy.accepted >= 2
+    finally:
+        proxy.close()
+
+
+def test_a_keystone_that_keeps_dropping_connections_fails_after_one_more_try(sandbox) -> None:
+    proxy = DroppingProxy(sandbox.cloud("c1").keystone_port, drops=1000)
+    try:
+        repo = replace(_repo(sandbox), auth_url=proxy.url)
+        session = open_session(repo, Credential("c1", "alpha", "alice"), "alice-pass")
+        err = _fails(session, errors.ServerError, "alice-pass")
+        assert "dropped" in str(err) and err.transient
+        assert proxy.accepted == 2, "one request, tried exactly once more"
+    finally:
+        proxy.close()
 
 
 def test_unresolvable_host_is_unreachable(sandbox) -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
+from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 from openstack import connection
@@ -112,6 +114,10 @@ def _auth_plugin(
     )
 
 
+IDEMPOTENT = frozenset({"GET", "HEAD"})
+RETRY_DELAY = 0.2  # seconds before the one retry of a dropped connection
+
+
 class TimedSession(ks_session.Session):
     """A keystoneauth session that picks each request's (connect, read) timeout by kind.
 
@@ -119,7 +125,8 @@ class TimedSession(ks_session.Session):
     API (a login, or the re-login keystoneauth does by itself inside any call) gets
     ``Timeouts.for_auth``; everything else, openstacksdk's own calls and version
     discovery included, gets ``Timeouts.for_api``. requests takes the (connect, read)
-    pair as is; keystoneauth's own ``timeout`` attribute (one float) is left unset.
+    pair as is; keystoneauth's own ``timeout`` attribute (one float) is left unset. A read
+    or a login whose connection is closed before any answer is tried once more.
     """
 
     def __init__(self, *, timeouts: Timeouts, **kwargs: Any) -> None:
@@ -127,10 +134,20 @@ class TimedSession(ks_session.Session):
         self.timeouts = timeouts
 
     def request(self, url: str, method: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        is_token = url.rstrip("/").endswith(TOKEN_PATH)
         if kwargs.get("timeout") is None:
-            is_token = url.rstrip("/").endswith(TOKEN_PATH)
             kwargs["timeout"] = self.timeouts.for_auth if is_token else self.timeouts.for_api
-        return super().request(url, method, **kwargs)
+        try:
+            return super().request(url, method, **kwargs)
+        except ks_exc.ConnectFailure:
+            # A connection closed before any answer (a server recycling a worker, a load
+            # balancer dropping an idle connection) is tried once more where that cannot do
+            # anything twice: a read, or a login (a second token is harmless). Timeouts are
+            # not ConnectFailures: a hung server still fails at its deadline, once.
+            if not (method.upper() in IDEMPOTENT or is_token):
+                raise
+            time.sleep(RETRY_DELAY)
+            return super().request(url, method, **kwargs)
 
 
 def build_keystone_session(
