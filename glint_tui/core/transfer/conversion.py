@@ -7,12 +7,14 @@ match the source's hash before ``qemu-img`` reads them. The converted file is th
 copy's source, a ``LocalFileSource`` like ``glint upload``'s: its own sha512 is its content
 key at the destination, and the image carries the source's sha512 and format
 (``glint_source_sha512``, ``glint_converted_from``, as a catalog's converted copy does) so
-the matrix shows it in its source's row. Files are removed when the copy is over.
+the matrix shows it in its source's row. Files are removed when the copy is over (a
+killed run's, a day later, at the next conversion's start).
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from glint_tui.core.transfer.sources import Source
 from glint_tui.core.transfer.verify import check_stream, expectation_for
 
 CONVERT_DIR = "convert"
+LEFTOVER_AGE = 24 * 3600.0  # seconds: a file a killed run left in CONVERT_DIR
 
 
 def converting(action: CopyAction) -> str | None:
@@ -43,6 +46,8 @@ class Conversion:
         self.dir = Path(ctx.paths.spool_dir) / CONVERT_DIR
         self.made: list[Path] = []  # removed by ``close``
         self.source_reads = 0  # 1 when the spool did not have the source's bytes
+        # this run's own files: another run converting the same image never shares them
+        self._name = f"{action.content_key.replace(':', '-')}-{uuid.uuid4().hex[:12]}.img"
 
     def run(self, cancel: CancelScope) -> CopyAction:
         """The action rewritten to copy the converted file (its size, content key, format
@@ -55,9 +60,10 @@ class Conversion:
         action, fmt = self.action, converting(self.action)
         assert fmt is not None and action.disk_format is not None
         facts = self.source.check()
-        Spool(self.dir).clean()
+        # leftovers of killed runs go after a day; never by size (a file may be in use)
+        Spool(self.dir, cap_bytes=1 << 62, max_age=LEFTOVER_AGE).clean()
         original = self._original(facts, cancel)
-        dest = self.dir / f"{fmt}-from-{action.content_key.replace(':', '-')}.img"
+        dest = self.dir / f"{fmt}-from-{self._name}"
         self.made.append(dest)
         out = convert(original, action.disk_format, fmt, dest)
         source_sha512 = action.content_key.split(":", 1)[1]
@@ -90,7 +96,7 @@ class Conversion:
                 return cached
             assert spool is not None
             spool.remove(action.content_key)  # rotted on disk: read the source again
-        dest = self.dir / f"{action.content_key.replace(':', '-')}.img"
+        dest = self.dir / self._name
         partial = Partial(dest, "download")
         try:
             partial.open()
