@@ -32,6 +32,8 @@ def test_upload_puts_the_file_at_every_destination_verified_with_its_properties(
                  "note=made by a test")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "2 done, 0 failed, 0 refused" in done.stderr
+    assert "to read from disk.raw on this host" in done.stderr, "a file is read, not downloaded"
+    assert "to download" not in done.stderr
     for ref in ("c1:alpha", "c2:beta"):
         [image] = at(sandbox, ref, name)
         assert image.status == "active" and image.os_hash_value == digest

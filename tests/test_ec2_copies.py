@@ -74,6 +74,15 @@ def test_openstack_to_moto_ec2_copy_is_read_back_by_glint_and_tagged_with_the_so
     assert src.name in listed.stdout
 
 
+def test_images_project_lists_an_ec2_region_column_by_each_of_its_names(sandbox, ec2_column):
+    """`--project` takes the names glint prints for an EC2 column (against moto)."""
+    for name in (EAST, "ec2:us-east-1"):
+        r = glint(sandbox, "images", "--project", name, "--json")
+        assert r.returncode == 0, r.stderr
+        (column,) = json.loads(r.stdout)["columns"]
+        assert column["ref"].startswith(f"{EAST}:") and column["error"] is None, column
+
+
 def test_moto_ec2_to_openstack_copy_is_verified_by_glance_sha512(sandbox, ec2_column):
     data = random_bytes(3 * BLOCK + 5)
     src = put(sandbox, "c1:alpha", unique("roundtrip"), data)

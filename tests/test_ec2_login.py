@@ -176,5 +176,5 @@ def test_without_boto3_an_ec2_repository_says_how_to_install_it(tmp_path):
     assert done.returncode == 2
     assert error_lines(done) == [
         "glint: repository aws is an ec2 repository and boto3 is not installed; "
-        "install it with: pip install 'glint[ec2]'"
+        "install it with: pip install boto3 (or, in glint's checkout: pip install '.[ec2]')"
     ]

@@ -85,6 +85,26 @@ def test_copy_plan_totals_and_json_round_trip():
     assert "2 copies" in plan.describe()[-1]
 
 
+def test_an_upload_plan_says_it_reads_the_file_on_this_host_not_that_it_downloads():
+    from dataclasses import replace
+
+    from glint_tui.core.actions import CopyAction, CopyTarget
+
+    m = matrix({A: [img("1", "deb", A, size=1000)]})
+    copy = plan_for(m, {("deb", B): True}).copies[0]
+    upload = CopyAction("u1", "new", f"sha512:{H2}", 3 << 20, None, None,
+                        (CopyTarget(B, "new"), CopyTarget(C, "new")),
+                        source_file="/srv/disks/new-20261201.raw")  # fmt: skip
+    alone = Plan(copies=[upload])
+    assert alone.summary().startswith(
+        "2 copies (6.0 MiB to upload, 3.0 MiB to read from new-20261201.raw on this host)"
+    )
+    assert "download" not in alone.summary() and alone.download_bytes == 0
+    assert alone.to_dict()["totals"]["host_bytes"] == 9 << 20
+    mixed = Plan(copies=[copy, upload, replace(upload, id="u2", source_file="/tmp/b.raw")])
+    assert "1000 Bytes to download, 6.0 MiB to read from 2 files on this host" in mixed.summary()
+
+
 def test_delete_of_the_last_copy_is_refused():
     m = matrix({A: [img("1", "only", A)]})
     plan = plan_for(m, {("only", A): False})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from textual.widgets import Label, SelectionList
+from textual.widgets import Label, SelectionList, Static
 
 from glint_tui.ui.app import GlintApp
 from glint_tui.ui.sample_data import FIXED_NOW
@@ -60,6 +60,9 @@ def test_upload_from_the_ui_puts_the_file_at_each_ticked_column_verified(tmp_pat
             assert isinstance(review, PlanReviewModal) and len(review.plan.copies) == 1
             refs = {str(t.ref) for t in review.plan.copies[0].targets}
             assert refs == {"c2:alpha", "c3:beta"}
+            totals = str(review.query_one("#plan-text", Static).render())
+            assert f"to read from {path.name} on this host" in totals, totals
+            assert "to download" not in totals
             await pilot.press("y")
             screen = app.main
             await wait_until(pilot, lambda: screen.model.run and screen.model.run.finished, 30,

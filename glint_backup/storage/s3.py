@@ -1,4 +1,4 @@
-"""A repository in an S3 bucket (``s3://BUCKET[/PREFIX]``) through boto3 (``glint[s3]``).
+"""A repository in an S3 bucket (``s3://BUCKET[/PREFIX]``) through boto3 (the ``s3`` extra).
 
 An object that fits in one part is one PutObject of at most one part held in memory; a
 larger one is a multipart upload whose parts are read from the stream one at a time
@@ -36,7 +36,10 @@ def make_client(endpoint: str | None, region: str, access: tuple[str, str] | Non
         import boto3
         from botocore.config import Config
     except ImportError:
-        raise BackupConfigError("s3:// repositories need boto3: pip install 'glint[s3]'") from None
+        raise BackupConfigError(
+            "s3:// repositories need boto3: pip install boto3 "
+            "(or, in glint's checkout: pip install '.[s3]')"
+        ) from None
     session = boto3.session.Session(profile_name=profile) if profile else boto3.session.Session()
     keys: dict[str, str] = {}
     if access:

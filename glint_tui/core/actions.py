@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
 from typing import Any
 
 import humanize
@@ -286,7 +287,13 @@ class Plan:
 
     @property
     def download_bytes(self) -> int:
-        return sum(c.bytes_in for c in self.copies)
+        """Bytes this host downloads from source clouds (each source image once)."""
+        return sum(c.bytes_in for c in self.copies if not c.source_file)
+
+    @property
+    def file_bytes(self) -> int:
+        """Bytes this host reads from local files (``glint upload``, a catalog's fetch)."""
+        return sum(c.bytes_in for c in self.copies if c.source_file)
 
     @property
     def cloud_side_count(self) -> int:
@@ -324,7 +331,8 @@ class Plan:
                 "copies": self.copy_count,
                 "copy_bytes": self.copy_bytes,
                 "download_bytes": self.download_bytes,
-                "host_bytes": self.copy_bytes + self.download_bytes,
+                "file_bytes": self.file_bytes,
+                "host_bytes": self.copy_bytes + self.download_bytes + self.file_bytes,
                 "cloud_side": self.cloud_side_count,
                 "deletes": self.delete_count,
                 "delete_bytes": self.delete_bytes,
@@ -379,12 +387,25 @@ class Plan:
         cloud = f", {self.cloud_side_count} cloud-side" if self.cloud_side_count else ""
         s = (
             f"{self.copy_count} cop{'y' if self.copy_count == 1 else 'ies'} "
-            f"({_size(self.copy_bytes)} to upload, {_size(self.download_bytes)} to download"
+            f"({_size(self.copy_bytes)} to upload, {self._reads()}"
             f"{cloud}), {self.delete_count} delete{'' if self.delete_count == 1 else 's'}"
         )
         if self.refusals:
             s += f", {len(self.refusals)} refused"
         return s
+
+    def _reads(self) -> str:
+        """Where the uploaded bytes come from: downloaded from clouds, or read from a file
+        on this host (an upload downloads nothing). The file by its name only: its path is
+        in the copy's line, and a status bar at 80 columns has no room for it."""
+        files = sorted({c.source_file for c in self.copies if c.source_file})
+        download = f"{_size(self.download_bytes)} to download"
+        if not files:
+            return download
+        one = escape(PurePath(files[0]).name)
+        where = f"from {one}" if len(files) == 1 else f"from {len(files)} files"
+        read = f"{_size(self.file_bytes)} to read {where} on this host"
+        return f"{download}, {read}" if self.download_bytes else read
 
 
 def conversion_note(disk_format: str) -> str:

@@ -345,7 +345,7 @@ class Services(CatalogUseCases):
                 "(glint repository add, glint credentials add)"
             )
         for ref in columns or ():
-            # a column (an EC2 region) or a region of a configured OpenStack project
+            # a configured column (an EC2 region's), or a region of an OpenStack one
             if ref not in refs and ProjectRef(ref.repository, ref.project) not in refs:
                 raise UsageError(f"{ref} is not a configured REPO:PROJECT")
         if not refs:

@@ -29,7 +29,9 @@ DEFAULT_ACCOUNT = "123456789012"  # moto's account when a key is not one of its 
 DUMMY_KEY_ID = "AKIAIOSFODNN7EXAMPLE"  # AWS's documentation example: not a secret
 DUMMY_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 REGIONS = ("us-east-1", "eu-west-1")
-INSTALL_HINT = "pip install 'moto[server]' boto3 (or: pip install 'glint[ec2,test]')"
+INSTALL_HINT = (
+    "pip install 'moto[server]' boto3 (or, in glint's checkout: pip install '.[ec2,test]')"
+)
 
 
 class MotoMissing(GlintError):

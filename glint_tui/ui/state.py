@@ -31,6 +31,7 @@ from glint_tui.core.inventory import VISIBILITY_FILTERS, Matrix, Row, RowKey
 from glint_tui.core.model import CellState, ProjectRef
 from glint_tui.core.plan import CopyAction, DeleteAction, Plan
 from glint_tui.ui.catalog_view import CatalogOverlay
+from glint_tui.ui.phases import Phases
 
 CellKey = tuple[RowKey, ProjectRef]
 SORTS = ("name", "size", "age")
@@ -64,6 +65,7 @@ class ActionProgress:
     sent: dict[ProjectRef, int] = field(default_factory=dict)  # bytes per destination
     cancelling: set[ProjectRef] = field(default_factory=set)  # x pressed, not yet over
     cancelled: set[ProjectRef] = field(default_factory=set)
+    phases: Phases = field(default_factory=Phases)  # what the panel still has to show
     finished: bool = False
     ok: bool | None = None
     message: str = ""
@@ -342,6 +344,7 @@ class MatrixModel:
         prog = self.run.actions.get(action_id) if self.run else None
         if prog is not None and ref in prog.destinations and ref not in prog.cancelled:
             prog.cancelling.add(ref)
+            prog.phases.cancel_asked(ref)
 
     def start_run(self, plan: Plan) -> None:
         run = RunProgress(plan, total_bytes=plan.copy_bytes)
@@ -393,6 +396,7 @@ class MatrixModel:
             prog = run.actions.get(event.action_id)
             if prog is not None:
                 prog.destinations[event.ref] = event.state
+                prog.phases.reach(event.ref, event.state)
                 if event.state is CellState.ERROR and event.message:
                     prog.message = event.message
             changed.add(key)

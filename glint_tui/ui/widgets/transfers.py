@@ -5,6 +5,8 @@ Names, errors and notices come from clouds: shown with ``ui.safe.plain``.
 
 from __future__ import annotations
 
+import time
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Label, ProgressBar, Static
@@ -38,14 +40,18 @@ def _eta(seconds: float | None) -> str:
 WORDS = {CellState.TRANSFERRING: "sending", CellState.ERROR: "failed"}  # short, for 80 columns
 
 
-def destinations_text(action: ActionProgress) -> str:
-    """Each destination of a fan-out: its state, and its bytes while they move."""
+def destinations_text(action: ActionProgress, now: float | None = None) -> str:
+    """Each destination of a fan-out: its state, and its bytes while they move. The
+    state is the phase it shows at *now* (``ui.phases``: a fast phase is not skipped)."""
+    now = time.monotonic() if now is None else now
     parts = []
     for ref, state in action.destinations.items():
-        if ref in action.cancelled:
-            word = "cancelled"
-        elif ref in action.cancelling:
+        state = action.phases.shown(ref, now) or state
+        over = ref in action.cancelled
+        if action.phases.cancelling(ref, now, over) or ref in action.cancelling:
             word = f"cancelling{ellipsis()}"
+        elif over:
+            word = "cancelled"
         elif state in (CellState.PRESENT, CellState.ABSENT):
             word = "done"
         else:
@@ -113,12 +119,14 @@ class ActionLine(Horizontal):
         else:
             bar.update(total=1, progress=1 if action.finished else 0)
             numbers = ""
-        if action.finished and (action.ok or not action.cancelled):
+        now = time.monotonic()
+        shown = action.finished and not action.phases.holding(now, action.cancelled)
+        if shown and (action.ok or not action.cancelled):
             status = "ok" if action.ok else f"FAILED: {action.message}"
         elif over and not action.finished and not action.cancelled:
             status = "not run"
         else:
-            status = destinations_text(action)
+            status = destinations_text(action, now)
         text = f"{numbers}  {status}".strip()
         if text != self._last:
             self._last = text
@@ -134,6 +142,7 @@ class TransfersPanel(VerticalScroll):
         self.run: RunProgress | None = None
         self._notice = ""
         self._lines: dict[str, ActionLine] = {}
+        self._catching_up = False  # a repaint is due for phases still held (ui.phases)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="overall-line"):
@@ -181,3 +190,17 @@ class TransfersPanel(VerticalScroll):
             action = run.actions.get(action_id)
             if action is not None and line.is_mounted:
                 line.update_from(action, run.finished)
+        self._catch_up(run)
+
+    def _catch_up(self, run: RunProgress) -> None:
+        """Repaint again soon while a destination still has a phase to show: with no
+        more events coming (the copy is over) nothing else would."""
+        now = time.monotonic()
+        held = any(a.phases.holding(now, a.cancelled) for a in run.actions.values())
+        if held and not self._catching_up:
+            self._catching_up = True
+            self.set_timer(0.1, self._caught_up)
+
+    def _caught_up(self) -> None:
+        self._catching_up = False
+        self.update_all()

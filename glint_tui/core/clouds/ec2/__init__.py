@@ -1,8 +1,8 @@
 """Amazon EC2 (and EC2-compatible clouds) behind the cloud session protocol.
 
-boto3 is an optional extra (``pip install 'glint[ec2]'``) and is imported only inside this
-package; an ec2 repository on a host without it is one line (exit 2) saying how to install
-it. The parts:
+boto3 is an optional extra (``pip install '.[ec2]'`` in glint's checkout) and is imported
+only inside this package; an ec2 repository on a host without it is one line (exit 2)
+saying how to install it. The parts:
 
 * ``clients``: a boto3 session per credential kind (access key + secret, a named profile,
   boto3's own search of the environment), clients with glint's timeouts, the login check;
@@ -26,7 +26,7 @@ from glint_tui.core.timeouts import Timeouts
 if TYPE_CHECKING:
     from glint_tui.core.clouds.base import CloudSession
 
-INSTALL_HINT = "pip install 'glint[ec2]'"
+INSTALL_HINT = "pip install boto3 (or, in glint's checkout: pip install '.[ec2]')"
 
 
 def require_boto3(repository: Repository) -> None:
