@@ -74,7 +74,7 @@ def _qcow2_plan(disk_format: str = "qcow2"):
     (east, _) = EC2.columns(ACCOUNT)
     alpha, beta = ProjectRef("c1", "alpha"), ProjectRef("c1", "beta")
     sha = {"os_hash_algo": "sha512", "os_hash_value": "ab" * 64}
-    image = ImageRecord("i-1", "cirros", owner="p-alpha", disk_format=disk_format, **sha)
+    image = ImageRecord("i-1", "cirros", owner="p-alpha", size=300, disk_format=disk_format, **sha)
     matrix = build_matrix(
         [
             Listing(alpha, "p-alpha", [image]),
@@ -99,6 +99,7 @@ def test_a_qcow2_image_bound_for_ec2_is_planned_converted_to_raw_here_and_copied
     assert [(t.ref, t.convert_to) for t in converted.targets] == [(east, "raw")]
     assert converted.targets[0].method_note == "converted to raw on this host"
     assert Plan.from_json(plan.to_json()).copies[1].targets[0].convert_to == "raw"
+    assert plan.download_bytes == 300  # the source is read once for both copies
     said = "converted to raw on this host"
     (line,) = [ln for ln in plan.describe() if str(east) in ln]  # `glint copy` prints these
     assert said in line and said in plan_text(plan).plain  # the UI's review

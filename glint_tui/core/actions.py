@@ -287,8 +287,10 @@ class Plan:
 
     @property
     def download_bytes(self) -> int:
-        """Bytes this host downloads from source clouds (each source image once)."""
-        return sum(c.bytes_in for c in self.copies if not c.source_file)
+        """Bytes this host downloads from source clouds (each source image once: a copy
+        converted here reads the spool's copy of the same image's other copy)."""
+        reads = {(c.source, c.source_image_id): c.bytes_in for c in self.copies if c.bytes_in}
+        return sum(n for (source, _), n in reads.items() if source is not None)
 
     @property
     def file_bytes(self) -> int:
