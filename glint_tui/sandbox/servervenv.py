@@ -78,7 +78,7 @@ def ensure_server_venv(
     what = "sandbox servers"  # Keystone, Glance, uWSGI
     # never fall back to compiling uWSGI from source: say so instead
     return build_venv(
-        path, PINS, progress, what, "about a minute; nothing is compiled",
+        path, PINS, progress, what, "a minute or two; nothing is compiled",
         expected=EXPECTED_PACKAGES, meter=meter, extra_args=("--only-binary", "pyuwsgi"),
     )  # fmt: skip
 
