@@ -21,7 +21,6 @@ import pytest
 from glint_tui.core import journal as jn
 from glint_tui.core.clouds.ec2.blocks import BLOCK
 from glint_tui.core.services import Services
-from glint_tui.sandbox.samples import qcow2_image
 from tests.helpers import glint, put, random_bytes, sha512, unique, wait_for
 
 EAST = "ec2/us-east-1"
@@ -96,18 +95,92 @@ def test_moto_ec2_to_openstack_copy_is_verified_by_glance_sha512(sandbox, ec2_co
     assert copy.os_hash_value == sha512(data)  # Glance hashed what EC2 gave glint
 
 
-def test_a_qcow2_image_is_refused_for_ec2_in_the_plan_while_its_openstack_copy_goes_on(
-    sandbox, ec2_column
+def qemu_img(*args: str) -> None:
+    subprocess.run(["qemu-img", *args], check=True, capture_output=True)
+
+
+def snapshot_bytes(bed, snapshot_id: str, size: int) -> bytes:
+    """The first *size* bytes of a snapshot as EBS returns them (unlisted blocks: zeros)."""
+    ebs = bed.client("ebs")
+    listed = ebs.list_snapshot_blocks(SnapshotId=snapshot_id)
+    out = bytearray(size)
+    for block in listed["Blocks"]:
+        got = ebs.get_snapshot_block(
+            SnapshotId=snapshot_id, BlockIndex=block["BlockIndex"], BlockToken=block["BlockToken"]
+        )
+        start = block["BlockIndex"] * BLOCK
+        out[start : start + BLOCK] = got["BlockData"].read()[: max(0, size - start)]
+    return bytes(out[:size])
+
+
+def test_a_qcow2_copied_to_c2_and_moto_ec2_in_one_run_is_converted_to_raw_only_for_ec2(
+    sandbox, ec2_column, tmp_path
 ):
-    data = qcow2_image(unique("qcow"), BLOCK)  # a real qcow2 header: Glance checks it
+    """c2 gets the qcow2 bytes (Glance's sha512); EC2 gets an AMI whose blocks read back
+    equal ``qemu-img convert -O raw`` of the same file (moto checks no block checksum:
+    glint's own read-back and this test's are what prove it), tagged with the source's
+    sha512, in the source's row of the matrix. The AMI is not counted as a copy of the
+    qcow2 bytes: with c1's copy deleted, c2's is the last one."""
+    raw = bytearray(3 * BLOCK)
+    raw[:4096], raw[2 * BLOCK : 2 * BLOCK + 4096] = random_bytes(4096), random_bytes(4096)
+    (tmp_path / "disk.raw").write_bytes(bytes(raw))
+    qemu_img("convert", "-f", "raw", "-O", "qcow2", str(tmp_path / "disk.raw"), str(tmp_path / "q"))
+    data = (tmp_path / "q").read_bytes()
     src = put(sandbox, "c1:alpha", unique("qcow"), data, disk_format="qcow2")
-    done = glint(sandbox, "copy", src.id, "--from", "c1:alpha", "--to", EAST, "--to", "c2:alpha")
-    assert done.returncode == 3, done.stdout + done.stderr  # partial: one done, one refused
-    assert "raw images only, not qcow2" in done.stdout + done.stderr
-    assert snapshots_of(ec2_column, src.name) == [] and amis_named(ec2_column, src.name) == []
+    done = glint(
+        sandbox, "copy", src.id, "--from", "c1:alpha", "--to", EAST, "--to", "c2:alpha", "--json"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    targets = {t["ref"]: t for c in doc["plan"]["copies"] for t in c["targets"]}
+    (east_target,) = [t for ref, t in targets.items() if ref.startswith(EAST)]
+    assert east_target["convert_to"] == "raw"
+    assert east_target["method_note"] == "converted to raw on this host"
+    assert targets["c2:alpha"]["convert_to"] is None
+    assert "converting the spool's copy (checked)" in done.stderr  # c1 was read once
+    assert doc["result"]["source_reads"] == 2  # c1 for c2 (teed to the spool), the raw file
+    assert not list((sandbox.paths.spool_dir / "convert").glob("*.img"))  # cleaned up
     with sandbox.session("c2:alpha") as s:
         (copy,) = s.list_images(name=src.name)
-    assert copy.os_hash_value == src.os_hash_value
+    assert copy.os_hash_value == src.os_hash_value == sha512(data) and copy.disk_format == "qcow2"
+    (ami,) = amis_named(ec2_column, src.name)
+    tags = {t["Key"]: t["Value"] for t in ami["Tags"]}
+    assert tags["glint_source_sha512"] == sha512(data) and tags["glint_converted_from"] == "qcow2"
+    back = snapshot_bytes(ec2_column, tags["glint_snapshot_id"], int(tags["glint_size"]))
+    assert back == bytes(raw) and tags["glint_sha512"] == sha512(bytes(raw))
+    listed = glint(sandbox, "images", "--json")
+    rows = [r for r in json.loads(listed.stdout)["rows"] if r["name"] == src.name]
+    (row,) = rows  # one row: the converted AMI is not a stranger
+    assert row["content_key"] == f"sha512:{sha512(data)}"
+    (east,) = [c for ref, c in row["cells"].items() if ref.startswith(EAST)]
+    assert east["images"][0]["converted_from"] == "qcow2"
+    again = glint(sandbox, "copy", src.id, "--from", "c1:alpha", "--to", EAST)
+    assert again.returncode == 0 and "nothing to do" in again.stderr
+    gone = glint(sandbox, "delete", src.id, "--from", "c1:alpha", "--yes")
+    assert gone.returncode == 0, gone.stdout + gone.stderr  # c2's copy keeps the content
+    last = glint(sandbox, "delete", copy.id, "--from", "c2:alpha", "--yes")
+    assert last.returncode == 1 and "last copy" in last.stderr  # the AMI is other bytes
+
+
+def test_a_qcow2_copied_only_to_moto_ec2_without_the_cache_is_downloaded_checked_and_converted(
+    sandbox, ec2_column, tmp_path
+):
+    """No spool (``--no-cache``) and no other destination: the conversion downloads the
+    source itself into ``<spool>/convert/``, checks it, and removes it afterwards. (moto
+    checks no block checksum; the read-back here compares the raw bytes.)"""
+    raw = random_bytes(2 * BLOCK)
+    (tmp_path / "disk.raw").write_bytes(raw)
+    qemu_img("convert", "-f", "raw", "-O", "qcow2", str(tmp_path / "disk.raw"), str(tmp_path / "q"))
+    data = (tmp_path / "q").read_bytes()
+    src = put(sandbox, "c1:alpha", unique("qcow-nc"), data, disk_format="qcow2")
+    done = glint(sandbox, "copy", src.id, "--from", "c1:alpha", "--to", EAST, "--no-cache")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "downloaded and checked for conversion" in done.stderr
+    (ami,) = amis_named(ec2_column, src.name)
+    tags = {t["Key"]: t["Value"] for t in ami["Tags"]}
+    assert tags["glint_source_sha512"] == sha512(data)
+    assert snapshot_bytes(ec2_column, tags["glint_snapshot_id"], len(raw)) == raw
+    assert not list((sandbox.paths.spool_dir / "convert").glob("*.img"))
 
 
 def test_delete_from_moto_ec2_deregisters_and_deletes_the_snapshot_while_a_copy_remains(

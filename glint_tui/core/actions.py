@@ -37,6 +37,9 @@ class CopyTarget:
     import_body: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     store: str | None = None  # the store the copy must land in (None: the default)
     adds_store_to: str | None = None  # copy-image: the image already here that gets *store*
+    # the disk format the image is converted to on this host first (the column takes only
+    # that one, EC2: raw); the copy's own sha512 is then the converted file's
+    convert_to: str | None = None
 
     @property
     def cloud_side(self) -> bool:
@@ -59,6 +62,7 @@ class CopyTarget:
             "import_body": self.import_body,
             "store": self.store,
             "adds_store_to": self.adds_store_to,
+            "convert_to": self.convert_to,
         }
 
     @classmethod
@@ -74,6 +78,7 @@ class CopyTarget:
             import_body=t.get("import_body"),
             store=t.get("store"),
             adds_store_to=t.get("adds_store_to"),
+            convert_to=t.get("convert_to"),
         )
 
     @property
@@ -282,8 +287,10 @@ class Plan:
 
     @property
     def download_bytes(self) -> int:
-        """Bytes this host downloads from source clouds (each source image once)."""
-        return sum(c.bytes_in for c in self.copies if not c.source_file)
+        """Bytes this host downloads from source clouds (each source image once: a copy
+        converted here reads the spool's copy of the same image's other copy)."""
+        reads = {(c.source, c.source_image_id): c.bytes_in for c in self.copies if c.bytes_in}
+        return sum(n for (source, _), n in reads.items() if source is not None)
 
     @property
     def file_bytes(self) -> int:
@@ -403,10 +410,16 @@ class Plan:
         return f"{download}, {read}" if self.download_bytes else read
 
 
+def conversion_note(disk_format: str) -> str:
+    """What the plan says of a destination that gets the image converted here first."""
+    return f"converted to {disk_format} on this host"
+
+
 def _how(target: CopyTarget, size: int) -> str:
     """``by stream, 1.0 GiB through this host`` / ``by glance-download, 0 B through this
     host (…why)``: the method and what it costs the operator's link."""
-    note = f" ({target.method_note})" if target.method_note and target.cloud_side else ""
+    shown = target.method_note and (target.cloud_side or target.convert_to)
+    note = f" ({target.method_note})" if shown else ""
     return f"by {target.method}, {_size(target.host_bytes(size))} through this host{note}"
 
 

@@ -47,9 +47,10 @@ def same_image(a: Physical, b: Physical) -> bool:
 
 
 def row_key_of(image: ImageRecord) -> RowKey:
-    """The identity of an image's row: its name plus its content key (or its id if no data)."""
-    if image.content_key:
-        return (image.name or "", image.content_key)
+    """The identity of an image's row: its name plus its content key (or its id if no data).
+    A copy glint converted (``ImageRecord.identity_key``) shares its source's row."""
+    if image.identity_key:
+        return (image.name or "", image.identity_key)
     if image.status in USABLE_STATUSES and image.os_hash_algo is None and image.size is None:
         return (image.name or "", f"unknown:{image.id}")
     return (image.name or "", f"none:{image.id}")
@@ -108,6 +109,9 @@ class Cell:
                     "protected": i.protected,
                     "status": i.status,
                     "stores": list(i.stores),  # a multi-store Glance's stores holding it
+                    # a copy glint converted (its own bytes; the row is its source's)
+                    "content_key": i.content_key,
+                    "converted_from": i.converted_from,
                 }
                 for i in self.images
             ],
@@ -399,7 +403,9 @@ def build_matrix(listings: Iterable[Listing]) -> Matrix:
             # owned images first, so Cell.image is the one this project may act on
             images.sort(key=lambda i, pid=pid: (i.owner != pid, i.status != "active", i.id))
             row.cells[ref] = Cell(ref, cell_state(images, pid), tuple(images), owned)
-            sample = images[0]
+        # the row's facts are its original bytes', not a converted copy's (other size/format)
+        every = [i for images in by_ref.values() for i in images]
+        for sample in [i for i in every if i.converted_from is None] + every:
             row.size = row.size or sample.size
             row.disk_format = row.disk_format or sample.disk_format
             row.container_format = row.container_format or sample.container_format

@@ -4,7 +4,9 @@ A matrix column is not a copy. One Glance image is seen from every project it is
 with, and from every repository registered for its cloud; counting columns would let
 glint delete the only copy because "another column still has it" (issue 8). The ledger
 counts images by ``inventory.Physical`` (cloud key, image id) instead, and when the cloud
-of a column is unknown it treats two sightings of one id as one image.
+of a column is unknown it treats two sightings of one id as one image. A copy glint
+converted to another format shares its source's row but is not counted: its bytes are
+not the source's, so it never makes the source's last copy deletable.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ class CopyLedger:
                 if st is None or not st.ok:
                     continue
                 for img in cell.images:
-                    if img.status == "active" and img.content_key:
+                    # a converted copy (other bytes, same row) never keeps the source's
+                    # content alive: only the bytes themselves count
+                    if img.status == "active" and img.content_key == row.content_key:
                         self._add(row.content_key, matrix.physical(cell.ref, img.id), cell.ref)
 
     def _add(self, content_key: str, physical: Physical, ref: ProjectRef) -> None:

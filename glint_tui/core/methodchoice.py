@@ -31,7 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 
-from glint_tui.core.actions import CopyAction, CopyTarget, Plan, Refusal
+from glint_tui.core.actions import CopyAction, CopyTarget, Plan, Refusal, conversion_note
 from glint_tui.core.clouds.base import CloudSession, ImportInfo
 from glint_tui.core.errors import GlintError, Unreachable
 from glint_tui.core.importmethods import (
@@ -174,6 +174,10 @@ def _decide(
 ) -> CopyTarget | str:
     """The target with its method, or the reason it is refused."""
     in_place = target.adds_store_to is not None
+    if target.convert_to:  # converted on this host: only this host can send it
+        if asked in (AUTO, STREAM):
+            return replace(target, method=STREAM, method_note=conversion_note(target.convert_to))
+        return f"--method {asked}: the image is converted to {target.convert_to} on this host"
     if asked == STREAM and not in_place:
         return replace(target, method=STREAM, method_note="asked for")
     if action.source is None or action.source_image_id is None:

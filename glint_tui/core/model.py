@@ -7,6 +7,7 @@ tool never see an openstacksdk object.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from functools import total_ordering
@@ -27,6 +28,9 @@ SECRETLESS_AUTH_TYPES = frozenset({"profile", "environment"})
 nothing goes to glint's keyring for them."""
 INTERFACES = ("public", "internal", "admin")
 VISIBILITIES = ("private", "shared", "community", "public")
+CONVERTED_FROM_PROPERTY = "glint_converted_from"  # the source's format, on a converted copy
+SOURCE_SHA512_PROPERTY = "glint_source_sha512"  # the source's sha512, on a converted copy
+_SHA512 = re.compile(r"^[0-9a-fA-F]{128}$")
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,24 @@ class ImageRecord:
         if self.checksum:
             return f"md5:{self.checksum}"
         return None
+
+    @property
+    def converted_from(self) -> str | None:
+        """The source's disk format when glint converted these bytes on this host (the
+        image carries ``glint_converted_from`` and ``glint_source_sha512``), else None."""
+        props = self.properties or {}
+        fmt, source = props.get(CONVERTED_FROM_PROPERTY), props.get(SOURCE_SHA512_PROPERTY)
+        if isinstance(fmt, str) and fmt and isinstance(source, str) and _SHA512.match(source):
+            return fmt
+        return None
+
+    @property
+    def identity_key(self) -> str | None:
+        """The content this image is a copy of, for the matrix's rows: its own content key,
+        or for a converted copy the source's sha512 (its own bytes differ by design)."""
+        if self.converted_from is not None and self.content_key is not None:
+            return f"sha512:{str(self.properties[SOURCE_SHA512_PROPERTY]).lower()}"
+        return self.content_key
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

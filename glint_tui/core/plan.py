@@ -23,7 +23,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from glint_tui.core.actions import CopyAction, CopyTarget, DeleteAction, Plan, Refusal
+from glint_tui.core.actions import (
+    CopyAction,
+    CopyTarget,
+    DeleteAction,
+    Plan,
+    Refusal,
+    conversion_note,
+)
+from glint_tui.core.conversion import conversion_for
 from glint_tui.core.desired import Desired
 from glint_tui.core.inventory import Matrix, Physical, Row, RowKey, same_image
 from glint_tui.core.journal import TRANSFER_PROPERTY
@@ -118,26 +126,29 @@ class _Planner:
                 self.refuse("copy", row, ref, source)
             return
         targets = [t for ref in missing if (t := self._target(row, ref)) is not None]
-        if not targets:
-            return
         matrix = self.matrix
         source_ref, source_id = source
-        action = CopyAction(
-            id=_new_id(),
-            name=row.name,
-            content_key=row.content_key,
-            size=int(row.size or 0),
-            source=source_ref,
-            source_image_id=source_id,
-            targets=tuple(
-                replace(t, cloud=matrix.cloud_of(t.ref), project_id=matrix.project_id(t.ref))
-                for t in targets
-            ),
-            disk_format=row.disk_format,
-            visibility=self.visibility,
-        )
-        self.plan.copies.append(action)
-        self.incoming.setdefault(row.content_key, []).append(action.id)
+        # one action per format the destinations get: the original bytes, and each
+        # conversion (done once on this host, ``core.transfer.conversion``)
+        for fmt in sorted({t.convert_to or "" for t in targets}):
+            action = CopyAction(
+                id=_new_id(),
+                name=row.name,
+                content_key=row.content_key,
+                size=int(row.size or 0),
+                source=source_ref,
+                source_image_id=source_id,
+                targets=tuple(
+                    replace(t, cloud=matrix.cloud_of(t.ref), project_id=matrix.project_id(t.ref))
+                    for t in targets
+                    if (t.convert_to or "") == fmt
+                ),
+                disk_format=row.disk_format,
+                visibility=self.visibility,
+            )
+            self.plan.copies.append(action)
+            if not fmt:  # a converted copy never keeps the source's content alive
+                self.incoming.setdefault(row.content_key, []).append(action.id)
 
     def _lacks(self, row: Row, ref: ProjectRef) -> bool:
         """*ref* has no copy of *row* (in the asked store, when one is asked)."""
@@ -162,9 +173,19 @@ class _Planner:
             return None
         takes = status.disk_formats
         if takes and row.disk_format and row.disk_format not in takes:
-            why = f"{ref} takes {'/'.join(takes)} images only, not {row.disk_format}"
-            self.refuse("copy", row, ref, why + ": convert it first (qemu-img convert -O raw)")
-            return None
+            fmt = conversion_for(row.disk_format, takes, row.content_key)
+            if fmt not in takes:  # a reason: it cannot be converted here
+                why = f"{ref} takes {'/'.join(takes)} images only, not {row.disk_format}"
+                self.refuse("copy", row, ref, f"{why}: {fmt}")
+                return None
+            target = self._named(row, ref)
+            note = conversion_note(fmt)
+            return target and replace(target, convert_to=fmt, method_note=note)
+        return self._named(row, ref)
+
+    def _named(self, row: Row, ref: ProjectRef) -> CopyTarget | None:
+        """The name the copy gets at *ref*: a different same-named image there is refused,
+        renamed around, kept or replaced (``on_conflict``)."""
         others = [
             r
             for r in self.matrix.rows
@@ -269,8 +290,12 @@ def _choose_source(
     matrix: Matrix, row: Row, home: str | None, forced: ProjectRef | None
 ) -> tuple[ProjectRef, str] | str:
     """(ref, image id) of the copy source, or a reason string when there is none."""
-    holders = [
-        c for c in row.holders(verified=True) if c.ref in matrix.status and matrix.status[c.ref].ok
+    holders = [  # a converted copy's bytes are not the row's: never a source
+        c
+        for c in row.holders(verified=True)
+        if c.ref in matrix.status
+        and matrix.status[c.ref].ok
+        and any(i.status == "active" and i.content_key == row.content_key for i in c.images)
     ]
     if forced is not None:
         cell = row.cell(forced)
@@ -286,7 +311,7 @@ def _choose_source(
         return (c.ref.repository != home if home else False, not c.owned, c.ref)
 
     best = sorted(holders, key=rank)[0]
-    img = next(i for i in best.images if i.status == "active" and i.content_key)
+    img = next(i for i in best.images if i.status == "active" and i.content_key == row.content_key)
     return best.ref, img.id
 
 

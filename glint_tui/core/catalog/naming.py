@@ -15,14 +15,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from glint_tui.core.catalog.entries import Checksum, Entry
-from glint_tui.core.model import ImageRecord
+from glint_tui.core.model import CONVERTED_FROM_PROPERTY, SOURCE_SHA512_PROPERTY, ImageRecord
 
 ENTRY = "glint_catalog_entry"
 VERSION = "glint_catalog_version"
-SOURCE_SHA512 = "glint_source_sha512"
+SOURCE_SHA512 = SOURCE_SHA512_PROPERTY
 SOURCE_CHECKSUM = "glint_source_checksum"
 SOURCE_URL = "glint_source_url"
-CONVERTED_FROM = "glint_converted_from"
+CONVERTED_FROM = CONVERTED_FROM_PROPERTY
 RETIRED_AT = "glint_catalog_retired_at"
 GLINT_PREFIX = "glint_"
 

@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterator
 
 from glint_tui.core import journal as jn
 from glint_tui.core import locks
-from glint_tui.core.actions import CopyAction
+from glint_tui.core.actions import CopyAction, conversion_note
 from glint_tui.core.clouds.base import ImportState
 from glint_tui.core.errors import GlintError, ServerError, located
 from glint_tui.core.events import ActionFinished, CellChanged
@@ -28,6 +28,7 @@ from glint_tui.core.model import CellState, ImageRecord
 from glint_tui.core.transfer.cloudside import ImportFailed, ImportMethod
 from glint_tui.core.transfer.context import RunContext
 from glint_tui.core.transfer.control import ActionControl, Cancelled
+from glint_tui.core.transfer.conversion import Conversion, converting
 from glint_tui.core.transfer.destination import Attempt, Destination
 from glint_tui.core.transfer.fanout import AllDropped, FanOut, Feed, as_glint_error
 from glint_tui.core.transfer.result import Outcome
@@ -69,6 +70,7 @@ class CopyJob:
         self.source_reads = 0
         self.spool_reads = 0
         self.refunded = False  # a damaged spool entry gave its attempts back once
+        self.conversion: Conversion | None = None  # the files of a converted copy
 
     def cell(self, destination: Destination, state: CellState, message: str = "") -> None:
         self.ctx.emit(
@@ -85,6 +87,22 @@ class CopyJob:
                 live.append(destination)
         return live
 
+    def _convert(self) -> None:
+        """Destinations that take another format: the copy becomes one of the file
+        converted here (``conversion``); its destinations show it meanwhile."""
+        fmt = converting(self.action)
+        if fmt is None:
+            return
+        for destination in self.destinations:
+            self.cell(destination, CellState.TRANSFERRING, conversion_note(fmt))
+        self.ctx.notice(f"{self.action.name}: converting to {fmt} on this host", self.action.id)
+        self.conversion = Conversion(self.ctx, self.action, self.source)
+        try:
+            self.action = self.conversion.run(self.cancel)
+        finally:
+            self.source_reads += self.conversion.source_reads
+        self.source = source_for(self.action, self.ctx.open)
+
     def _check_source(self) -> None:
         self.facts = self.source.check()
         self.expect = expectation_for(
@@ -95,6 +113,7 @@ class CopyJob:
         if not self._live(self.destinations):  # cancelled while queued: never touch a cloud
             return self._finish()
         try:
+            self._convert()
             self._check_source()
         except GlintError as e:
             for destination in self.destinations:
@@ -309,6 +328,8 @@ class CopyJob:
                 )
             )
         self.ctx.controls.finish(self.control)
+        if self.conversion is not None:
+            self.conversion.close()
         ok = all(outcome.ok for outcome in outcomes)
         failed = "; ".join(located(out.ref, out.message) for out in outcomes if not out.ok)
         only_cancelled = not ok and all(out.ok or out.cancelled for out in outcomes)

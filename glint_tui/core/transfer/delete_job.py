@@ -31,8 +31,8 @@ def why_not_deletable(session: CloudSession, image_id: str, content_key: str | N
         return f"refused: not owned: {image_id} is owned by another project ({record.owner})"
     if record.protected:
         return f"refused: {image_id} is protected"
-    known = content_key and record.content_key and not content_key.startswith("none:")
-    if known and record.content_key != content_key:
+    known = content_key and record.identity_key and not content_key.startswith("none:")
+    if known and record.identity_key != content_key:
         return f"refused: {image_id} changed since the plan was made"
     return None
 

@@ -22,6 +22,7 @@ from glint_tui.core.sessions import SessionSource
 from glint_tui.core.spool import Spool
 from glint_tui.core.transfer.context import RunContext
 from glint_tui.core.transfer.control import ActionControl, Controls
+from glint_tui.core.transfer.conversion import converting
 from glint_tui.core.transfer.copy_job import CopyJob
 from glint_tui.core.transfer.delete_job import DeleteJob
 from glint_tui.core.transfer.options import TransferOptions
@@ -145,9 +146,15 @@ class TransferEngine:
                 copies_ok[action.id] = any(outcome.ok for outcome in outcomes)
                 copies_cancelled[action.id] = any(outcome.cancelled for outcome in outcomes)
 
-        if plan.copies:
+        # copies converted on this host go last: the same image's original-format copy
+        # has then left its bytes in the spool, and the source is read once
+        first = [action for action in plan.copies if converting(action) is None]
+        last = [action for action in plan.copies if converting(action) is not None]
+        for batch in (first, last):
+            if not batch:
+                continue
             with ThreadPoolExecutor(max_workers=max(1, self.options.max_images)) as pool:
-                for future in [pool.submit(one, action) for action in plan.copies]:
+                for future in [pool.submit(one, action) for action in batch]:
                     future.result()
         return copies_ok, copies_cancelled
 

@@ -80,6 +80,8 @@ def plan_text(plan: Plan, answerable: bool = False) -> Text:
                 if tg.cloud_side:  # the destination pulls it: say how, and that none cross here
                     how = f"{tg.ref} by {tg.method}, {_size(0)} through this host"
                     t.append(f"    {escape(how)}\n", "dim")
+                if tg.convert_to:  # qemu-img here first (EC2 takes raw only)
+                    t.append(f"    {escape(f'{tg.ref}: {tg.method_note}')}\n", "dim")
                 if tg.replaces:
                     what = f"then deletes the other {c.name} at {tg.ref} ({tg.replaces})"
                     t.append(f"    {escape(what)}\n", "red")
