@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from tests.helpers import (
     glint,
     put,
     random_bytes,
+    run_glint,
     sha512,
     unique,
 )
@@ -238,3 +241,55 @@ def test_a_cloud_error_names_its_place_once(sandbox):
     assert line.startswith("✗ c2:alpha: not allowed to"), r.stderr
     assert "c2:alpha: c2:alpha" not in r.stderr
     assert at(sandbox, "c2:alpha", name) == []
+
+
+def test_an_image_not_found_while_columns_could_not_be_listed_names_them_exit_1(
+    sandbox, tmp_path: Path, monkeypatch
+):
+    """Real c1 plus a repository whose Keystone is a closed loopback port: "no image named"
+    would be a lie when the image may be in the column that did not answer."""
+    from glint_tui.core.config import ConfigStore
+    from glint_tui.core.model import Credential, Repository
+    from glint_tui.core.paths import paths_for
+    from glint_tui.core.secrets import SecretStore
+
+    monkeypatch.setenv("GLINT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("GLINT_PROFILE")
+    monkeypatch.setenv("GLINT_KEYRING_PASSWORD", "test-master")
+    paths = paths_for()
+    secrets = SecretStore(paths)
+    store = ConfigStore(paths, secrets=secrets)
+    with socket.socket() as closed:  # bound, never listening: nobody else takes the port
+        closed.bind(("127.0.0.1", 0))
+        dead = Repository("c9", f"http://127.0.0.1:{closed.getsockname()[1]}/v3")
+        c1 = sandbox.cloud("c1")
+        [(cred, secret)] = [
+            c for c in sandbox.sandbox.member_credentials(c1) if c[0].project == "alpha"
+        ]
+        for repo, credential, password in (
+            (sandbox.sandbox.repository(c1), cred, secret),
+            (dead, Credential("c9", "alpha", "alice"), "unused"),
+        ):
+            store.add_repository(repo)
+            secrets.set(credential.secret_key, password)
+            store.add_credential(credential)
+        env = dict(os.environ)
+        nosuch = unique("nosuch")
+        for args in (
+            ("copy", nosuch, "--to", "c1:alpha"),
+            ("delete", nosuch, "--from", "c1:alpha", "--yes"),
+        ):
+            r = run_glint(env, *args)
+            assert r.returncode == 1, (args, r.stderr)
+            [line] = r.stderr.splitlines()
+            assert line.startswith(
+                f"glint: no image named {nosuch!r} in the columns that answered; "
+                "1 column could not be listed: c9:alpha (cannot connect to Keystone at"
+            ), line
+        store.remove_repository("c1")  # every cloud down: the reported case
+        r = run_glint(env, "copy", "cirros-0.6", "--to", "c9:alpha")
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.startswith(
+            "glint: no image named 'cirros-0.6' found: no column could be listed: "
+            "c9:alpha (cannot connect to Keystone at"
+        ), r.stderr

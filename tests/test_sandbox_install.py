@@ -114,3 +114,39 @@ def test_the_meter_is_one_line_redrawn_on_a_terminal_and_plain_lines_elsewhere()
     assert "\r\x1b[K" in text and "6/~130 packages fetched (oslo.log)" in text
     assert "about 80 s left" in text
     assert ProgressPrinter(io.StringIO()).meter is None  # a log file gets plain lines
+
+
+def test_lines_printed_from_several_threads_come_out_whole_one_per_line():
+    """What ``glint sandbox up`` does: each cloud's thread prints its line when it is up.
+    The stream yields the GIL inside every write, as a pipe or a slow terminal does, so
+    a line written in pieces would be cut by another thread's."""
+    import threading
+    import time
+
+    class Yielding(io.StringIO):
+        def write(self, s: str) -> int:
+            time.sleep(0.0005)
+            return super().write(s)
+
+    stream = Yielding()
+    out = ProgressPrinter(stream)
+    threads, lines = 6, 30
+    start = threading.Barrier(threads)
+
+    def cloud(n: int) -> None:
+        start.wait()
+        for i in range(lines):
+            out.line(f"c{n}: Keystone http://127.0.0.1:{25000 + n}  line {i}")
+
+    workers = [threading.Thread(target=cloud, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    got = stream.getvalue().splitlines()
+    want = [
+        f"c{n}: Keystone http://127.0.0.1:{25000 + n}  line {i}"
+        for n in range(threads)
+        for i in range(lines)
+    ]
+    assert sorted(got) == sorted(want)

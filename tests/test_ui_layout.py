@@ -7,6 +7,7 @@ sandbox, by test_ui_flows.test_deletion_needs_the_typed_count.)"""
 from __future__ import annotations
 
 import pytest
+from textual.widgets import SelectionList
 from textual.widgets._footer import FooterKey
 
 from glint_tui.core.model import CellState, ProjectRef
@@ -15,8 +16,9 @@ from glint_tui.ui.backend import StaticBackend
 from glint_tui.ui.sample_data import FIXED_NOW, sample_matrix
 from glint_tui.ui.screens.confirm import ConfirmModal
 from glint_tui.ui.screens.help import HelpScreen
+from glint_tui.ui.screens.upload import UploadModal
 from tests.helpers import wait_until
-from tests.ui_helpers import run_app, screen_text
+from tests.ui_helpers import cursor_to, run_app, screen_text
 
 
 @pytest.fixture(autouse=True)
@@ -325,3 +327,51 @@ def test_the_typed_deletion_count_is_the_only_dialog_on_screen():
             return top
 
     assert run_app(body) == 1, "one dialog border at the top, not two"
+
+
+def _two_region_matrix():
+    """One EC2 account seen in two regions (two columns, one repository and project) beside
+    an OpenStack column; the image is in us-east-1 only."""
+    from glint_tui.core.inventory import Listing, build_matrix
+    from glint_tui.core.model import ImageRecord
+
+    account = "123456789012"
+    east, west = (ProjectRef("ec2", account, r) for r in ("us-east-1", "us-west-2"))
+    image = ImageRecord(
+        id="ami-0123456789abcdef0", name="debian-13", owner=account, visibility="private",
+        size=2 << 30, disk_format="raw", container_format="bare", status="active",
+        os_hash_algo="sha512", os_hash_value="ab" * 64,
+    )  # fmt: skip
+    listings = [Listing(ProjectRef("c1", "alpha"), project_id="alpha-id")]
+    listings += [Listing(east, project_id=account, images=[image]), Listing(west, account)]
+    matrix = build_matrix(listings)
+    matrix.refreshed_at = FIXED_NOW
+    return matrix, east, west
+
+
+def test_two_region_columns_of_one_repository_are_told_apart_everywhere_at_80x24():
+    async def body():
+        matrix, _east, west = _two_region_matrix()
+        app = GlintApp(StaticBackend(matrix), now=lambda: FIXED_NOW, refresh_interval=None)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await _loaded(pilot)
+            header = screen.view.render_line(0).text
+            assert "ec2/us-east-1" in header and "ec2/us-west-2" in header, header
+            await cursor_to(pilot, west)
+            await pilot.pause()
+            details = str(screen.query_one("#details").render())
+            assert "ec2/us-west-2 (123456789012): " in details, details
+            assert "present ec2/us-east-1 (123456789012)" in details, details
+            await pilot.press("u")
+            await wait_until(pilot, lambda: isinstance(app.screen, UploadModal), 5, "the form")
+            targets = app.screen.query_one(SelectionList)
+            prompts = [
+                str(targets.get_option_at_index(i).prompt) for i in range(targets.option_count)
+            ]
+            assert prompts == [
+                "c1 (alpha)",
+                "ec2/us-east-1 (123456789012)",
+                "ec2/us-west-2 (123456789012)",
+            ]
+
+    run_app(body)

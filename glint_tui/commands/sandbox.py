@@ -6,6 +6,7 @@ import argparse
 import json
 import shutil
 import sys
+import threading
 from typing import TextIO
 
 from glint_tui.core import exitcodes
@@ -16,23 +17,30 @@ from glint_tui.sandbox.shapes import add_shape_arguments, shape_from_args
 
 class ProgressPrinter:
     """The sandbox's progress on stderr: lines, and on a terminal the install meter as one
-    line redrawn in place (elsewhere, a line per quarter: ``meter`` is then None)."""
+    line redrawn in place (elsewhere, a line per quarter: ``meter`` is then None).
+
+    Each cloud's thread prints its own line, so a whole line (newline included) is one
+    write under one lock, shared by every printer: no line is cut by another's."""
+
+    _lock = threading.Lock()
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self._open = False  # a meter line is on screen, without its newline
 
     def line(self, text: str) -> None:
-        if self._open:
-            self.stream.write("\r\x1b[K")
+        with self._lock:
+            wipe = "\r\x1b[K" if self._open else ""
             self._open = False
-        print(text, file=self.stream, flush=True)
+            self.stream.write(f"{wipe}{text}\n")
+            self.stream.flush()
 
     def _meter(self, step: Step) -> None:
         width = shutil.get_terminal_size((80, 24)).columns - 1
-        self.stream.write("\r\x1b[K  " + step.line()[: max(10, width - 2)])
-        self.stream.flush()
-        self._open = True
+        with self._lock:
+            self.stream.write("\r\x1b[K  " + step.line()[: max(10, width - 2)])
+            self.stream.flush()
+            self._open = True
 
     @property
     def meter(self) -> Meter | None:
@@ -40,7 +48,7 @@ class ProgressPrinter:
 
 
 def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    ProgressPrinter().line(line)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

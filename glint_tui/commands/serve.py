@@ -95,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from glint_tui.ui.keymap import load_keymap
 
     load_keymap(paths_for().keymap_file)  # a bad one is one line here, not a dead browser tab
+    check_can_listen(args.host, args.port)  # before saying "serving", not after
     if args.sandbox:
         from glint_tui.commands.sandbox import ProgressPrinter
         from glint_tui.sandbox.manager import ensure_sandbox_running
@@ -106,10 +107,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr, flush=True)
     try:
         server.serve()
-    except OSError as e:  # the port is taken, or the address is not this machine's
-        why = (os.strerror(e.errno) if e.errno else str(e)).lower()
-        raise ServeError(f"cannot listen on {args.host}:{args.port}: {why}") from None
+    except OSError as e:  # taken between the check and now
+        raise _cannot_listen(args.host, args.port, e) from None
     return exitcodes.OK
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Bind (and let go of) every address ``host`` names on ``port``, the way aiohttp will
+    (SO_REUSEADDR), so a taken port or a foreign address is one error line before glint
+    announces anything."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        for family, _type, _proto, _name, addr in infos:
+            socket.create_server(addr[:2], family=family).close()
+    except OSError as e:
+        raise _cannot_listen(host, port, e) from None
+
+
+def _cannot_listen(host: str, port: int, e: OSError) -> ServeError:
+    why = (os.strerror(e.errno) if e.errno else str(e)).lower()
+    return ServeError(f"cannot listen on {host}:{port}: {why}")
 
 
 def _server(host: str, port: int, command: str) -> Any:

@@ -198,7 +198,7 @@ def _resolve_image(matrix: Matrix, spec: str, at: ProjectRef | None = None) -> R
     """The one row IMAGE names (at *at*, when given); unknown or ambiguous is a usage error."""
     rows = [r for r in matrix.find(spec) if r.has_data or at is not None]
     if not rows:
-        raise UsageError(f"no image named {spec!r} (see `glint images`)")
+        raise matrix.no_such_image(spec)
     if at is not None:
         rows = [r for r in rows if r.cell(at).present]
         if not rows:
@@ -220,7 +220,7 @@ def _delete_selection(
     """
     lk = matrix.lookup(spec)
     if not lk.rows:
-        raise UsageError(f"no image named {spec!r} (see `glint images`)")
+        raise matrix.no_such_image(spec)
     readings = []
     for rows, exact_id in ((lk.by_id, True), (lk.by_name, False), (lk.by_label, False)):
         found = [

@@ -112,7 +112,7 @@ def desired_from_mapping(
     for spec, refs in mapping.items():
         rows = [r for r in matrix.find(spec) if r.has_data]
         if not rows:
-            raise UsageError(f"no image named {spec!r} (see `glint images`)")
+            raise matrix.no_such_image(spec)
         if len(rows) > 1:
             labels = ", ".join(
                 f"{r.label} (id {', '.join(sorted({i for c in r.cells.values() for i in c.ids}))})"

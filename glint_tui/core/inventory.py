@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glint_tui.core.cloudid import CloudIdentity, group_clouds
+from glint_tui.core.errors import GlintError, UsageError
 from glint_tui.core.listing import Listing, list_column
 from glint_tui.core.model import USABLE_STATUSES, CellState, ImageRecord, ProjectRef
 from glint_tui.core.sessions import SessionSource
@@ -257,6 +258,23 @@ class Matrix:
         if sep and name and prefix:
             by_label = [r for r in self.rows if r.name == name and _hash_matches(r, prefix)]
         return Lookup(spec, by_id, by_name, by_label)
+
+    def no_such_image(self, spec: str) -> GlintError:
+        """IMAGE found nowhere. When every column was listed that is a usage error; when
+        some could not be, it may be in one of them, so the error names them and is the
+        failure of an unreachable cloud."""
+        failed = [st for st in self.status.values() if not st.ok]
+        if not failed:
+            return UsageError(f"no image named {spec!r} (see `glint images`)")
+        why = ", ".join(
+            f"{st.ref} ({(st.error or '').removeprefix(f'{st.ref}: ')})" for st in failed
+        )
+        if len(failed) == len(self.status):
+            return GlintError(f"no image named {spec!r} found: no column could be listed: {why}")
+        n = f"{len(failed)} column{'s' if len(failed) > 1 else ''}"
+        return GlintError(
+            f"no image named {spec!r} in the columns that answered; {n} could not be listed: {why}"
+        )
 
     def unknown_column(self, ref: ProjectRef) -> str:
         """Why *ref* is not a column: not configured, or one repository shown as one

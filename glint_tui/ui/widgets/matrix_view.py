@@ -43,8 +43,27 @@ STEP = 4  # cells per widen/narrow key press
 
 
 def column_label(ref: ProjectRef) -> str:
-    """``repo (project)``, escaped: safe in a Segment or Text (not inside markup)."""
-    return escape(f"{ref.repository} ({ref.project})")
+    """``repo (project)``, or ``repo/region (project)`` for a column of one region (the
+    region columns of a repository share its project), escaped: safe in a Segment or Text
+    (not inside markup)."""
+    return escape(f"{_where(ref)} ({ref.project})")
+
+
+def _where(ref: ProjectRef) -> str:
+    return ref.repository if ref.region is None else f"{ref.repository}/{ref.region}"
+
+
+def header_text(ref: ProjectRef, width: int, marks: str = "", mark: str = "…") -> str:
+    """*ref*'s header in *width* cells after *marks*. A region column too narrow for its
+    whole label keeps ``repo/region`` (what tells one repository's regions apart) and
+    cuts the project, or cuts ``repo/region`` in its middle (the region ends it)."""
+    text = marks + column_label(ref)
+    if ref.region is None or cell_len(text) <= width:
+        return _fit(text, width, mark)
+    where = marks + escape(_where(ref))
+    if cell_len(where) + 3 <= width:  # " (" and at least one cell of the project
+        return _fit(f"{where} ({escape(ref.project)}", width, mark)
+    return _fit_middle(where, width, mark)
 
 
 def _fit_middle(text: str, width: int, mark: str = "…") -> str:
@@ -353,15 +372,14 @@ class MatrixView(ScrollView, can_focus=True):
         for c in self._visible_columns():
             ref = model.columns[c]
             status = model.matrix.status.get(ref)
-            text = column_label(ref)
-            parts = [HEADER]
+            marks, parts = "", [HEADER]
             if model.matrix.same_cloud(ref):  # another repository is this same cloud
-                text = SAME_CLOUD.text() + text
+                marks = SAME_CLOUD.text()
             if status is not None and not status.ok:
-                text, parts = "!" + text, [HEADER_ERROR]
+                marks, parts = "!" + marks, [HEADER_ERROR]
             if c == self.cursor_col:
                 parts.append(CURSOR)
-            label = _fit(text, self.col_width - 1, self.cut) + " "
+            label = header_text(ref, self.col_width - 1, marks, self.cut) + " "
             body.append(Segment(label, self._style(base, *parts)))
         return body
 
