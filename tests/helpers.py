@@ -313,20 +313,15 @@ def run_glint(
     )
 
 
-class SilentListener:
-    """Accepts TCP connections on 127.0.0.1 and never sends a byte.
-
-    No real Keystone can be made to do that on purpose (a SIGSTOPped one stops accepting
-    once its backlog fills), and it is exactly what a firewalled or wedged endpoint looks
-    like. ``accepted`` holds the connections taken (proof a client reached it).
-    """
+class _LoopbackListener:
+    """A TCP listener on a free 127.0.0.1 port whose thread hands each accepted
+    connection to ``_take`` (what a subclass does with it is its fault)."""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(64)
         self.port = self.sock.getsockname()[1]
-        self.accepted: list[socket.socket] = []
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
 
@@ -340,16 +335,38 @@ class SilentListener:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            self.accepted.append(conn)
+            self._take(conn)
+
+    def _take(self, conn: socket.socket) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self.sock.close()
         self._thread.join(timeout=5)
+
+
+class SilentListener(_LoopbackListener):
+    """Accepts TCP connections on 127.0.0.1 and never sends a byte.
+
+    No real Keystone can be made to do that on purpose (a SIGSTOPped one stops accepting
+    once its backlog fills), and it is exactly what a firewalled or wedged endpoint looks
+    like. ``accepted`` holds the connections taken (proof a client reached it).
+    """
+
+    def __init__(self) -> None:
+        self.accepted: list[socket.socket] = []
+        super().__init__()
+
+    def _take(self, conn: socket.socket) -> None:
+        self.accepted.append(conn)
+
+    def close(self) -> None:
+        super().close()
         for c in self.accepted:
             c.close()
 
 
-class DroppingProxy:
+class DroppingProxy(_LoopbackListener):
     """A loopback TCP proxy to *port* that closes its first *drops* connections after
     reading the request, before any answer (what a server recycling a worker, or a load
     balancer dropping a connection, does); later ones are piped through. A real Keystone
@@ -359,31 +376,17 @@ class DroppingProxy:
         self.target = port
         self.drops = drops
         self.accepted = 0
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v3"
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            if self.accepted <= self.drops:
-                conn.settimeout(5)
-                with contextlib.suppress(OSError):
-                    conn.recv(65536)
-                conn.close()
-                continue
-            threading.Thread(target=self._pipe, args=(conn,), daemon=True).start()
+    def _take(self, conn: socket.socket) -> None:
+        self.accepted += 1
+        if self.accepted <= self.drops:
+            conn.settimeout(5)
+            with contextlib.suppress(OSError):
+                conn.recv(65536)
+            conn.close()
+            return
+        threading.Thread(target=self._pipe, args=(conn,), daemon=True).start()
 
     def _pipe(self, client: socket.socket) -> None:
         with client, socket.create_connection(("127.0.0.1", self.target), timeout=60) as server:
@@ -399,7 +402,3 @@ class DroppingProxy:
             back.start()
             copy(client, server)
             back.join(timeout=60)
-
-    def close(self) -> None:
-        self.sock.close()
-        self._thread.join(timeout=5)
