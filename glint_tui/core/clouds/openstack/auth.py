@@ -143,7 +143,8 @@ class TimedSession(ks_session.Session):
             # A connection closed before any answer (a server recycling a worker, a load
             # balancer dropping an idle connection) is tried once more where that cannot do
             # anything twice: a read, or a login (a second token is harmless). Timeouts are
-            # not ConnectFailures: a hung server still fails at its deadline, once.
+            # not ConnectFailures: a hung server still fails at its deadline, once
+            # (keystoneauth's own connect_retries would retry timeouts too).
             if not (method.upper() in IDEMPOTENT or is_token):
                 raise
             time.sleep(RETRY_DELAY)
